@@ -1,0 +1,416 @@
+"""The Zendesk Support connector: users, organizations, tickets, ticket metrics and CSAT
+ratings read incrementally, and tickets created or updated idempotently.
+
+Vendor reference: https://developer.zendesk.com/api-reference/ (incremental exports, cursor
+pagination, OAuth grant-type tokens, idempotency). Every call goes through
+:meth:`Connector.request_json`, so retries, Retry-After, client-side limits and the token
+refresh live once in :mod:`hub.http`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import httpx
+from pydantic import SecretStr
+
+from connectors.zendesk.config import AuthForm, ZendeskConfig
+from hub.connector import CaseWrite, Connector, CredentialSaver, Page, Stream, WriteResult
+from hub.errors import AuthError, VendorError
+from hub.http import RateLimit, RefreshingAuth, create_client, request_json
+
+if TYPE_CHECKING:
+    from connectors.zendesk.sandbox import ZendeskSandbox
+
+JsonObject = dict[str, Any]
+
+INCREMENTAL_PREFIX = "/api/v2/incremental/"
+API_PREFIX = "/api/v2/"
+
+# Canonical case statuses that Zendesk spells differently; the others are the same word.
+_STATUS_TO_ZENDESK = {"on_hold": "hold"}
+
+
+class ZendeskOAuth(RefreshingAuth):
+    """Bearer auth from ``POST /oauth/tokens``, obtained on first use and renewed after a 401.
+
+    Client credentials ask for a new token; an access token with a refresh token uses the
+    refresh grant (Zendesk rotates both tokens on refresh). A bare access token cannot be
+    renewed, so its 401 becomes an :class:`AuthError`.
+    """
+
+    def __init__(
+        self,
+        config: ZendeskConfig,
+        *,
+        connection: str,
+        save_credential: CredentialSaver | None = None,
+    ) -> None:
+        self._config = config
+        self._connection = connection
+        self._save = save_credential
+        self._access = _secret(config.access_token)
+        self._refresh = _secret(config.refresh_token)
+
+    def apply(self, request: httpx.Request) -> None:
+        if self._access is not None:
+            request.headers["Authorization"] = f"Bearer {self._access}"
+
+    def is_expired(self) -> bool:
+        # No token yet (client credentials): fetch one before the first request instead of
+        # spending it on a certain 401; concurrent first requests share the one fetch.
+        return self._access is None
+
+    async def refresh(self) -> None:
+        """Ask ``/oauth/tokens`` for a new access token (and keep a rotated refresh token)."""
+        answer = await self._request_token(self._grant())
+        token = answer.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise AuthError(
+                "Zendesk's /oauth/tokens answer has no access_token", connection=self._connection
+            )
+        self._access = token
+        rotated = answer.get("refresh_token")
+        if isinstance(rotated, str) and rotated and rotated != self._refresh:
+            self._refresh = rotated
+            # Zendesk spent the old refresh token: unless the new one is saved, the next
+            # process would start with a dead one.
+            if self._save is not None and self._config.refresh_token is not None:
+                await self._save("refresh_token", rotated)
+                if self._config.access_token is not None:
+                    await self._save("access_token", token)
+
+    def _grant(self) -> JsonObject:
+        config = self._config
+        client_id = config.oauth_client_id
+        secret = _secret(config.oauth_client_secret)
+        if client_id is None or secret is None:
+            raise AuthError(
+                "Zendesk refused the OAuth access token and no refresh_token with "
+                "oauth_client_id/oauth_client_secret is configured to renew it",
+                connection=self._connection,
+            )
+        grant: JsonObject = {"client_id": client_id, "client_secret": secret}
+        if config.auth_form() is AuthForm.ACCESS_TOKEN:
+            grant.update(grant_type="refresh_token", refresh_token=self._refresh)
+        else:
+            grant.update(grant_type="client_credentials", scope=config.oauth_scope)
+        return grant
+
+    async def _request_token(self, grant: JsonObject) -> JsonObject:
+        # A separate client without this auth: the token call must not recurse into the flow.
+        config = self._config
+        client = create_client(
+            config.base_url,
+            auth=None,
+            settings=config.http,
+            verify=config.verify_tls,
+            connection=self._connection,
+        )
+        async with client:
+            try:
+                _, body = await request_json(
+                    client,
+                    "POST",
+                    "/oauth/tokens",
+                    json=grant,
+                    settings=config.http,
+                    connection=self._connection,
+                )
+            except (AuthError, VendorError) as exc:
+                # A 4xx (e.g. 400 invalid_grant) is a refusal; 5xx, network trouble and rate
+                # limits that outlasted the retries propagate unchanged.
+                if exc.status is None or exc.status >= 500:
+                    raise
+                raise AuthError(
+                    f"Zendesk refused the OAuth {grant['grant_type']} token request",
+                    connection=self._connection,
+                    status=exc.status,
+                    vendor_code=exc.vendor_code,
+                ) from exc
+        return body if isinstance(body, dict) else {}
+
+
+class ZendeskConnector(Connector):
+    """Reads a Zendesk Support account and writes tickets back."""
+
+    name: ClassVar[str] = "zendesk"
+    title: ClassVar[str] = "Zendesk Support"
+    config_model: ClassVar[type[ZendeskConfig]] = ZendeskConfig
+    streams: ClassVar[tuple[Stream, ...]] = (
+        Stream("users", "user", "End users, agents and admins.", "after_cursor"),
+        Stream("organizations", "organization", "Customer organizations.", "end_time"),
+        Stream("tickets", "ticket", "Tickets, deleted ones included.", "after_cursor"),
+        Stream("ticket_metrics", "ticket_metric", "Per-ticket SLA metrics.", "after_cursor"),
+        Stream("satisfaction_ratings", "satisfaction_rating", "CSAT ratings.", "created_at"),
+    )
+
+    config: ZendeskConfig
+
+    def __init__(
+        self,
+        config: ZendeskConfig,
+        *,
+        connection: str,
+        client: httpx.AsyncClient | None = None,
+        save_credential: CredentialSaver | None = None,
+    ) -> None:
+        super().__init__(
+            config, connection=connection, client=client, save_credential=save_credential
+        )
+        self.config = config  # narrowed to ZendeskConfig for the type checker
+
+    # -- connection ------------------------------------------------------------------
+
+    def auth(self) -> httpx.Auth:
+        """Basic ``{email}/token`` for API tokens, refreshing bearer auth for OAuth."""
+        config = self.config
+        if config.auth_form() is AuthForm.API_TOKEN:
+            return httpx.BasicAuth(f"{config.email}/token", _secret(config.token) or "")
+        return ZendeskOAuth(
+            config, connection=self.connection, save_credential=self.save_credential
+        )
+
+    def rate_limits(self) -> list[RateLimit]:
+        """Incremental exports have their own, much lower, limit inside the account's one."""
+        return [
+            RateLimit(INCREMENTAL_PREFIX, self.config.incremental_requests_per_minute, 60),
+            RateLimit(API_PREFIX, self.config.requests_per_minute, 60),
+        ]
+
+    def body_error(self, response: httpx.Response, body: Any) -> str | None:
+        """Zendesk sometimes answers 2xx with ``{"error": ...}``; that is a failure."""
+        if not isinstance(body, dict) or "error" not in body:
+            return None
+        # Only the error code: descriptions and details may quote submitted personal values.
+        error = body["error"]
+        code = error.get("title") if isinstance(error, dict) else error
+        return f"Zendesk answered {response.status_code} with error {code!s:.80}"
+
+    async def check(self) -> None:
+        """``GET /api/v2/users/me``: Zendesk answers bad credentials with the anonymous user."""
+        _, body = await self.request_json("GET", "/api/v2/users/me.json")
+        user = body.get("user") if isinstance(body, dict) else None
+        if not isinstance(user, dict) or user.get("id") is None or user.get("role") == "anonymous":
+            raise AuthError(
+                "Zendesk answered /api/v2/users/me as the anonymous user: "
+                "the credentials were not accepted",
+                connection=self.connection,
+            )
+
+    # -- reading ---------------------------------------------------------------------
+
+    async def read(self, stream: str, state: dict[str, Any] | None) -> AsyncIterator[Page]:
+        """Yield pages of ``stream`` after ``state``; each page carries the state after it."""
+        self.stream(stream)  # KeyError naming the known streams
+        state = state or {}
+        pages: AsyncIterator[Page]
+        if stream == "tickets":
+            pages = self._cursor_export(stream, "tickets", "tickets", state)
+        elif stream == "ticket_metrics":
+            pages = self._cursor_export(stream, "tickets", "metric_sets", state, "metric_sets")
+        elif stream == "users":
+            pages = self._cursor_export(stream, "users", "users", state)
+        elif stream == "organizations":
+            pages = self._time_export(stream, "organizations", state)
+        else:
+            pages = self._satisfaction_ratings(stream, state)
+        async for page in pages:
+            yield page
+
+    async def _cursor_export(
+        self,
+        stream: str,
+        resource: str,
+        key: str,
+        state: dict[str, Any],
+        include: str | None = None,
+    ) -> AsyncIterator[Page]:
+        """Cursor-based incremental export: ``start_time`` once, then ``cursor=after_cursor``
+        until ``end_of_stream``; the last ``after_cursor`` is where the next run resumes."""
+        cursor = state.get("cursor")
+        position: JsonObject = (
+            {"cursor": cursor}
+            if cursor
+            else {"start_time": int(state.get("start_time", self.config.start_time))}
+        )
+        while True:
+            params: JsonObject = {"per_page": self.config.export_page_size(), **position}
+            if include:
+                params["include"] = include
+            body = await self._get(stream, f"{INCREMENTAL_PREFIX}{resource}/cursor.json", params)
+            after = body.get("after_cursor")
+            if isinstance(after, str) and after:
+                position = {"cursor": after}
+            yield Page(records=self._records(body, key, stream), state=dict(position))
+            if body.get("end_of_stream") or not after:
+                return
+
+    async def _time_export(
+        self, stream: str, resource: str, state: dict[str, Any]
+    ) -> AsyncIterator[Page]:
+        """Time-based incremental export: ``end_time`` is the next ``start_time`` (what
+        ``next_page`` encodes). Records at a page boundary may come twice; upserts absorb it."""
+        start = int(state.get("start_time", self.config.start_time))
+        while True:
+            params = {"start_time": start, "per_page": self.config.export_page_size()}
+            body = await self._get(stream, f"{INCREMENTAL_PREFIX}{resource}.json", params)
+            end_of_stream = bool(body.get("end_of_stream"))
+            end_time = body.get("end_time")
+            if isinstance(end_time, int) and end_time > start:
+                start = end_time
+            elif not end_of_stream:
+                raise VendorError(
+                    f"incremental {resource} export did not move past start_time {start}",
+                    connection=self.connection,
+                    stream=stream,
+                )
+            yield Page(records=self._records(body, resource, stream), state={"start_time": start})
+            if end_of_stream:
+                return
+
+    async def _satisfaction_ratings(
+        self, stream: str, state: dict[str, Any]
+    ) -> AsyncIterator[Page]:
+        """Cursor-paginated ratings created since ``start_time``.
+
+        ``start_time`` filters on ``created_at``, but a rating offered earlier is rated or
+        changed later, so a finished run restarts ``lookback`` seconds before the newest
+        rating it saw instead of after it. Mid-run, ``after`` resumes at the next page.
+        """
+        start = int(state.get("start_time", self.config.start_time))
+        after = state.get("after")
+        newest: int | None = state.get("newest_created_at")
+        while True:
+            params: JsonObject = {"start_time": start, "page[size]": self.config.list_page_size()}
+            if after:
+                params["page[after]"] = after
+            body = await self._get(stream, "/api/v2/satisfaction_ratings.json", params)
+            records = self._records(body, "satisfaction_ratings", stream)
+            newest = _newest_created_at(records, newest)
+            meta = body.get("meta")
+            meta = meta if isinstance(meta, dict) else {}
+            after = meta.get("after_cursor")
+            if meta.get("has_more") and after:
+                page_state = {"start_time": start, "after": after, "newest_created_at": newest}
+                yield Page(records=records, state=page_state)
+                continue
+            if newest is not None:
+                lookback = self.config.satisfaction_ratings_lookback_seconds
+                start = max(start, newest - lookback)
+            yield Page(records=records, state={"start_time": start, "after": None})
+            return
+
+    async def _get(self, stream: str, path: str, params: JsonObject) -> JsonObject:
+        _, body = await self.request_json("GET", path, params=params, stream=stream)
+        if not isinstance(body, dict):
+            raise VendorError(
+                f"{path} answered with something other than a JSON object",
+                connection=self.connection,
+                stream=stream,
+            )
+        return body
+
+    def _records(self, body: JsonObject, key: str, stream: str) -> list[JsonObject]:
+        records = body.get(key, [])
+        if not isinstance(records, list):
+            raise VendorError(
+                f"the page's {key!r} is not a list", connection=self.connection, stream=stream
+            )
+        # Items that are not objects are kept: the mapping quarantines them, nothing is dropped.
+        return records
+
+    # -- writing ---------------------------------------------------------------------
+
+    async def create_case(self, case: CaseWrite, *, idempotency_key: str) -> WriteResult:
+        """``POST /api/v2/tickets`` with ``Idempotency-Key``: the same key creates one ticket.
+
+        hub.http retries POSTs after timeouts and 5xx; that is safe here only because Zendesk
+        answers a repeated key with the original ticket (``x-idempotency-lookup: hit``).
+        """
+        response, body = await self.request_json(
+            "POST",
+            "/api/v2/tickets.json",
+            json={"ticket": _ticket_body(case)},
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        ticket = self._ticket_of(body, "/api/v2/tickets")
+        return WriteResult(
+            external_id=str(ticket["id"]),
+            created=True,
+            replayed=response.headers.get("x-idempotency-lookup", "").lower() == "hit",
+            record=ticket,
+        )
+
+    async def update_case(self, external_id: str, changes: CaseWrite) -> WriteResult:
+        """``PUT /api/v2/tickets/{id}`` with the changed fields; a description becomes a comment."""
+        if not external_id.isdigit():
+            raise VendorError(
+                "a Zendesk ticket id is a number; the id given is not",
+                connection=self.connection,
+            )
+        path = f"/api/v2/tickets/{external_id}.json"
+        _, body = await self.request_json("PUT", path, json={"ticket": _ticket_body(changes)})
+        ticket = self._ticket_of(body, "/api/v2/tickets/{id}")
+        return WriteResult(external_id=str(ticket["id"]), created=False, record=ticket)
+
+    def _ticket_of(self, body: Any, where: str) -> JsonObject:
+        ticket = body.get("ticket") if isinstance(body, dict) else None
+        if not isinstance(ticket, dict) or ticket.get("id") is None:
+            raise VendorError(f"{where} answered without a ticket id", connection=self.connection)
+        return ticket
+
+    # -- sandbox ---------------------------------------------------------------------
+
+    @classmethod
+    def sandbox(
+        cls, *, records: int = 1000, seed: int = 0, faults: str | None = None, **options: Any
+    ) -> ZendeskSandbox:
+        """The Zendesk emulator (an ASGI app) for demos, integration tests and benchmarks."""
+        from connectors.zendesk.sandbox import ZendeskSandbox
+
+        return ZendeskSandbox(records=records, seed=seed, faults=faults, **options)
+
+
+def _ticket_body(case: CaseWrite) -> JsonObject:
+    """The ``ticket`` object of a create or update request, with only the fields given."""
+    ticket: JsonObject = {}
+    if case.subject is not None:
+        ticket["subject"] = case.subject
+    if case.description is not None:
+        ticket["comment"] = {"body": case.description}
+    if case.priority is not None:
+        ticket["priority"] = case.priority
+    if case.status is not None:
+        ticket["status"] = _STATUS_TO_ZENDESK.get(case.status, case.status)
+    if case.tags is not None:
+        ticket["tags"] = case.tags
+    if case.external_id is not None:
+        ticket["external_id"] = case.external_id
+    requester = {
+        key: value
+        for key, value in (("email", case.requester_email), ("name", case.requester_name))
+        if value is not None
+    }
+    if requester:
+        ticket["requester"] = requester
+    return ticket
+
+
+def _newest_created_at(records: list[JsonObject], newest: int | None) -> int | None:
+    for record in records:
+        created = record.get("created_at")
+        if not isinstance(created, str):
+            continue
+        try:
+            seconds = int(datetime.fromisoformat(created).timestamp())
+        except ValueError:
+            continue
+        newest = seconds if newest is None else max(newest, seconds)
+    return newest
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return None if value is None else value.get_secret_value()

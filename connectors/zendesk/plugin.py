@@ -1,0 +1,28 @@
+"""Registers the Zendesk connector and its mapping folder with the hub.
+
+Loaded through the ``hub`` entry-point group (``zendesk = "connectors.zendesk.plugin"`` in
+``pyproject.toml``), exactly as a third-party connector package would be.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from connectors.zendesk.connector import ZendeskConnector
+from hub.connector import Connector
+from hub.plugins import hookimpl
+
+# The repository's ``mappings/`` folder, next to the ``connectors`` package.
+MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "mappings"
+
+
+@hookimpl
+def hub_register_connectors() -> list[type[Connector]]:
+    """The Zendesk connector."""
+    return [ZendeskConnector]
+
+
+@hookimpl
+def hub_mapping_paths() -> list[str]:
+    """Where ``zendesk.yaml`` lives."""
+    return [str(MAPPINGS_DIR)]

@@ -1,0 +1,529 @@
+"""The ``hub`` command: noun groups with verbs (typer + rich).
+
+Exit codes: 0 success, 1 failure (one line saying what and what to do), 2 usage error.
+``--json`` gives machine-readable output; ``--verbose`` adds tracebacks for failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Coroutine
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hub.config import Settings, load_settings
+from hub.errors import ConfigError, HubError
+from hub.log import configure_logging
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="hub",
+    help="Unified customer-service integration hub.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+connections_app = typer.Typer(help="Configured vendor connections.", no_args_is_help=True)
+secrets_app = typer.Typer(help="Encrypted connector credentials.", no_args_is_help=True)
+quarantine_app = typer.Typer(
+    help="Vendor records that did not fit the model.", no_args_is_help=True
+)
+customers_app = typer.Typer(
+    help="Find customers (answers from blind indexes).", no_args_is_help=True
+)
+connector_app = typer.Typer(help="Installed connector plugins.", no_args_is_help=True)
+sandbox_app = typer.Typer(help="Vendor API emulators.", no_args_is_help=True)
+bench_app = typer.Typer(help="Throughput and memory figures as JSON.", no_args_is_help=True)
+for sub, name in (
+    (connections_app, "connections"),
+    (secrets_app, "secrets"),
+    (quarantine_app, "quarantine"),
+    (customers_app, "customers"),
+    (connector_app, "connector"),
+    (sandbox_app, "sandbox"),
+    (bench_app, "bench"),
+):
+    app.add_typer(sub, name=name)
+
+# Rich assumes 80 columns when output is not a terminal; summaries need more to stay legible.
+console = Console() if sys.stdout.isatty() else Console(width=120)
+err_console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
+
+
+class _State:
+    config: Path | None = None
+    verbose: bool = False
+
+
+state = _State()
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+@app.callback()
+def main(
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="hub.toml to use (default: HUB_CONFIG, ./hub.toml)."),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Details and tracebacks.")
+    ] = False,
+) -> None:
+    """Unified customer-service integration hub. Example: hub sync zd --stream tickets"""
+    state.config = config
+    state.verbose = verbose
+
+
+def run(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a command's coroutine; hub errors become one line on stderr and exit code 1."""
+    try:
+        return asyncio.run(coro_fn())
+    except HubError as exc:
+        if state.verbose:
+            err_console.print_exception()
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err_console.print("interrupted; committed pages are kept, the next run resumes from them")
+        raise typer.Exit(130) from None
+
+
+def settings() -> Settings:
+    s = load_settings(state.config)
+    configure_logging(s.log_level if not state.verbose else "DEBUG")
+    return s
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, default=str, indent=2) + "\n")
+
+
+# -- init ---------------------------------------------------------------------------------
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Option("--dir", help="Where the hub lives.")] = Path("."),
+) -> None:
+    """Create hub.toml, the data folder and the master key, and migrate the database.
+
+    Example: hub init --dir /srv/hub
+    """
+    from hub.commands import initialise
+
+    def go() -> Coroutine[Any, Any, list[str]]:
+        return initialise(directory, explicit_config=state.config)
+
+    for line in run(go):
+        console.print(line, highlight=False)
+
+
+# -- demo ---------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Folder of the demo hub.")] = Path(
+        "hub-demo"
+    ),
+    records: Annotated[int, typer.Option(help="Tickets per sandbox.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Seed of the sandbox data.")] = 7,
+) -> None:
+    """Start the sandboxes, sync every connector into an embedded hub, twice.
+
+    Example: hub demo --dir ./hub-demo --records 2000
+    """
+    from hub.demo import run_demo
+
+    run(lambda: run_demo(directory, records=records, seed=seed, console=console))
+
+
+# -- sandbox ------------------------------------------------------------------------------
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    vendor: Annotated[str, typer.Argument(help="Connector name, e.g. zendesk.")],
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 = any free one).")] = 0,
+    records: Annotated[int, typer.Option(help="Size of the generated data.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of data and faults.")] = 7,
+    faults: Annotated[
+        str | None,
+        typer.Option(help="e.g. 429=0.05,500=0.02,reset=0.01,slow=0.02,truncate=0.01,expire=0.01"),
+    ] = None,
+    tls: Annotated[bool, typer.Option("--tls", help="Serve HTTPS with a self-signed CA.")] = False,
+    option: Annotated[
+        list[str] | None, typer.Option("--option", help="Sandbox option KEY=VALUE (repeatable).")
+    ] = None,
+) -> None:
+    """Serve a vendor emulator on 127.0.0.1 until interrupted; first stdout line is JSON.
+
+    Example: hub sandbox serve zendesk --port 8101 --records 5000 --seed 7
+    """
+    from hub.sandbox.app import build_sandbox
+    from hub.sandbox.server import serve_forever
+
+    try:
+        sandbox = build_sandbox(
+            vendor, records=records, seed=seed, faults=faults, **_key_values(option or [])
+        )
+    except (ValueError, TypeError, HubError) as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    serve_forever(sandbox, port=port, tls=tls)  # blocks until SIGINT/SIGTERM
+
+
+def _key_values(items: list[str]) -> dict[str, Any]:
+    parsed: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{item!r} is not KEY=VALUE")
+        try:
+            parsed[key] = json.loads(value)
+        except json.JSONDecodeError:
+            parsed[key] = value
+    return parsed
+
+
+# -- secrets ------------------------------------------------------------------------------
+
+
+@secrets_app.command("set")
+def secrets_set(name: Annotated[str, typer.Argument(help="Secret name, e.g. zd-token.")]) -> None:
+    """Store a credential encrypted; the value is read from a prompt or stdin, never argv.
+
+    Example: printf %s "$TOKEN" | hub secrets set zd-token
+    """
+    if sys.stdin.isatty():
+        value = typer.prompt(f"value of {name}", hide_input=True, confirmation_prompt=True)
+    else:
+        value = sys.stdin.read().rstrip("\r\n")
+    if not value:
+        raise ConfigError("empty secret value; nothing stored")
+    from hub import commands
+
+    run(lambda: commands.set_secret(settings(), name, value))
+    console.print(
+        f"secret {name} stored (encrypted); refer to it as secret:{name}", highlight=False
+    )
+
+
+@secrets_app.command("list")
+def secrets_list(as_json: JsonOption = False) -> None:
+    """List secret names (never values). Example: hub secrets list"""
+    from hub import commands
+
+    rows = run(lambda: commands.list_secrets(settings()))
+    if as_json:
+        _print_json([{"name": n, "updated_at": t} for n, t in rows])
+        return
+    table = Table("name", "updated")
+    for n, t in rows:
+        table.add_row(n, _when(t))
+    console.print(table)
+
+
+@secrets_app.command("remove")
+def secrets_remove(name: str) -> None:
+    """Delete a secret. Example: hub secrets remove zd-token"""
+    from hub import commands
+
+    if not run(lambda: commands.remove_secret(settings(), name)):
+        err_console.print(f"error: no secret named {name!r}")
+        raise typer.Exit(1)
+    console.print(f"secret {name} removed")
+
+
+# -- connections --------------------------------------------------------------------------
+
+
+@connections_app.command("add")
+def connections_add(
+    name: Annotated[str, typer.Argument(help="Connection name, e.g. zd.")],
+    connector: Annotated[str, typer.Option(help="Installed connector, e.g. zendesk.")],
+    base_url: Annotated[str, typer.Option(help="Vendor API base URL.")],
+    email: Annotated[
+        str | None, typer.Option(help="Account email (Zendesk API token auth).")
+    ] = None,
+    token: Annotated[str | None, typer.Option(help="secret:NAME of the API token.")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Other config KEY=VALUE (repeatable).")
+    ] = None,
+) -> None:
+    """Add a connection; credentials must be secret:NAME references.
+
+    Example: hub connections add zd --connector zendesk --base-url https://acme.zendesk.com
+    --email ops@acme.com --token secret:zd-token
+    """
+    from hub import commands
+
+    config: dict[str, Any] = {"base_url": base_url, **_key_values(set_ or [])}
+    if email is not None:
+        config["email"] = email
+    if token is not None:
+        config["token"] = token
+    run(lambda: commands.add_connection(settings(), name, connector, config))
+    console.print(f"connection {name} added; check it with: hub connections test {name}")
+
+
+@connections_app.command("list")
+def connections_list(as_json: JsonOption = False) -> None:
+    """List connections with the state of their last runs. Example: hub connections list"""
+    from hub import commands
+
+    rows = run(lambda: commands.list_connections(settings()))
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("name", "connector", "base url", "last run", "status")
+    for r in rows:
+        table.add_row(
+            r["name"], r["connector"], r["base_url"], _when(r["last_run"]), r["last_status"] or "-"
+        )
+    console.print(table)
+
+
+@connections_app.command("test")
+def connections_test(name: str) -> None:
+    """Verify a connection's credentials with one call. Example: hub connections test zd"""
+    from hub import commands
+
+    run(lambda: commands.test_connection(settings(), name))
+    console.print(f"[green]ok[/green]: {name} answered and accepted the credentials")
+
+
+@connections_app.command("remove")
+def connections_remove(name: str) -> None:
+    """Remove a connection (its synced records stay). Example: hub connections remove zd"""
+    from hub import commands
+
+    if not run(lambda: commands.remove_connection(settings(), name)):
+        err_console.print(f"error: no connection named {name!r}")
+        raise typer.Exit(1)
+    console.print(f"connection {name} removed")
+
+
+# -- sync ---------------------------------------------------------------------------------
+
+
+@app.command()
+def sync(
+    connection: Annotated[str | None, typer.Argument(help="Connection (default: all).")] = None,
+    stream: Annotated[list[str] | None, typer.Option("--stream", help="Only this stream.")] = None,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Forget cursors; read everything again.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Sync connections now, page by page, resuming from the last committed cursor.
+
+    Example: hub sync zd --stream tickets
+    """
+    from hub.progress import SyncProgress, summary_table
+
+    progress = None if as_json else SyncProgress(console)
+
+    def go() -> Coroutine[Any, Any, list[Any]]:
+        from hub import commands
+
+        return commands.sync(
+            settings(), connection, streams=stream, full_refresh=full_refresh, progress=progress
+        )
+
+    try:
+        results = run(go)
+    finally:
+        if progress is not None:
+            progress.stop()
+    if as_json:
+        _print_json([{**asdict(r.counters), **_result_head(r)} for r in results])
+    else:
+        console.print(summary_table(results))
+    if any(r.status != "succeeded" for r in results):
+        raise typer.Exit(1)
+
+
+def _result_head(r: Any) -> dict[str, Any]:
+    return {
+        "connection": r.connection,
+        "stream": r.stream,
+        "status": r.status,
+        "error": r.error,
+        "seconds": round(r.seconds, 3),
+    }
+
+
+# -- connector ----------------------------------------------------------------------------
+
+
+@connector_app.command("list")
+def connector_list(as_json: JsonOption = False) -> None:
+    """Installed connector plugins and their streams. Example: hub connector list"""
+    from hub.plugins import connectors
+
+    found = connectors()
+    rows: list[dict[str, Any]] = [
+        {
+            "name": cls.name,
+            "title": cls.title,
+            "module": cls.__module__,
+            "streams": [s.name for s in cls.streams],
+        }
+        for cls in found.values()
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("name", "title", "streams", "module")
+    for r in rows:
+        table.add_row(r["name"], r["title"], ", ".join(r["streams"]), r["module"])
+    console.print(table)
+
+
+# -- quarantine ---------------------------------------------------------------------------
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    connection: Annotated[str | None, typer.Option(help="Only this connection.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """Open quarantine entries. Example: hub quarantine list --connection zd"""
+    from hub import commands
+
+    rows = run(lambda: commands.list_quarantine(settings(), connection, limit))
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("id", "connection", "stream", "external id", "mapping", "error")
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            r["connection"],
+            r["stream"],
+            r["external_id"] or "-",
+            r["mapping_version"],
+            r["error"],
+        )
+    console.print(table)
+
+
+@quarantine_app.command("show")
+def quarantine_show(entry_id: int, as_json: JsonOption = False) -> None:
+    """One entry: the error and the payload's field names (values stay sealed).
+
+    Example: hub quarantine show 12
+    """
+    from hub import commands
+
+    entry = run(lambda: commands.show_quarantine(settings(), entry_id))
+    if as_json:
+        _print_json(entry)
+        return
+    for key, value in entry.items():
+        console.print(f"[bold]{key}[/bold]: {value}", highlight=False)
+
+
+@quarantine_app.command("replay")
+def quarantine_replay(
+    connection: Annotated[str | None, typer.Option(help="Only this connection.")] = None,
+    entry_id: Annotated[list[int] | None, typer.Option("--id", help="Only these entries.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Map open entries again with the current mapping; valid ones move into the store.
+
+    Example: hub quarantine replay --connection zd
+    """
+    from hub import commands
+
+    result = run(lambda: commands.replay(settings(), connection, entry_id))
+    if as_json:
+        _print_json(asdict(result))
+        return
+    console.print(
+        f"moved {result.moved}, superseded by newer data {result.superseded}, "
+        f"still invalid {result.still_invalid}"
+    )
+
+
+# -- customers ----------------------------------------------------------------------------
+
+
+@customers_app.command("find")
+def customers_find(
+    email: Annotated[str | None, typer.Option(help="Email address to look up.")] = None,
+    phone: Annotated[str | None, typer.Option(help="Phone number to look up.")] = None,
+    region: Annotated[str | None, typer.Option(help="Default region for phones without +.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Records with this email or phone, found by blind index without decrypting anything.
+
+    Example: hub customers find --email ana@example.com
+    """
+    if (email is None) == (phone is None):
+        raise typer.BadParameter("give exactly one of --email or --phone")
+    from hub import commands
+
+    rows = run(lambda: commands.find_customers(settings(), email=email, phone=phone, region=region))
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("record", "kind", "connection", "object", "external id", "source updated")
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            r["kind"],
+            r["connection"],
+            r["object_type"],
+            r["external_id"],
+            _when(r["source_updated_at"]),
+        )
+    console.print(table)
+    console.print(f"{len(rows)} record(s); personal fields stay sealed")
+
+
+# -- bench --------------------------------------------------------------------------------
+
+
+@bench_app.command("sync")
+def bench_sync(
+    connector: Annotated[str, typer.Option(help="Connector whose sandbox to use.")] = "zendesk",
+    records: Annotated[int, typer.Option(help="Records in the sandbox.")] = 100_000,
+    seed: Annotated[int, typer.Option()] = 7,
+    database_url: Annotated[
+        str | None, typer.Option(help="Bench against this database (default: temp SQLite).")
+    ] = None,
+) -> None:
+    """Engine throughput and peak memory vs a bare-fetch baseline, as JSON.
+
+    Example: hub bench sync --connector zendesk --records 100000
+    """
+    from hub.bench import bench_sync as do_bench
+
+    _print_json(
+        run(lambda: do_bench(connector, records=records, seed=seed, database_url=database_url))
+    )
+
+
+def _when(value: datetime | str | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+if __name__ == "__main__":  # `python -m hub.cli`, as the tests and `hub bench` run it
+    app()

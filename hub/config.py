@@ -1,0 +1,147 @@
+"""The hub's configuration: ``hub.toml``, overridable by ``HUB_*`` environment variables.
+
+Where the file is: ``--config`` on the command line, else ``HUB_CONFIG``, else ``./hub.toml``.
+Relative paths in it are relative to the file's folder, so a hub directory can be moved whole.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from hub.errors import ConfigError
+
+CONFIG_FILE_NAME = "hub.toml"
+_config_file: ContextVar[Path | None] = ContextVar("hub_config_file", default=None)
+
+
+class Settings(BaseSettings):
+    """Every setting, with its default. Keys in hub.toml are the field names."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="forbid")
+
+    home: Path = Field(
+        default=Path("."), description="Folder relative paths start from: the config file's."
+    )
+    database_url: str = Field(
+        default="sqlite:///data/hub.db",
+        description="sqlite:///relative/or/absolute.db or postgresql://user@host/db",
+    )
+    key_file: Path = Field(default=Path("secrets/master.key"), description="Master key file.")
+    mapping_dirs: list[Path] = Field(
+        default_factory=lambda: [Path("mappings")],
+        description="Folders searched first for <connector>.yaml (operators' edited copies).",
+    )
+    log_level: str = Field(default="WARNING", description="DEBUG, INFO, WARNING or ERROR.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the file; explicit arguments beat both.
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=_config_file.get()),
+        )
+
+    def path(self, p: Path) -> Path:
+        """``p`` resolved against the hub's home folder."""
+        return p if p.is_absolute() else (self.home / p).resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL with a relative SQLite path made absolute."""
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix):
+            file = Path(self.database_url[len(prefix) :])
+            return prefix + str(self.path(file))
+        return self.database_url
+
+    @property
+    def resolved_key_file(self) -> Path:
+        return self.path(self.key_file)
+
+    @property
+    def resolved_mapping_dirs(self) -> list[Path]:
+        return [self.path(d) for d in self.mapping_dirs]
+
+
+def config_path(explicit: Path | None = None) -> Path:
+    """Where the configuration file is (it may not exist yet)."""
+    if explicit is not None:
+        return explicit
+    env = os.environ.get("HUB_CONFIG")
+    return Path(env) if env else Path.cwd() / CONFIG_FILE_NAME
+
+
+def load_settings(explicit: Path | None = None, *, must_exist: bool = True) -> Settings:
+    """Read hub.toml (and the environment) into validated settings."""
+    path = config_path(explicit).resolve()
+    if must_exist and not path.is_file():
+        raise ConfigError(
+            f"no configuration at {path}; run `hub init` there, or pass --config / set HUB_CONFIG"
+        )
+    if path.is_file():
+        try:
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    token = _config_file.set(path if path.is_file() else None)
+    try:
+        settings = Settings(home=path.parent)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None
+    finally:
+        _config_file.reset(token)
+    return settings
+
+
+def write_default_config(path: Path, values: dict[str, Any] | None = None) -> None:
+    """Write a commented hub.toml with the defaults (and ``values`` overriding them)."""
+    merged: dict[str, Any] = {
+        "database_url": "sqlite:///data/hub.db",
+        "key_file": "secrets/master.key",
+        "mapping_dirs": ["mappings"],
+        "log_level": "WARNING",
+        **(values or {}),
+    }
+    lines = ["# hub configuration; every key can be overridden by HUB_<KEY> in the environment."]
+    for key, value in merged.items():
+        lines.append(f"{key} = {_toml_value(value)}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def _describe(exc: ValidationError, path: Path) -> str:
+    problems = []
+    for err in exc.errors(include_input=False, include_url=False):
+        key = ".".join(str(p) for p in err["loc"])
+        problems.append(f"{key}: {err['msg']}")
+    return f"{path}: invalid configuration: " + "; ".join(problems)

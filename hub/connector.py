@@ -1,0 +1,202 @@
+"""What a connector is: a config model, the streams it offers, ``check``, ``read`` and writes.
+
+A connector instance serves one *connection* (a configured account of a vendor). It owns one
+``httpx.AsyncClient`` built by :mod:`hub.http`, shared by all its streams, so the client-side
+rate limiter and the credential refresh are shared too. Tests may pass their own client (wired
+to a sandbox or to respx) instead.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.http import HttpSettings, RateLimit, create_client, request_json
+
+if TYPE_CHECKING:
+    from hub.sandbox.app import SandboxApp
+
+
+class ConnectorConfig(BaseModel):
+    """Base of a connector's config model.
+
+    Credential fields are typed ``pydantic.SecretStr`` so they never print. In stored
+    configuration they are written as ``secret:NAME`` references, resolved by the hub from the
+    encrypted secret store just before the connector is built.
+    """
+
+    # Input values stay out of validation errors: they may be credentials.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    base_url: str
+    verify_tls: bool | str = Field(
+        default=True, description="True, False, or the path of a CA bundle (for sandboxes)."
+    )
+    http: HttpSettings = Field(default_factory=HttpSettings)
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One kind of record a connector reads incrementally."""
+
+    name: str
+    object_type: str  # vendor object type stored in provenance, e.g. "ticket"
+    description: str
+    cursor_field: str  # what the cursor tracks, for docs and `hub connector list`
+    default_interval: timedelta = timedelta(minutes=15)
+
+
+@dataclass
+class Page:
+    """One page of raw vendor records and the stream state to resume *after* it.
+
+    The sync engine commits ``records`` and ``state`` in one transaction, so ``state`` must
+    be enough to continue exactly after this page on a fresh process.
+    """
+
+    records: list[dict[str, Any]]
+    state: dict[str, Any]
+    requests: int = 1  # HTTP requests it took, for counters and benchmarks
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class CaseWrite(BaseModel):
+    """A case to create or the fields of a case to update in a source system."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str | None = None
+    description: str | None = None
+    status: str | None = None
+    priority: str | None = None
+    requester_email: str | None = None
+    requester_name: str | None = None
+    tags: list[str] | None = None
+    external_id: str | None = None
+
+
+class WriteResult(BaseModel):
+    """What a write-back did: the vendor id, and whether it was a replay of an earlier call."""
+
+    external_id: str
+    created: bool
+    replayed: bool = False
+    record: dict[str, Any] = Field(default_factory=dict, repr=False)
+
+
+CredentialSaver = Callable[[str, str], Awaitable[None]]
+"""Called as ``save(field, new_value)`` when a vendor rotates a credential of the config
+(e.g. a refresh token that is spent on use), so the next process starts from the new one."""
+
+
+class Connector(abc.ABC):
+    """Base class of every connector. Subclasses set the class variables and implement
+    :meth:`auth`, :meth:`check` and :meth:`read`; write-back methods are optional."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    config_model: ClassVar[type[ConnectorConfig]]
+    streams: ClassVar[tuple[Stream, ...]]
+
+    def __init__(
+        self,
+        config: ConnectorConfig,
+        *,
+        connection: str,
+        client: httpx.AsyncClient | None = None,
+        save_credential: CredentialSaver | None = None,
+    ) -> None:
+        self.config = config
+        self.connection = connection
+        self._client = client
+        self.save_credential = save_credential
+
+    # -- what a subclass provides ------------------------------------------------------
+
+    @abc.abstractmethod
+    def auth(self) -> httpx.Auth:
+        """The httpx auth flow for this connection (it may refresh on 401)."""
+
+    def rate_limits(self) -> list[RateLimit]:
+        """Client-side limits to stay under the vendor's advertised rate."""
+        return []
+
+    def body_error(self, response: httpx.Response, body: Any) -> str | None:
+        """Return a message when a 2xx response's body is really an error, else None."""
+        return None
+
+    @abc.abstractmethod
+    async def check(self) -> None:
+        """Verify the credentials with one cheap call; raise AuthError/ConnectorError."""
+
+    @abc.abstractmethod
+    def read(self, stream: str, state: dict[str, Any] | None) -> AsyncIterator[Page]:
+        """Yield pages of raw records of ``stream`` after ``state`` (None = from the start)."""
+
+    async def create_case(self, case: CaseWrite, *, idempotency_key: str) -> WriteResult:
+        """Create a case idempotently: the same key twice creates one case."""
+        raise NotImplementedError(f"{self.name} does not support creating cases")
+
+    async def update_case(self, external_id: str, changes: CaseWrite) -> WriteResult:
+        """Update fields of an existing case."""
+        raise NotImplementedError(f"{self.name} does not support updating cases")
+
+    @classmethod
+    def sandbox(
+        cls, *, records: int, seed: int, faults: str | None = None, **options: Any
+    ) -> SandboxApp:
+        """The vendor emulator for this connector (see hub.sandbox)."""
+        raise NotImplementedError(f"{cls.name} ships no sandbox")
+
+    # -- shared machinery --------------------------------------------------------------
+
+    def stream(self, name: str) -> Stream:
+        for s in self.streams:
+            if s.name == name:
+                return s
+        known = ", ".join(s.name for s in self.streams)
+        raise KeyError(f"{self.name} has no stream {name!r}; streams: {known}")
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The connection's one HTTP client, built on first use."""
+        if self._client is None:
+            self._client = create_client(
+                self.config.base_url,
+                auth=self.auth(),
+                settings=self.config.http,
+                limits=self.rate_limits(),
+                verify=self.config.verify_tls,
+                connection=self.connection,
+            )
+        return self._client
+
+    async def request_json(
+        self, method: str, url: str, **kwargs: Any
+    ) -> tuple[httpx.Response, Any]:
+        """One JSON request through the retrying machinery of :mod:`hub.http`."""
+        return await request_json(
+            self.client,
+            method,
+            url,
+            settings=self.config.http,
+            body_error=self.body_error,
+            connection=self.connection,
+            **kwargs,
+        )
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def __aenter__(self) -> Connector:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

@@ -1,0 +1,121 @@
+"""``hub demo``: every shipped sandbox, synced twice into an embedded hub.
+
+The first sync reads everything; the second shows that syncs are incremental (nothing is
+re-written). The demo hub stays behind in its folder, a normal hub that every command can use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from hub.commands import initialise, secret_fields
+from hub.config import load_settings
+from hub.connector import Connector
+from hub.log import configure_logging
+from hub.plugins import connectors
+from hub.progress import SyncProgress, summary_table
+from hub.runtime import Hub, utcnow
+from hub.sandbox.app import SandboxApp
+from hub.sandbox.server import RunningSandbox, serve_in_background
+from hub.store import connections as conns
+from hub.sync import StreamResult, sync_connection
+from hub.vault import set_secret
+
+# Fixed ports when free, so `hub sandbox serve VENDOR --port N` can stand in after the demo.
+DEMO_PORTS = {"zendesk": 8101, "salesforce": 8102, "genesys": 8103, "twilio": 8104}
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def demo_sandboxes(records: int, seed: int) -> list[tuple[type[Connector], SandboxApp]]:
+    """The sandbox of every installed connector that ships one, with demo-friendly limits."""
+    found = []
+    for cls in connectors().values():
+        try:
+            found.append((cls, cls.sandbox(records=records, seed=seed, relaxed_limits=True)))
+        except NotImplementedError:
+            continue
+    return found
+
+
+async def configure_sandbox_connection(
+    hub: Hub, name: str, connector: str, config: dict[str, Any]
+) -> None:
+    """(Re)create the demo connection; credentials go to the secret store as references."""
+    async with hub.engine.begin() as conn:
+        for field in secret_fields(connector):
+            if config.get(field) is not None:
+                secret = f"demo-{name}-{field}"
+                await set_secret(conn, hub.keyring, secret, str(config[field]))
+                config[field] = f"secret:{secret}"
+        await conns.remove_connection(conn, name)
+        await conns.add_connection(conn, name, connector, config, utcnow())
+
+
+async def _sync_all(hub: Hub, names: list[str], console: Console) -> list[StreamResult]:
+    progress = SyncProgress(console)
+    results: list[StreamResult] = []
+    try:
+        for name in names:
+            results += await sync_connection(hub, name, progress=progress, raise_errors=False)
+    finally:
+        progress.stop()
+    return results
+
+
+async def run_demo(directory: Path, *, records: int, seed: int, console: Console) -> None:
+    """Create the demo hub in ``directory``, start the sandboxes, sync twice, summarise."""
+    directory = directory.resolve()
+    for line in await initialise(directory):
+        console.print(line, highlight=False)
+    settings = load_settings(directory / "hub.toml")
+    configure_logging(settings.log_level)
+    sandboxes = demo_sandboxes(records, seed)
+    async with contextlib.AsyncExitStack() as stack, Hub.open(settings) as hub:
+        names: list[str] = []
+        for cls, app in sandboxes:
+            port = DEMO_PORTS.get(cls.name, 0)
+            running: RunningSandbox = await stack.enter_async_context(
+                serve_in_background(app, port=port if _port_free(port) else 0)
+            )
+            console.print(f"sandbox {cls.name} serving at {running.base_url}", highlight=False)
+            await configure_sandbox_connection(
+                hub, cls.name, cls.name, app.connection_config(running.base_url, running.ca_file)
+            )
+            names.append(cls.name)
+        console.rule("first sync: everything")
+        first = await _sync_all(hub, names, console)
+        console.print(summary_table(first, "first sync"))
+        console.rule("second sync: incremental")
+        second = await _sync_all(hub, names, console)
+        console.print(summary_table(second, "second sync"))
+    rewritten = sum(r.counters.records_written for r in second)
+    console.print(
+        f"second sync re-wrote {rewritten} record(s): "
+        + ("incremental, as it should be." if rewritten == 0 else "[red]expected none![/red]"),
+        highlight=False,
+    )
+    console.print(
+        f"\nThe demo hub is in {directory}. Try, from there:\n"
+        "  hub connections list\n  hub quarantine list\n  hub customers find --email <address>\n"
+        f"  hub sandbox serve zendesk --port {DEMO_PORTS['zendesk']} --records {records} "
+        f"--seed {seed} --option relaxed_limits=true   # then, in another shell: hub sync",
+        highlight=False,
+    )
+    failed = [r for r in [*first, *second] if r.status != "succeeded"]
+    if failed or rewritten:
+        from hub.errors import HubError
+
+        raise HubError(f"demo finished with {len(failed)} failed stream run(s)")

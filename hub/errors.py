@@ -1,0 +1,88 @@
+"""The hub's exceptions, one shallow tree under :class:`HubError`.
+
+    HubError
+    ├── ConfigError          bad hub.toml / environment / CLI input (names the key)
+    ├── StoreError           database unreachable or schema out of date
+    ├── ConnectorError       anything a vendor connection raised (names connection and stream)
+    │   ├── AuthError        credentials refused, refresh failed
+    │   ├── RateLimited      retries exhausted while the vendor kept saying "slow down"
+    │   └── VendorError      vendor answered with an error (status, vendor code)
+    ├── MappingError         a mapping file is invalid (names file and line)
+    ├── RecordInvalid        one vendor record does not fit the canonical model (quarantined)
+    ├── VaultError           key material missing or a ciphertext does not open
+    └── AuditError           reserved for the audit trail
+
+Every message is safe to print: no secret, token or personal value is ever put in one.
+"""
+
+from __future__ import annotations
+
+
+class HubError(Exception):
+    """Root of every error the hub raises on purpose."""
+
+
+class ConfigError(HubError):
+    """Configuration is missing or invalid; the message names the key or file."""
+
+
+class StoreError(HubError):
+    """The store cannot be reached or is not migrated."""
+
+
+class ConnectorError(HubError):
+    """A vendor connection failed. Carries the connection and stream it concerns."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        connection: str | None = None,
+        stream: str | None = None,
+        status: int | None = None,
+        vendor_code: str | None = None,
+    ) -> None:
+        self.connection = connection
+        self.stream = stream
+        self.status = status
+        self.vendor_code = vendor_code
+        where = "/".join(p for p in (connection, stream) if p)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class AuthError(ConnectorError):
+    """The vendor refused the credentials, even after one refresh."""
+
+
+class RateLimited(ConnectorError):
+    """The vendor kept rate-limiting until the retry budget ran out."""
+
+
+class VendorError(ConnectorError):
+    """The vendor answered with an error status or an error body."""
+
+
+class MappingError(HubError):
+    """A mapping file is invalid. ``file`` and ``line`` say where."""
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None) -> None:
+        self.file = file
+        self.line = line
+        where = f"{file}:{line}" if file and line else (file or "")
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class RecordInvalid(HubError):
+    """One vendor record cannot become a canonical model; it goes to the quarantine."""
+
+    def __init__(self, message: str, *, external_id: str | None = None) -> None:
+        self.external_id = external_id
+        super().__init__(message)
+
+
+class VaultError(HubError):
+    """Key material is missing or a ciphertext cannot be opened."""
+
+
+class AuditError(HubError):
+    """The audit trail cannot be written or does not verify."""

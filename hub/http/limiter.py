@@ -1,0 +1,80 @@
+"""Client-side rate limiting: a sliding-window limiter per path prefix, applied by a transport
+to every request a client sends."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+
+import httpx
+
+from hub.http.settings import RateLimit
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class _Window:
+    """Start times of the recent requests under one :class:`RateLimit`."""
+
+    def __init__(self, limit: RateLimit) -> None:
+        self.limit = limit
+        self.starts: deque[float] = deque()
+        self.lock = asyncio.Lock()
+
+
+class SlidingWindowLimiter:
+    """Keeps every path prefix under its :class:`RateLimit` over a sliding window.
+
+    Waiting is async and first come, first served. ``clock`` and ``sleep`` are injectable so
+    tests can run the limiter on a fake clock.
+    """
+
+    def __init__(
+        self,
+        limits: Sequence[RateLimit],
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._windows = [_Window(limit) for limit in limits]
+        self._clock = clock
+        self._sleep = sleep
+
+    async def acquire(self, path: str) -> None:
+        """Return once a request to ``path`` fits every limit whose prefix it starts with."""
+        for window in self._windows:
+            if path.startswith(window.limit.path_prefix):
+                await self._take_slot(window)
+
+    async def _take_slot(self, window: _Window) -> None:
+        # Sleeping while holding the lock is deliberate: asyncio.Lock wakes waiters in FIFO
+        # order, so the longest-waiting request always gets the next free slot.
+        async with window.lock:
+            while True:
+                now = self._clock()
+                horizon = now - window.limit.per_seconds
+                while window.starts and window.starts[0] <= horizon:
+                    window.starts.popleft()
+                if len(window.starts) < window.limit.requests:
+                    window.starts.append(now)
+                    return
+                await self._sleep(window.starts[0] - horizon)
+
+
+class RateLimitedTransport(httpx.AsyncBaseTransport):
+    """Applies a :class:`SlidingWindowLimiter` before every request the client sends,
+    retries and auth resends included, then hands the request to ``inner``."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, limiter: SlidingWindowLimiter) -> None:
+        self._inner = inner
+        self.limiter = limiter
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await self.limiter.acquire(request.url.path)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()

@@ -1,0 +1,136 @@
+"""What one attempt's outcome means: the decoded body, a reason to try again, or the error the
+caller gets, including the one raised when the retries run out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import httpx
+
+from hub.errors import AuthError, ConnectorError, RateLimited, VendorError
+from hub.http.settings import HttpSettings
+from hub.http.vendor import parse_retry_after, response_error_code, vendor_error_code
+from hub.log import redact
+
+BodyError = Callable[[httpx.Response, Any], "str | None"]
+
+_RETRY_STATUSES = frozenset({408, 429})
+# Salesforce answers 403 REQUEST_LIMIT_EXCEEDED when the org's 24-hour API allowance is spent;
+# retrying within our budget cannot help.
+_QUOTA_CODES = frozenset({"REQUEST_LIMIT_EXCEEDED"})
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a request is about, as it may appear in messages: no query string, redacted."""
+
+    method: str
+    path: str
+    connection: str
+    stream: str | None
+    # False for a POST/PATCH without an Idempotency-Key: once it may have reached the vendor
+    # it is not sent again (a retried timeout could create a second ticket or message).
+    replay_safe: bool = True
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def where(self) -> dict[str, Any]:
+        return {"connection": self.connection or None, "stream": self.stream}
+
+
+class Retryable(Exception):
+    """One attempt failed in a way worth another try."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        status: int | None = None,
+        vendor_code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.vendor_code = vendor_code
+        self.retry_after = retry_after
+
+
+def judge(response: httpx.Response, call: Call, body_error: BodyError | None) -> Any:
+    """The decoded body of a good response; otherwise raise what the status calls for."""
+    status = response.status_code
+    if (status == 408 or status >= 500) and not call.replay_safe:
+        raise not_replayed(call, str(status))
+    if status in _RETRY_STATUSES or status >= 500:
+        raise Retryable(
+            str(status),
+            status=status,
+            vendor_code=response_error_code(response),
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+    if status == 401:
+        raise AuthError(f"{call} answered 401: credentials refused", status=401, **call.where())
+    if not response.is_success:
+        code = response_error_code(response)
+        error = RateLimited if code in _QUOTA_CODES else VendorError
+        shown = f" {code}" if code else ""
+        raise error(
+            f"{call} answered {status}{shown}", status=status, vendor_code=code, **call.where()
+        )
+    body = _decode(response, call)
+    problem = body_error(response, body) if body_error is not None else None
+    if problem is not None:
+        raise VendorError(
+            f"{call} answered {status} with an error body: {redact(problem)}",
+            status=status,
+            vendor_code=vendor_error_code(body),
+            **call.where(),
+        )
+    return body
+
+
+def _decode(response: httpx.Response, call: Call) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError as exc:  # e.g. a body truncated by a proxy behind a 2xx status
+        if not call.replay_safe:
+            raise not_replayed(call, "an undecodable body") from exc
+        raise Retryable(f"undecodable JSON body with status {response.status_code}") from exc
+
+
+def not_replayed(call: Call, what: str) -> ConnectorError:
+    """The error for a write that failed after it may have reached the vendor."""
+    return ConnectorError(
+        f"{call} failed with {what} after it may have reached the vendor; not retried because "
+        "it has no Idempotency-Key and sending it again could apply it twice",
+        **call.where(),
+    )
+
+
+def give_up(
+    failure: Retryable, call: Call, attempts: int, settings: HttpSettings, elapsed: float
+) -> NoReturn:
+    """Raise the error that ends a request whose retries ran out."""
+    why = f"{call} gave up after {attempts} attempt(s)"
+    if attempts < settings.max_attempts:
+        why += f" within the {settings.max_total_seconds:g} s budget"
+        remaining = settings.max_total_seconds - elapsed
+        if failure.retry_after is not None and failure.retry_after > remaining:
+            why += f" (Retry-After {failure.retry_after:g} s, {max(remaining, 0):.0f} s left)"
+    where = call.where()
+    cause = failure.__cause__
+    if failure.status is None:
+        raise ConnectorError(f"{why}; last error: {failure.reason}", **where) from cause
+    shown = f" {failure.vendor_code}" if failure.vendor_code else ""
+    error = RateLimited if failure.status == 429 or failure.retry_after is not None else VendorError
+    raise error(
+        f"{why}; last answer: {failure.status}{shown}",
+        status=failure.status,
+        vendor_code=failure.vendor_code,
+        **where,
+    ) from cause

@@ -1,0 +1,126 @@
+"""One JSON request with retries: full-jitter backoff or ``Retry-After``, within the attempt
+and time budget of :class:`~hub.http.HttpSettings`, never resending an unsafe write."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_random_exponential,
+)
+
+from hub.errors import ConnectorError
+from hub.http.outcome import BodyError, Call, Retryable, give_up, judge, not_replayed
+from hub.http.settings import HttpSettings
+from hub.log import redact
+
+log = logging.getLogger("hub.http")  # one logger name for the whole package
+
+_TRANSIENT_ERRORS = (
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,  # dropped connection, truncated body
+    httpx.DecodingError,  # truncated compressed body
+)
+_RETRY_AFTER_JITTER = 0.1  # up to 10 % on top of what the vendor asked
+# Failures that happen before a request reaches the vendor: safe to retry for any method.
+_NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_REPLAY_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+def _path_of(client: httpx.AsyncClient, url: str) -> str:
+    target = httpx.URL(url)
+    if target.is_relative_url:  # httpx appends relative URLs to the base URL's path
+        return redact(client.base_url.path + target.path.lstrip("/"))
+    return redact(target.path)
+
+
+def _pause_before_retry(settings: HttpSettings) -> Callable[[RetryCallState], float]:
+    backoff = wait_random_exponential(
+        multiplier=settings.backoff_base_seconds, max=settings.backoff_max_seconds
+    )
+
+    def pause(state: RetryCallState) -> float:
+        failure = state.outcome.exception() if state.outcome else None
+        if isinstance(failure, Retryable) and failure.retry_after is not None:
+            asked = max(failure.retry_after, settings.min_retry_after_seconds)
+            return asked + random.uniform(0, _RETRY_AFTER_JITTER * asked)
+        return float(backoff(state))
+
+    return pause
+
+
+async def _pause(seconds: float) -> None:
+    """The sleep between attempts; one module-level name so tests can count pauses."""
+    await asyncio.sleep(seconds)
+
+
+async def request_json(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    settings: HttpSettings,
+    body_error: BodyError | None = None,
+    connection: str = "",
+    stream: str | None = None,
+    **kwargs: Any,
+) -> tuple[httpx.Response, Any]:
+    """Send one request and return the response with its decoded JSON body (None if empty).
+
+    Transport errors, undecodable bodies, 408, 429 and 5xx are retried with full-jitter
+    exponential backoff, or after ``Retry-After`` when the vendor sends one, within
+    ``settings.max_attempts`` and ``settings.max_total_seconds``. Other errors raise at once:
+    AuthError for a 401 (after the auth's one refresh), VendorError for other 4xx and for an
+    error body that ``body_error`` recognises. ``kwargs`` go to :meth:`httpx.AsyncClient.request`.
+    """
+    headers = httpx.Headers(kwargs.get("headers") or {})
+    replay_safe = method.upper() in _REPLAY_SAFE_METHODS or "idempotency-key" in headers
+    call = Call(method.upper(), _path_of(client, url), connection, stream, replay_safe)
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(settings.max_attempts)
+        # Stops *before* a pause that would end past the budget, instead of sleeping past it.
+        | stop_before_delay(settings.max_total_seconds),
+        wait=_pause_before_retry(settings),
+        retry=retry_if_exception_type(Retryable),
+        sleep=_pause,
+        reraise=True,
+    )
+    started = time.monotonic()
+    attempts = 0
+    try:
+        async for attempt in retrying:
+            with attempt:
+                attempts = attempt.retry_state.attempt_number
+                response = await _send(client, call, url, attempts, kwargs)
+                return response, judge(response, call, body_error)
+    except Retryable as failure:
+        give_up(failure, call, attempts, settings, time.monotonic() - started)
+    raise AssertionError("unreachable: tenacity re-raises the last failure")
+
+
+async def _send(
+    client: httpx.AsyncClient, call: Call, url: str, attempt: int, kwargs: dict[str, Any]
+) -> httpx.Response:
+    try:
+        response = await client.request(call.method, url, **kwargs)
+    except _TRANSIENT_ERRORS as exc:
+        log.debug("%s %s -> %s (attempt %d)", call.method, call.path, type(exc).__name__, attempt)
+        if not call.replay_safe and not isinstance(exc, _NOT_SENT_ERRORS):
+            raise not_replayed(call, type(exc).__name__) from exc
+        raise Retryable(type(exc).__name__) from exc
+    except httpx.HTTPError as exc:
+        raise ConnectorError(f"{call} failed: {type(exc).__name__}", **call.where()) from exc
+    log.debug("%s %s -> %d (attempt %d)", call.method, call.path, response.status_code, attempt)
+    return response

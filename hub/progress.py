@@ -1,0 +1,81 @@
+"""Live progress bars and summary tables for syncs (rich)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from hub.sync import StreamResult
+
+
+class SyncProgress:
+    """A progress line per stream: pages, records read and written, live."""
+
+    def __init__(self, console: Console) -> None:
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description:<28}"),
+            TextColumn("{task.fields[pages]:>5} pages"),
+            TextColumn("{task.completed:>9,.0f} read"),
+            TextColumn("{task.fields[written]:>9,} written"),
+            TextColumn("{task.fields[quarantined]:>5,} quarantined"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self._tasks: dict[tuple[str, str], TaskID] = {}
+
+    def __call__(self, result: StreamResult) -> None:
+        key = (result.connection, result.stream)
+        if not self._progress.live.is_started:
+            self._progress.start()
+        if key not in self._tasks:
+            self._tasks[key] = self._progress.add_task(
+                f"{result.connection}/{result.stream}",
+                total=None,
+                pages=0,
+                written=0,
+                quarantined=0,
+            )
+        c = result.counters
+        self._progress.update(
+            self._tasks[key],
+            completed=c.records_read,
+            pages=c.pages,
+            written=c.records_written,
+            quarantined=c.records_quarantined,
+        )
+
+    def stop(self) -> None:
+        if not self._progress.live.is_started:
+            return
+        for task in self._tasks.values():
+            self._progress.update(task, total=self._progress.tasks[task].completed)
+        self._progress.stop()
+
+
+def summary_table(results: Sequence[StreamResult], title: str = "sync summary") -> Table:
+    """Per stream: read, written, unchanged, deleted, quarantined, seconds, status."""
+    table = Table(title=title)
+    table.add_column("stream")
+    for col in ("read", "written", "unchanged", "deleted", "quarantined", "requests", "seconds"):
+        table.add_column(col, justify="right")
+    table.add_column("status")
+    for r in results:
+        c = r.counters
+        status = r.status if r.error is None else f"{r.status}: {r.error}"
+        table.add_row(
+            f"{r.connection}/{r.stream}",
+            f"{c.records_read:,}",
+            f"{c.records_written:,}",
+            f"{c.records_unchanged:,}",
+            f"{c.records_deleted:,}",
+            f"{c.records_quarantined:,}",
+            f"{c.requests:,}",
+            f"{r.seconds:.2f}",
+            status,
+        )
+    return table

@@ -1,0 +1,117 @@
+"""The base of every vendor sandbox, its control endpoints, and the registry entry point.
+
+A sandbox is an ASGI app (Starlette inside, fault injection outermost) that emulates the API
+subset a connector uses. Its control endpoints live under ``/_sandbox/`` and are never
+faulted: ``GET /_sandbox/stats`` and ``POST /_sandbox/mutate``.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+from typing import Any, ClassVar
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from hub.sandbox.faults import (
+    ASGIApp,
+    FaultInjector,
+    FaultResponder,
+    FaultSpec,
+    Receive,
+    SandboxStats,
+    Scope,
+    Send,
+)
+
+MAX_MUTATIONS_PER_CALL = 10_000
+
+
+class SandboxApp(abc.ABC):
+    """A vendor emulator. Subclasses provide the routes, the vendor's fault responses,
+    deterministic mutations and the connection config a hub connection needs."""
+
+    vendor: ClassVar[str]
+
+    def __init__(self, *, seed: int, faults: str | None, credentials: dict[str, str]) -> None:
+        self.seed = seed
+        self.credentials = credentials
+        self.fault_spec = FaultSpec.parse(faults)
+        self.stats = SandboxStats()
+        self._app: ASGIApp | None = None
+
+    @property
+    def app(self) -> ASGIApp:
+        """The ASGI app to serve: control routes + vendor routes, faults injected outermost."""
+        if self._app is None:
+            inner = Starlette(routes=[*self._control_routes(), *self.routes()])
+            self._app = FaultInjector(
+                inner,
+                spec=self.fault_spec,
+                seed=self.seed,
+                responder=self.fault_responder(),
+                stats=self.stats,
+            )
+        return self._app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    # -- what a vendor sandbox provides -------------------------------------------------
+
+    @abc.abstractmethod
+    def routes(self) -> list[BaseRoute]:
+        """The vendor API routes."""
+
+    @abc.abstractmethod
+    def fault_responder(self) -> FaultResponder:
+        """The vendor's shape of injected 429/5xx/401 responses."""
+
+    @abc.abstractmethod
+    def mutate(self, count: int) -> list[str]:
+        """Change ``count`` existing records deterministically; return their ids."""
+
+    @abc.abstractmethod
+    def connection_config(self, base_url: str, ca_file: str | None) -> dict[str, Any]:
+        """The connector config that talks to this sandbox, credential values included."""
+
+    # -- control endpoints ----------------------------------------------------------------
+
+    def _control_routes(self) -> list[BaseRoute]:
+        return [
+            Route("/_sandbox/stats", self._stats_endpoint, methods=["GET"]),
+            Route("/_sandbox/mutate", self._mutate_endpoint, methods=["POST"]),
+        ]
+
+    async def _stats_endpoint(self, request: Request) -> Response:
+        return JSONResponse({"vendor": self.vendor, **self.stats.as_dict()})
+
+    async def _mutate_endpoint(self, request: Request) -> Response:
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except ValueError:
+            return _control_error('body must be JSON like {"count": 10}')
+        count = body.get("count") if isinstance(body, dict) else None
+        if (
+            not isinstance(count, int)
+            or isinstance(count, bool)
+            or not 0 <= count <= MAX_MUTATIONS_PER_CALL
+        ):
+            return _control_error(f"count must be an integer from 0 to {MAX_MUTATIONS_PER_CALL}")
+        return JSONResponse({"ids": self.mutate(count)})
+
+
+def _control_error(message: str) -> Response:
+    return JSONResponse({"error": message}, status_code=400)
+
+
+def build_sandbox(
+    vendor: str, *, records: int, seed: int, faults: str | None = None, **options: Any
+) -> SandboxApp:
+    """The sandbox of the installed connector named ``vendor`` (see ``Connector.sandbox``)."""
+    from hub.plugins import connector_class
+
+    return connector_class(vendor).sandbox(records=records, seed=seed, faults=faults, **options)

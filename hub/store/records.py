@@ -1,0 +1,230 @@
+"""Canonical records: the page upsert at the heart of a sync, and blind-index lookups."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.store.schema import blind_index, records
+
+TOMBSTONE_HASH = "tombstone"
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    """One sealed canonical record ready to store."""
+
+    object_type: str
+    external_id: str
+    kind: str
+    data: dict[str, Any]
+    raw: str
+    content_hash: str
+    index: Sequence[tuple[str, int, str]]  # (kind, key_id, digest)
+    source_updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """A source deletion: the record stays, its personal data goes."""
+
+    object_type: str
+    external_id: str
+    source_updated_at: datetime | None
+
+
+@dataclass
+class UpsertCounts:
+    written: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+
+def _key(object_type: str, external_id: str) -> tuple[str, str]:
+    return (object_type, external_id)
+
+
+async def _existing(
+    conn: AsyncConnection, connection: str, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, str]]:
+    """(object_type, external_id) -> (id, content_hash) for the keys already stored."""
+    found: dict[tuple[str, str], tuple[int, str]] = {}
+    by_type: dict[str, list[str]] = {}
+    for object_type, external_id in keys:
+        by_type.setdefault(object_type, []).append(external_id)
+    for object_type, ids in by_type.items():
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = await conn.execute(
+                sa.select(records.c.id, records.c.external_id, records.c.content_hash).where(
+                    records.c.connection == connection,
+                    records.c.object_type == object_type,
+                    records.c.external_id.in_(chunk),
+                )
+            )
+            for rid, external_id, content_hash in rows:
+                found[_key(object_type, external_id)] = (rid, content_hash)
+    return found
+
+
+async def upsert_records(
+    conn: AsyncConnection,
+    *,
+    connection: str,
+    stream: str,
+    mapping_version: str,
+    rows: Sequence[RecordRow],
+    tombstones: Sequence[Tombstone],
+    now: datetime,
+) -> UpsertCounts:
+    """Insert new records, update changed ones, skip unchanged ones, tombstone deletions.
+
+    Runs inside the caller's transaction. Within one call the last occurrence of a key wins
+    (time-based exports may repeat a record at a page boundary).
+    """
+    latest: dict[tuple[str, str], RecordRow | Tombstone] = {}
+    items: list[RecordRow | Tombstone] = [*rows, *tombstones]
+    for item in items:
+        latest[_key(item.object_type, item.external_id)] = item
+    existing = await _existing(conn, connection, set(latest))
+    counts = UpsertCounts()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    deletions: list[dict[str, Any]] = []
+    index_for: dict[tuple[str, str], Sequence[tuple[str, int, str]]] = {}
+    for key, item in latest.items():
+        values = _values(item, connection, stream, mapping_version, now)
+        old = existing.get(key)
+        if old is not None and old[1] == values["content_hash"]:
+            counts.unchanged += 1
+            continue
+        if isinstance(item, Tombstone):
+            counts.deleted += 1
+            if old is None:
+                # Never seen alive: remember the deletion so an older copy cannot revive it.
+                inserts.append({**values, "kind": "tombstone", "created_at": now})
+            else:
+                # The row keeps its canonical kind, so lookups still know what it was.
+                deletions.append(
+                    {**{k: v for k, v in values.items() if k != "kind"}, "_id": old[0]}
+                )
+            continue
+        counts.written += 1
+        index_for[key] = item.index
+        if old is None:
+            inserts.append({**values, "created_at": now})
+        else:
+            updates.append({**values, "_id": old[0]})
+    ids = {key: old[0] for key, old in existing.items()}
+    if inserts:
+        result = await conn.execute(
+            sa.insert(records).returning(
+                records.c.id, records.c.object_type, records.c.external_id
+            ),
+            inserts,
+        )
+        ids.update({_key(t, e): rid for rid, t, e in result})
+    for batch in (updates, deletions):
+        if batch:
+            columns = [c for c in batch[0] if c != "_id"]
+            await conn.execute(
+                sa.update(records)
+                .where(records.c.id == sa.bindparam("_id"))
+                .values({c: sa.bindparam(c) for c in columns}),
+                batch,
+            )
+    touched = [ids[_key(d["object_type"], d["external_id"])] for d in [*updates, *deletions]]
+    await _replace_index(conn, touched, [(ids[k], entries) for k, entries in index_for.items()])
+    return counts
+
+
+async def _replace_index(
+    conn: AsyncConnection,
+    stale_ids: list[int],
+    fresh: list[tuple[int, Sequence[tuple[str, int, str]]]],
+) -> None:
+    """Drop the blind-index rows of changed records and write the new ones."""
+    for start in range(0, len(stale_ids), 500):
+        chunk = stale_ids[start : start + 500]
+        await conn.execute(sa.delete(blind_index).where(blind_index.c.record_id.in_(chunk)))
+    rows = [
+        {"record_id": rid, "kind": kind, "key_id": key_id, "digest": digest}
+        for rid, entries in fresh
+        for kind, key_id, digest in set(entries)
+    ]
+    if rows:
+        await conn.execute(sa.insert(blind_index), rows)
+
+
+def _values(
+    item: RecordRow | Tombstone, connection: str, stream: str, mapping_version: str, now: datetime
+) -> dict[str, Any]:
+    common: dict[str, Any] = {
+        "connection": connection,
+        "object_type": item.object_type,
+        "external_id": item.external_id,
+        "stream": stream,
+        "mapping_version": mapping_version,
+        "source_updated_at": item.source_updated_at,
+        "updated_at": now,
+    }
+    if isinstance(item, Tombstone):
+        return {
+            **common,
+            "kind": "tombstone",
+            "data": {},
+            "raw": None,
+            "content_hash": TOMBSTONE_HASH,
+            "deleted": True,
+        }
+    return {
+        **common,
+        "kind": item.kind,
+        "data": item.data,
+        "raw": item.raw,
+        "content_hash": item.content_hash,
+        "deleted": False,
+    }
+
+
+async def find_by_blind_index(
+    conn: AsyncConnection, kind: str, digests: Sequence[str]
+) -> list[sa.Row[Any]]:
+    """Live records whose blind index of ``kind`` matches one of ``digests``."""
+    query = (
+        sa.select(
+            records.c.id,
+            records.c.connection,
+            records.c.object_type,
+            records.c.external_id,
+            records.c.kind,
+            records.c.source_updated_at,
+        )
+        .join(blind_index, blind_index.c.record_id == records.c.id)
+        .where(blind_index.c.kind == kind, blind_index.c.digest.in_(list(digests)))
+        .where(records.c.deleted.is_(False))
+        .distinct()
+        .order_by(records.c.id)
+    )
+    return list(await conn.execute(query))
+
+
+async def latest_source_update(
+    conn: AsyncConnection, connection: str, object_type: str, external_id: str
+) -> datetime | None:
+    """The source update time of the stored copy of a record (None if absent or unknown)."""
+    value = await conn.scalar(
+        sa.select(records.c.source_updated_at).where(
+            records.c.connection == connection,
+            records.c.object_type == object_type,
+            records.c.external_id == external_id,
+        )
+    )
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)  # SQLite hands back naive datetimes; all are UTC
+    return value

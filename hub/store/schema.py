@@ -1,0 +1,135 @@
+"""The hub's tables (SQLAlchemy Core). Alembic migrations in ``migrations/`` create them.
+
+Personal values never appear here in clear: ``records.data`` holds sealed tokens in place of
+Pii fields, ``raw`` and ``quarantine.raw`` are sealed whole, lookups go through
+``blind_index`` digests.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+UTC_NOW = sa.func.current_timestamp()
+
+connections = sa.Table(
+    "connections",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("connector", sa.String(100), nullable=False),
+    # Connector config as JSON; credentials appear only as "secret:NAME" references.
+    sa.Column("config", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+secrets = sa.Table(
+    "secrets",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("sealed", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+data_keys = sa.Table(
+    "data_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    # "data" keys encrypt fields; "index" keys compute blind indexes and content hashes.
+    sa.Column("purpose", sa.String(20), nullable=False),
+    sa.Column("wrapped", sa.Text, nullable=False),  # the key, wrapped by the master key
+    sa.Column("status", sa.String(20), nullable=False),  # primary | active | retired
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+records = sa.Table(
+    "records",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("connection", sa.String(100), nullable=False),
+    sa.Column("object_type", sa.String(100), nullable=False),
+    sa.Column("external_id", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(50), nullable=False),  # canonical model name
+    sa.Column("stream", sa.String(100), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),  # canonical fields; Pii fields sealed
+    sa.Column("raw", sa.Text, nullable=True),  # sealed vendor record; NULL on tombstones
+    sa.Column("content_hash", sa.String(64), nullable=False),  # keyed HMAC of canonical data
+    sa.Column("mapping_version", sa.String(50), nullable=False),
+    sa.Column("source_updated_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("deleted", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("connection", "object_type", "external_id", name="uq_records_key"),
+)
+sa.Index("ix_records_kind", records.c.kind)
+
+blind_index = sa.Table(
+    "blind_index",
+    metadata,
+    sa.Column(
+        "record_id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        sa.ForeignKey("records.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("kind", sa.String(20), nullable=False),  # email | phone
+    sa.Column("key_id", sa.Integer, nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.PrimaryKeyConstraint("record_id", "kind", "digest", name="pk_blind_index"),
+)
+sa.Index("ix_blind_index_lookup", blind_index.c.kind, blind_index.c.digest)
+
+stream_state = sa.Table(
+    "stream_state",
+    metadata,
+    sa.Column("connection", sa.String(100), primary_key=True),
+    sa.Column("stream", sa.String(100), primary_key=True),
+    sa.Column("state", sa.JSON, nullable=True),  # connector cursor after the last committed page
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+sync_runs = sa.Table(
+    "sync_runs",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("connection", sa.String(100), nullable=False),
+    sa.Column("stream", sa.String(100), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # running | succeeded | failed
+    sa.Column("full_refresh", sa.Boolean, nullable=False, default=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("pages", sa.Integer, nullable=False, default=0),
+    sa.Column("requests", sa.Integer, nullable=False, default=0),
+    sa.Column("records_read", sa.Integer, nullable=False, default=0),
+    sa.Column("records_written", sa.Integer, nullable=False, default=0),
+    sa.Column("records_unchanged", sa.Integer, nullable=False, default=0),
+    sa.Column("records_deleted", sa.Integer, nullable=False, default=0),
+    sa.Column("records_quarantined", sa.Integer, nullable=False, default=0),
+    sa.Column("error", sa.Text, nullable=True),  # safe message only, never a secret
+)
+sa.Index("ix_sync_runs_stream", sync_runs.c.connection, sync_runs.c.stream)
+
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("connection", sa.String(100), nullable=False),
+    sa.Column("stream", sa.String(100), nullable=False),
+    sa.Column("object_type", sa.String(100), nullable=False),
+    sa.Column("external_id", sa.String(255), nullable=True),
+    sa.Column("raw", sa.Text, nullable=False),  # sealed vendor record
+    sa.Column("error", sa.Text, nullable=False),  # field names and reasons, never values
+    sa.Column("mapping_version", sa.String(50), nullable=False),
+    sa.Column("run_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+)
+sa.Index("ix_quarantine_open", quarantine.c.connection, quarantine.c.resolved_at)

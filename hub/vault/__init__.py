@@ -1,0 +1,72 @@
+"""The personal-data vault: master key, data keys, field encryption, blind indexes, sealing
+of canonical records and the encrypted secret store. See ``docs/security.md``.
+
+Key hierarchy: the master key (``HUB_MASTER_KEY`` or ``secrets/master.key``) wraps versioned
+data keys stored in the database; "data" keys seal values with AES-256-GCM into v1 tokens,
+"index" keys compute blind indexes and content hashes.
+"""
+
+from hub.vault.blind_index import (
+    blind_index,
+    lookup_digests,
+    normalise,
+    normalise_email,
+    normalise_phone,
+)
+from hub.vault.cipher import KeySource, open_token, parse_token, seal, token_key_id
+from hub.vault.data_key import DataKey, KeyPurpose, KeyStatus
+from hub.vault.keyring import Keyring
+from hub.vault.master_key import DEFAULT_KEY_FILE, create_master_key, load_master_key
+from hub.vault.sealing import (
+    SealedRecord,
+    open_raw,
+    open_value,
+    record_row,
+    seal_record,
+    seal_value,
+    unseal_data,
+)
+from hub.vault.secret_store import (
+    get_secret,
+    list_secrets,
+    referenced_secret,
+    remove_secret,
+    resolve_secret_refs,
+    set_secret,
+)
+from hub.vault.wrapping import unwrap_data_key, wrap_data_key
+
+__all__ = [
+    "DEFAULT_KEY_FILE",
+    "DataKey",
+    "KeyPurpose",
+    "KeySource",
+    "KeyStatus",
+    "Keyring",
+    "SealedRecord",
+    "blind_index",
+    "create_master_key",
+    "get_secret",
+    "list_secrets",
+    "load_master_key",
+    "lookup_digests",
+    "normalise",
+    "normalise_email",
+    "normalise_phone",
+    "open_raw",
+    "open_token",
+    "open_value",
+    "parse_token",
+    "record_row",
+    "referenced_secret",
+    "remove_secret",
+    "resolve_secret_refs",
+    "seal",
+    "seal_record",
+    "seal_value",
+    "set_secret",
+    "token_key_id",
+    "unseal_data",
+    "unwrap_data_key",
+    "wrap_data_key",
+]

@@ -1,0 +1,154 @@
+"""AES-256-GCM field encryption: one personal value in, one self-describing text token out.
+
+Token format v1, as text::
+
+    "v1:" + base64url(binary), without "=" padding
+
+and the binary, byte by byte::
+
+    offset  size  content
+    0       1     format version, 0x01
+    1       4     key id, uint32 big-endian (the ``data_keys.id`` that sealed it)
+    5       12    nonce, random per token
+    17      n+16  AES-256-GCM ciphertext of the n plaintext bytes, then the 16-byte tag
+
+The 5-byte header (version, key id) tells a reader which key to use in one lookup, without
+trial decryption. The associated data authenticated by GCM is::
+
+    header || lp(table) || lp(column) || lp(row)
+
+where ``lp(s)`` is the uint32 big-endian length of ``s`` in UTF-8 followed by those bytes, so
+``("a|b", "c")`` and ``("a", "b|c")`` are different contexts. A token altered anywhere, or
+copied to another table, column or row, therefore fails to open. Base64 is parsed strictly
+(canonical form only), so no two token strings open to the same value.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+import struct
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from hub.errors import VaultError
+from hub.vault.data_key import MAX_KEY_ID, DataKey
+
+VERSION = 1
+PREFIX = "v1:"
+NONCE_BYTES = 12
+TAG_BYTES = 16
+_HEADER = struct.Struct(">BI")
+_MIN_BINARY = _HEADER.size + NONCE_BYTES + TAG_BYTES
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+KeySource = Callable[[int], DataKey] | Mapping[int, DataKey]
+"""Where :func:`open_token` finds a key by id: a mapping, or a function such as
+``Keyring.get``."""
+
+
+@dataclass(frozen=True)
+class ParsedToken:
+    """The parts of a v1 token; ``header`` is the exact bytes that go into the AAD."""
+
+    key_id: int
+    header: bytes
+    nonce: bytes
+    ciphertext: bytes
+
+
+def length_prefixed(*parts: str) -> bytes:
+    """Encode strings unambiguously: each as uint32 length then UTF-8 bytes."""
+    out = bytearray()
+    for part in parts:
+        # surrogatepass: any Python str encodes, and distinct strs stay distinct.
+        raw = part.encode("utf-8", "surrogatepass")
+        out += struct.pack(">I", len(raw)) + raw
+    return bytes(out)
+
+
+def seal(plaintext: bytes, key: DataKey, *, table: str, column: str, row: str) -> str:
+    """Encrypt ``plaintext`` under ``key``, bound to (table, column, row); return a v1 token."""
+    if key.purpose != "data":
+        raise VaultError(f"key {key.id} is an {key.purpose} key; only data keys seal values")
+    header = _HEADER.pack(VERSION, key.id)
+    nonce = os.urandom(NONCE_BYTES)
+    aad = header + length_prefixed(table, column, row)
+    ciphertext = AESGCM(key.material).encrypt(nonce, plaintext, aad)
+    binary = header + nonce + ciphertext
+    return PREFIX + base64.urlsafe_b64encode(binary).rstrip(b"=").decode("ascii")
+
+
+def open_token(token: str, keys: KeySource, *, table: str, column: str, row: str) -> bytes:
+    """Decrypt a token sealed for exactly (table, column, row); VaultError on any mismatch."""
+    where = f"{table}.{column}"
+    parsed = parse_token(token, where=where)
+    key = _find_key(keys, parsed.key_id, where)
+    aad = parsed.header + length_prefixed(table, column, row)
+    try:
+        return AESGCM(key.material).decrypt(parsed.nonce, parsed.ciphertext, aad)
+    except InvalidTag:
+        raise VaultError(
+            f"a sealed value in {where} does not open: it was altered, or belongs to another "
+            "row, column or table"
+        ) from None
+
+
+def token_key_id(token: str) -> int:
+    """The id of the data key that sealed ``token``, read from its header without decrypting."""
+    return parse_token(token).key_id
+
+
+def parse_token(token: object, *, where: str = "token") -> ParsedToken:
+    """Split a v1 token into its parts, or raise VaultError if it is not a well-formed one."""
+    if not isinstance(token, str):
+        raise VaultError(f"{where}: expected a sealed token, found {type(token).__name__}")
+    if not token.startswith(PREFIX):
+        raise VaultError(f"{where}: not a sealed token of a known format version")
+    binary = _decode_base64url(token[len(PREFIX) :], where)
+    if len(binary) < _MIN_BINARY:
+        raise VaultError(f"{where}: sealed token is truncated")
+    version, key_id = _HEADER.unpack_from(binary)
+    if version != VERSION:
+        raise VaultError(f"{where}: sealed token header has unknown version {version}")
+    if not 1 <= key_id <= MAX_KEY_ID:
+        raise VaultError(f"{where}: sealed token names invalid key id {key_id}")
+    body = binary[_HEADER.size :]
+    return ParsedToken(
+        key_id=key_id,
+        header=binary[: _HEADER.size],
+        nonce=body[:NONCE_BYTES],
+        ciphertext=body[NONCE_BYTES:],
+    )
+
+
+def _decode_base64url(text: str, where: str) -> bytes:
+    """Strict unpadded base64url: only the alphabet, and only the canonical encoding."""
+    if not _BASE64URL.fullmatch(text):
+        raise VaultError(f"{where}: sealed token is not valid base64url")
+    try:
+        binary = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise VaultError(f"{where}: sealed token is not valid base64url") from None
+    # Non-zero padding bits would let two different strings decode to the same bytes.
+    if base64.urlsafe_b64encode(binary).rstrip(b"=").decode("ascii") != text:
+        raise VaultError(f"{where}: sealed token is not in canonical base64url")
+    return binary
+
+
+def _find_key(keys: KeySource, key_id: int, where: str) -> DataKey:
+    """Look the header's key id up once; a missing or misused key is a VaultError."""
+    try:
+        key = keys.get(key_id) if isinstance(keys, Mapping) else keys(key_id)
+    except (KeyError, VaultError):
+        key = None
+    if key is None:
+        raise VaultError(f"{where}: data key {key_id} is not in the keyring")
+    if key.id != key_id or key.purpose != "data":
+        raise VaultError(f"{where}: key {key_id} from the keyring is not that data key")
+    return key

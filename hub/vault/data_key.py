@@ -1,0 +1,36 @@
+"""What a data key is: 32 random bytes with an id, a purpose and a lifecycle status.
+
+Keys live unwrapped in memory only; the database holds them wrapped by the master key
+(:mod:`hub.vault.wrapping`). ``purpose`` keeps the two uses apart: ``"data"`` keys encrypt
+fields, ``"index"`` keys compute blind indexes and content hashes, and a key never does both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+KeyPurpose = Literal["data", "index"]
+KeyStatus = Literal["primary", "active", "retired"]
+
+PURPOSES: tuple[KeyPurpose, ...] = ("data", "index")
+KEY_BYTES = 32  # AES-256 and HMAC-SHA256 both take 32-byte keys
+MAX_KEY_ID = 2**32 - 1  # the token header stores the key id as uint32
+
+
+@dataclass(frozen=True)
+class DataKey:
+    """One unwrapped data key. ``material`` never appears in a repr."""
+
+    id: int
+    purpose: KeyPurpose
+    material: bytes = field(repr=False)
+    status: KeyStatus = "primary"
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.id <= MAX_KEY_ID:
+            raise ValueError(f"data key id {self.id} is outside 1..{MAX_KEY_ID}")
+        if self.purpose not in PURPOSES:
+            raise ValueError(f"data key {self.id} has unknown purpose {self.purpose!r}")
+        if len(self.material) != KEY_BYTES:
+            raise ValueError(f"data key {self.id} must be {KEY_BYTES} bytes")

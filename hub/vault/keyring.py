@@ -1,0 +1,183 @@
+"""The keyring: every data key of the database, unwrapped into memory with the master key.
+
+Keys are stored wrapped in ``data_keys`` so every node of a cluster shares them. Each purpose
+("data", "index") has one ``primary`` key that seals new values; ``active`` keys still open
+old ones and ``retired`` keys are kept only until nothing references them (rotation comes
+later and only changes statuses and adds rows, never the formats).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.errors import VaultError
+from hub.store.schema import data_keys
+from hub.vault.data_key import KEY_BYTES, PURPOSES, DataKey, KeyPurpose, KeyStatus
+from hub.vault.wrapping import unwrap_data_key, wrap_data_key
+
+_CREATE_ATTEMPTS = 5
+_PURPOSES: dict[str, KeyPurpose] = {"data": "data", "index": "index"}
+_STATUSES: dict[str, KeyStatus] = {"primary": "primary", "active": "active", "retired": "retired"}
+
+
+class Keyring:
+    """The unwrapped data keys by id. Build it with :meth:`load`; tests may pass keys."""
+
+    def __init__(self, keys: Iterable[DataKey]) -> None:
+        self._keys = {key.id: key for key in keys}
+
+    def __repr__(self) -> str:
+        return f"Keyring(key_ids={self.key_ids()})"
+
+    @classmethod
+    async def load(
+        cls, conn: AsyncConnection, master_key: bytes, *, create: bool = True
+    ) -> Keyring:
+        """Read and unwrap every data key; with ``create``, add missing primary keys first.
+
+        On an idle ``conn`` new keys are committed before this returns. Inside the caller's
+        transaction they are written there (under a savepoint) and become durable when the
+        caller commits: seal nothing with this keyring if that transaction rolls back. Two
+        processes racing to create the first keys end up with the same ones: the loser's
+        INSERT hits the primary key, backs out and re-reads.
+        """
+        if conn.in_transaction():
+            return cls(await _load_in_transaction(conn, master_key, create=create))
+        return cls(await _load_committed(conn, master_key, create=create))
+
+    def primary(self, purpose: KeyPurpose) -> DataKey:
+        """The key that seals (``"data"``) or indexes (``"index"``) new values."""
+        primaries = [
+            k for k in self._keys.values() if k.purpose == purpose and k.status == "primary"
+        ]
+        if not primaries:
+            raise VaultError(f"there is no primary {purpose} key; run `hub init`")
+        # Only rotation (later) makes a new primary; should two ever coexist, the newest wins.
+        return max(primaries, key=lambda k: k.id)
+
+    def get(self, key_id: int) -> DataKey:
+        """The key with this id, whatever its status; VaultError if this database has none."""
+        try:
+            return self._keys[key_id]
+        except KeyError:
+            raise VaultError(f"data key {key_id} is not in this database's keyring") from None
+
+    def key_ids(self) -> list[int]:
+        """All key ids, ascending."""
+        return sorted(self._keys)
+
+    def index_keys(self) -> list[DataKey]:
+        """The index keys a blind-index lookup must try (see :meth:`keys`)."""
+        return self.keys("index")
+
+    def keys(self, purpose: KeyPurpose) -> list[DataKey]:
+        """The non-retired keys of one purpose, primary first: what a blind-index lookup tries."""
+        usable = [k for k in self._keys.values() if k.purpose == purpose and k.status != "retired"]
+        return sorted(usable, key=lambda k: (k.status != "primary", -k.id))
+
+
+class _StoredKey(NamedTuple):
+    """One ``data_keys`` row, still wrapped."""
+
+    id: int
+    purpose: str
+    wrapped: str
+    status: str
+
+
+async def _read_rows(conn: AsyncConnection) -> list[_StoredKey]:
+    query = sa.select(
+        data_keys.c.id, data_keys.c.purpose, data_keys.c.wrapped, data_keys.c.status
+    ).order_by(data_keys.c.id)
+    return [_StoredKey(*row) for row in await conn.execute(query)]
+
+
+def _missing_purposes(rows: Iterable[_StoredKey]) -> list[KeyPurpose]:
+    have = {row.purpose for row in rows if row.status == "primary"}
+    return [purpose for purpose in PURPOSES if purpose not in have]
+
+
+async def _load_committed(
+    conn: AsyncConnection, master_key: bytes, *, create: bool
+) -> list[DataKey]:
+    """Read (and create) the keys in transactions of our own, retrying when another won."""
+    for attempt in range(_CREATE_ATTEMPTS):
+        try:
+            keys = await _read_and_create(conn, master_key, create=create)
+            await conn.commit()
+            return keys
+        except sa.exc.DBAPIError as exc:
+            await conn.rollback()
+            if not _lost_race(conn, exc):
+                raise
+        except BaseException:
+            await conn.rollback()
+            raise
+        await asyncio.sleep(0.01 * (attempt + 1))
+    raise VaultError("could not create the first data keys: other processes kept racing")
+
+
+async def _load_in_transaction(
+    conn: AsyncConnection, master_key: bytes, *, create: bool
+) -> list[DataKey]:
+    """Read (and create) the keys in the caller's transaction, under a savepoint so a lost
+    race leaves that transaction usable (PostgreSQL aborts it otherwise)."""
+    for _ in range(_CREATE_ATTEMPTS):
+        try:
+            async with conn.begin_nested():
+                return await _read_and_create(conn, master_key, create=create)
+        except sa.exc.IntegrityError:
+            continue
+    raise VaultError("could not create the first data keys: other processes kept racing")
+
+
+async def _read_and_create(
+    conn: AsyncConnection, master_key: bytes, *, create: bool
+) -> list[DataKey]:
+    """Unwrap the stored keys, then insert a primary key for each purpose that lacks one."""
+    rows = await _read_rows(conn)
+    keys = [_unwrap(row, master_key) for row in rows]  # a wrong master key fails before writing
+    next_id = max((row.id for row in rows), default=0) + 1
+    missing = _missing_purposes(rows) if create else []
+    for key_id, purpose in enumerate(missing, start=next_id):
+        keys.append(await _insert_key(conn, master_key, key_id, purpose))
+    return keys
+
+
+def _lost_race(conn: AsyncConnection, exc: sa.exc.DBAPIError) -> bool:
+    """Another process inserted the same key id first (or, on SQLite, holds the write lock)."""
+    if isinstance(exc, sa.exc.IntegrityError):
+        return True
+    return conn.dialect.name == "sqlite" and isinstance(exc, sa.exc.OperationalError)
+
+
+async def _insert_key(
+    conn: AsyncConnection, master_key: bytes, key_id: int, purpose: KeyPurpose
+) -> DataKey:
+    material = os.urandom(KEY_BYTES)
+    await conn.execute(
+        data_keys.insert().values(
+            id=key_id,
+            purpose=purpose,
+            wrapped=wrap_data_key(material, master_key, key_id=key_id, purpose=purpose),
+            status="primary",
+            created_at=datetime.now(UTC),
+        )
+    )
+    return DataKey(id=key_id, purpose=purpose, material=material, status="primary")
+
+
+def _unwrap(row: _StoredKey, master_key: bytes) -> DataKey:
+    purpose = _PURPOSES.get(row.purpose)
+    status = _STATUSES.get(row.status)
+    if purpose is None or status is None:
+        raise VaultError(f"data key {row.id} has an unknown purpose or status in data_keys")
+    material = unwrap_data_key(row.wrapped, master_key, key_id=row.id, purpose=purpose)
+    return DataKey(id=row.id, purpose=purpose, material=material, status=status)

@@ -1,0 +1,145 @@
+"""Sealing canonical records: Pii fields become tokens, raw payloads are sealed whole.
+
+What stays readable in ``records.data``: every field not marked ``Pii``, and Pii fields that
+are empty (None, "", [] or {}). Absence is not secret and keeping it visible lets the hub
+answer "which customers have no email" without decrypting; every other Pii value, including
+lists of addresses, is one token of its JSON encoding, bound to column ``data.<field>`` and
+the record's row ``connection/object_type/external_id``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+
+from hub.errors import VaultError
+from hub.models import BlindIndexKind, CanonicalRecord, model_for
+from hub.vault.blind_index import blind_index
+from hub.vault.cipher import length_prefixed, open_token, seal
+from hub.vault.data_key import DataKey
+from hub.vault.keyring import Keyring
+
+_CONTENT_LABEL = "hub.content_hash.v1"
+
+
+@dataclass(frozen=True)
+class SealedRecord:
+    """What the store writes for one canonical record: nothing personal in clear."""
+
+    data: dict[str, Any]  # canonical fields, Pii values replaced by tokens
+    raw: str  # the vendor record, sealed under column "raw"
+    index: list[tuple[str, int, str]]  # (kind, index key id, digest), no duplicates
+    content_hash: str  # keyed HMAC of the plaintext data and raw; equal iff unchanged
+
+
+def record_row(connection: str, object_type: str, external_id: str) -> str:
+    """The AAD row of a record's tokens: ``connection/object_type/external_id``."""
+    return f"{connection}/{object_type}/{external_id}"
+
+
+def seal_record(
+    record: CanonicalRecord, keyring: Keyring, *, table: str = "records"
+) -> SealedRecord:
+    """Seal a record's Pii fields and raw payload, and compute its blind indexes and hash."""
+    p = record.provenance
+    row = record_row(p.connection, p.object_type, p.external_id)
+    plain = record.model_dump(mode="json", exclude={"provenance", "raw"})
+    data = dict(plain)
+    for name in type(record).pii_fields():
+        if not _is_empty(data[name]):
+            data[name] = seal_value(
+                data[name], keyring, table=table, column=f"data.{name}", row=row
+            )
+    index_key = keyring.primary("index")
+    return SealedRecord(
+        data=data,
+        raw=seal_value(record.raw, keyring, table=table, column="raw", row=row),
+        index=_index_entries(record, index_key),
+        content_hash=_content_hash(type(record).kind, plain, record.raw, index_key),
+    )
+
+
+def unseal_data(
+    kind: str, data: dict[str, Any], keyring: Keyring, *, row: str, table: str = "records"
+) -> dict[str, Any]:
+    """The plaintext canonical fields of a stored record of ``kind`` (for an audited reveal)."""
+    opened = dict(data)
+    for name in model_for(kind).pii_fields():
+        value = data.get(name)
+        if not _is_empty(value):
+            opened[name] = open_value(value, keyring, table=table, column=f"data.{name}", row=row)
+    return opened
+
+
+def open_raw(sealed: str, keyring: Keyring, *, row: str, table: str = "records") -> dict[str, Any]:
+    """The vendor record as received, from a sealed ``raw`` column."""
+    raw = open_value(sealed, keyring, table=table, column="raw", row=row)
+    if not isinstance(raw, dict):
+        raise VaultError(f"{table}.raw does not hold a sealed vendor record")
+    return raw
+
+
+def seal_value(value: Any, keyring: Keyring, *, table: str, column: str, row: str) -> str:
+    """Seal any JSON-able value under the primary data key, bound to (table, column, row)."""
+    plaintext = _canonical_json(value).encode("utf-8")
+    return seal(plaintext, keyring.primary("data"), table=table, column=column, row=row)
+
+
+def open_value(token: Any, keyring: Keyring, *, table: str, column: str, row: str) -> Any:
+    """The JSON value sealed by :func:`seal_value` for exactly (table, column, row)."""
+    plaintext = open_token(token, keyring.get, table=table, column=column, row=row)
+    try:
+        return json.loads(plaintext)
+    except ValueError:
+        raise VaultError(f"{table}.{column} opens to something that is not JSON") from None
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str | list | dict) and len(value) == 0)
+
+
+def _index_entries(record: CanonicalRecord, key: DataKey) -> list[tuple[str, int, str]]:
+    """Every normalisable value of every indexed field, once; others are skipped silently."""
+    entries: list[tuple[str, int, str]] = []
+    for name, marker in type(record).pii_fields().items():
+        if marker.index is None:
+            continue
+        for value in _strings(getattr(record, name)):
+            entry = _index_entry(marker.index, value, key)
+            if entry is not None and entry not in entries:
+                entries.append(entry)
+    return entries
+
+
+def _index_entry(kind: BlindIndexKind, value: str, key: DataKey) -> tuple[str, int, str] | None:
+    try:
+        return (kind, key.id, blind_index(kind, value, key))
+    except ValueError:
+        return None  # not an email/phone: no index, the sealed value is still stored
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return []
+
+
+def _content_hash(kind: str, data: dict[str, Any], raw: dict[str, Any], key: DataKey) -> str:
+    """Keyed, so equal hashes reveal nothing; from plaintext, because tokens are randomised."""
+    document = _canonical_json({"kind": kind, "data": data, "raw": raw})
+    message = length_prefixed(_CONTENT_LABEL, document)
+    return hmac.new(key.material, message, hashlib.sha256).hexdigest()
+
+
+def _canonical_json(value: Any) -> str:
+    """One ASCII text per value (sorted keys, no spaces); any str encodes, even lone surrogates."""
+    return json.dumps(
+        to_jsonable_python(value), sort_keys=True, separators=(",", ":"), ensure_ascii=True
+    )

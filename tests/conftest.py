@@ -1,0 +1,99 @@
+"""Shared fixtures: a database per test (SQLite file, and PostgreSQL when configured),
+a ready hub home, and sandboxes on loopback ports."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import hypothesis
+import pytest
+import sqlalchemy as sa
+
+from hub.config import Settings, load_settings, write_default_config
+from hub.runtime import Hub
+from hub.vault import create_master_key
+from tests.support import UNLIMITED, zendesk_config
+
+PG_ENV = "HUB_TEST_DATABASE_URL"
+
+# Property tests check behaviour, not speed: no per-example deadline on a busy 2-core CI box.
+hypothesis.settings.register_profile("hub", deadline=None, print_blob=True)
+hypothesis.settings.load_profile("hub")
+
+
+def _pg_schema_url(base: str, schema: str) -> str:
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL schema dropped after."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/hub.db"
+        return
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set")
+    request.applymarker(pytest.mark.postgres)
+    schema = f"hub_test_{uuid.uuid4().hex[:12]}"
+    sync_url = base.replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = sa.create_engine(sync_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield _pg_schema_url(base, schema)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+@pytest.fixture
+def hub_settings(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A hub home in tmp_path: hub.toml pointing at the test database, a master key."""
+    monkeypatch.delenv("HUB_MASTER_KEY", raising=False)
+    monkeypatch.delenv("HUB_CONFIG", raising=False)
+    home = tmp_path / "hub"
+    home.mkdir()
+    write_default_config(home / "hub.toml", {"database_url": database_url})
+    create_master_key(home / "secrets" / "master.key")
+    return load_settings(home / "hub.toml")
+
+
+@pytest.fixture
+async def hub(hub_settings: Settings) -> AsyncIterator[Hub]:
+    async with Hub.open(hub_settings) as opened:
+        yield opened
+
+
+# -- Zendesk sandbox wired to a hub --------------------------------------------------------
+
+
+@pytest.fixture
+def sandbox_options() -> dict[str, object]:
+    """Options for the test sandbox; override in a module to change size or faults."""
+    return {"records": 240, "seed": 11}
+
+
+@pytest.fixture
+async def zendesk(
+    hub: Hub, sandbox_options: dict[str, object]
+) -> AsyncIterator[tuple[object, object]]:
+    """A Zendesk sandbox on a loopback port and a connection "zd" to it (pages of 50)."""
+    from connectors.zendesk.sandbox import ZendeskSandbox
+    from hub.demo import configure_sandbox_connection
+    from hub.sandbox.server import serve_in_background
+
+    app = ZendeskSandbox(
+        incremental_per_minute=UNLIMITED, rate_limit_per_minute=UNLIMITED, **sandbox_options
+    )
+    async with serve_in_background(app) as running:
+        await configure_sandbox_connection(
+            hub, "zd", "zendesk", zendesk_config(app, running, page_size=50)
+        )
+        yield app, running

@@ -1,0 +1,42 @@
+"""Helpers shared by tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from hub.runtime import Hub
+
+UNLIMITED = 1_000_000
+
+
+def zendesk_config(app: object, running: object, **overrides: object) -> dict[str, object]:
+    """Connection config for a sandbox, with the client-side limits relaxed for tests."""
+    config = dict(app.connection_config(running.base_url, running.ca_file))  # type: ignore[attr-defined]
+    config.update(
+        incremental_requests_per_minute=UNLIMITED, requests_per_minute=UNLIMITED, **overrides
+    )
+    return config
+
+
+async def store_snapshot(
+    hub: Hub, connection: str | None = None
+) -> dict[tuple[str, ...], tuple[str, bool, dict[str, object]]]:
+    """Every stored record, decrypted: (object_type, external_id) -> (kind, deleted, fields);
+    keys start with the connection name when no ``connection`` is given.
+
+    Keys differ between hubs, so stores are compared by their plaintext, not their bytes.
+    """
+    from hub.store.schema import records
+    from hub.vault import record_row, unseal_data
+
+    snap: dict[tuple[str, ...], tuple[str, bool, dict[str, object]]] = {}
+    query = sa.select(records)
+    if connection is not None:
+        query = query.where(records.c.connection == connection)
+    async with hub.engine.connect() as conn:
+        for r in await conn.execute(query):
+            row = record_row(r.connection, r.object_type, r.external_id)
+            data = {} if r.deleted else unseal_data(r.kind, dict(r.data), hub.keyring, row=row)
+            key = (r.object_type, r.external_id)
+            snap[key if connection else (r.connection, *key)] = (r.kind, bool(r.deleted), data)
+    return snap
