@@ -22,7 +22,11 @@ PG_ENV = "HUB_TEST_DATABASE_URL"
 
 # Property tests check behaviour, not speed: no per-example deadline on a busy 2-core CI box.
 hypothesis.settings.register_profile("hub", deadline=None, print_blob=True)
-hypothesis.settings.load_profile("hub")
+# `HUB_HYPOTHESIS_PROFILE=thorough python -m pytest -k ...` hunts edge cases before CI meets them.
+hypothesis.settings.register_profile(
+    "thorough", parent=hypothesis.settings.get_profile("hub"), max_examples=5000
+)
+hypothesis.settings.load_profile(os.environ.get("HUB_HYPOTHESIS_PROFILE", "hub"))
 
 
 def _pg_schema_url(base: str, schema: str) -> str:
