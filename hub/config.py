@@ -44,6 +44,12 @@ class Settings(BaseSettings):
         description="Folders searched first for <connector>.yaml (operators' edited copies).",
     )
     log_level: str = Field(default="WARNING", description="DEBUG, INFO, WARNING or ERROR.")
+    sync_lease_seconds: float = Field(
+        default=60,
+        ge=1,
+        description="How long a run holds its stream without renewing it; a run whose "
+        "machine died frees the stream after this long.",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -3,6 +3,7 @@
     HubError
     ├── ConfigError          bad hub.toml / environment / CLI input (names the key)
     ├── StoreError           database unreachable or schema out of date
+    │   └── StreamBusy       another run holds the stream (see hub.store.leases)
     ├── ConnectorError       anything a vendor connection raised (names connection and stream)
     │   ├── AuthError        credentials refused, refresh failed
     │   ├── RateLimited      retries exhausted while the vendor kept saying "slow down"
@@ -28,6 +29,10 @@ class ConfigError(HubError):
 
 class StoreError(HubError):
     """The store cannot be reached or is not migrated."""
+
+
+class StreamBusy(StoreError):
+    """Another run is syncing this (connection, stream), or took it over from this run."""
 
 
 class ConnectorError(HubError):

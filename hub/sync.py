@@ -3,22 +3,27 @@
 Because a page, its cursor and the run's counters commit together, a process killed at any
 point resumes from the last committed page; records read twice are idempotent upserts and
 unchanged ones are skipped by content hash. Only one page (plus one read ahead) is in memory.
+A run holds its stream's lease (hub.store.leases) from start to finish, so two runs of one
+stream never interleave.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from hub.connector import Connector, Page
-from hub.errors import HubError, RecordInvalid
+from hub.errors import HubError, RecordInvalid, StreamBusy
 from hub.mapping import StreamMapping
 from hub.mapping import Tombstone as MappedTombstone
 from hub.runtime import Hub, utcnow
+from hub.store import leases
 from hub.store.quarantine import QuarantineRow, count_open, quarantine_records, resolve_open
 from hub.store.records import RecordRow, Tombstone, upsert_records
 from hub.store.runs import (
@@ -26,6 +31,7 @@ from hub.store.runs import (
     add_to_run,
     clear_state,
     finish_run,
+    interrupt_run,
     load_state,
     save_state,
     start_run,
@@ -33,6 +39,8 @@ from hub.store.runs import (
 from hub.vault import seal_record, seal_value
 
 QUARANTINE_TABLE = "quarantine"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -106,44 +114,80 @@ class StreamSync:
         self.mapping_version = mapping.version
         self.connection = connector.connection
         self._quarantine_open = False
+        self.lease = timedelta(seconds=hub.settings.sync_lease_seconds)
         self.result: StreamResult | None = None
 
     async def run(
         self, *, full_refresh: bool = False, progress: ProgressCallback | None = None
     ) -> StreamResult:
         started = time.monotonic()
+        name = self.stream.name
         async with self.hub.engine.begin() as conn:
-            if full_refresh:
-                await clear_state(conn, self.connection, self.stream.name)
-            state = await load_state(conn, self.connection, self.stream.name)
+            now = utcnow()
             run_id = await start_run(
-                conn, self.connection, self.stream.name, full_refresh=full_refresh, now=utcnow()
+                conn, self.connection, name, full_refresh=full_refresh, now=now
             )
+            # Raises StreamBusy (and rolls the run back) while another live run holds it.
+            taken_from = await leases.acquire(
+                conn, self.connection, name, run_id, now=now, period=self.lease
+            )
+            if taken_from is not None:
+                await interrupt_run(conn, taken_from)
+            if full_refresh:
+                await clear_state(conn, self.connection, name)
+            state = await load_state(conn, self.connection, name)
             self._quarantine_open = await count_open(conn, self.connection) > 0
-        result = self.result = StreamResult(self.connection, self.stream.name, run_id)
+        result = self.result = StreamResult(self.connection, name, run_id)
+        heartbeat = asyncio.create_task(self._heartbeat(run_id))
         try:
-            async for page in _read_ahead(self.connector.read(self.stream.name, state)):
+            async for page in _read_ahead(self.connector.read(name, state)):
                 result.counters.add(await self.commit_page(run_id, page))
                 result.seconds = time.monotonic() - started
                 if progress is not None:
                     progress(result)
         except BaseException as exc:
             result.status, result.error = "failed", safe_error(exc)
-            await self._finish(result, started)
+            await self._finish(result, started, heartbeat)
             raise
         result.status = "succeeded"
-        await self._finish(result, started)
+        await self._finish(result, started, heartbeat)
         return result
 
-    async def _finish(self, result: StreamResult, started: float) -> None:
+    async def _heartbeat(self, run_id: int) -> None:
+        """Renew the lease between pages, which rate limits and retries may keep far apart."""
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                async with self.hub.engine.begin() as conn:
+                    await leases.renew(
+                        conn,
+                        self.connection,
+                        self.stream.name,
+                        run_id,
+                        expires_at=utcnow() + self.lease,
+                    )
+            except StreamBusy as exc:
+                log.warning("%s", exc)  # the next page's commit fails on the same fence
+                return
+            except Exception as exc:  # a database hiccup; the next beat or page renews
+                log.warning("run %s could not renew its lease: %s", run_id, safe_error(exc))
+
+    async def _finish(
+        self, result: StreamResult, started: float, heartbeat: asyncio.Task[None]
+    ) -> None:
         result.seconds = time.monotonic() - started
+        heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await heartbeat
         # Shielded: a cancelled or killed run must still say so when the process lives on.
+        await asyncio.shield(self._close_run(result))
+
+    async def _close_run(self, result: StreamResult) -> None:
         async with self.hub.engine.begin() as conn:
-            await asyncio.shield(
-                finish_run(
-                    conn, result.run_id, status=result.status, error=result.error, now=utcnow()
-                )
+            await finish_run(
+                conn, result.run_id, status=result.status, error=result.error, now=utcnow()
             )
+            await leases.release(conn, self.connection, self.stream.name, result.run_id)
 
     def map_page(
         self, records: Sequence[dict[str, Any]]
@@ -178,6 +222,10 @@ class StreamSync:
         rows, tombstones, invalid = self.map_page(page.records)
         now = utcnow()
         async with self.hub.engine.begin() as conn:
+            # First, so a run that lost its stream writes nothing (and takes SQLite's write lock).
+            await leases.renew(
+                conn, self.connection, self.stream.name, run_id, expires_at=now + self.lease
+            )
             counts = await upsert_records(
                 conn,
                 connection=self.connection,
@@ -260,8 +308,9 @@ async def sync_connection(
                 results.append(await sync.run(full_refresh=full_refresh, progress=progress))
             except HubError as exc:
                 first_error = first_error or exc
+                status = "busy" if isinstance(exc, StreamBusy) else "failed"
                 results.append(
-                    sync.result or StreamResult(connection, name, -1, "failed", safe_error(exc))
+                    sync.result or StreamResult(connection, name, -1, status, safe_error(exc))
                 )
     finally:
         if own:

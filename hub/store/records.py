@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -218,13 +218,10 @@ async def latest_source_update(
     conn: AsyncConnection, connection: str, object_type: str, external_id: str
 ) -> datetime | None:
     """The source update time of the stored copy of a record (None if absent or unknown)."""
-    value = await conn.scalar(
+    return await conn.scalar(
         sa.select(records.c.source_updated_at).where(
             records.c.connection == connection,
             records.c.object_type == object_type,
             records.c.external_id == external_id,
         )
     )
-    if value is not None and value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)  # SQLite hands back naive datetimes; all are UTC
-    return value

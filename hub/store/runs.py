@@ -66,16 +66,7 @@ async def clear_state(conn: AsyncConnection, connection: str, stream: str | None
 async def start_run(
     conn: AsyncConnection, connection: str, stream: str, *, full_refresh: bool, now: datetime
 ) -> int:
-    """Open a run; a run of the same stream still marked running died with its process."""
-    await conn.execute(
-        sa.update(sync_runs)
-        .where(
-            sync_runs.c.connection == connection,
-            sync_runs.c.stream == stream,
-            sync_runs.c.status == "running",
-        )
-        .values(status="interrupted", error="the process ended before the run finished")
-    )
+    """Open a run (the caller takes the stream's lease in the same transaction)."""
     run_id = await conn.scalar(
         sa.insert(sync_runs)
         .values(
@@ -90,6 +81,15 @@ async def start_run(
     )
     assert run_id is not None
     return int(run_id)
+
+
+async def interrupt_run(conn: AsyncConnection, run_id: int) -> None:
+    """Mark a run whose lease was taken over: its process died or stopped renewing."""
+    await conn.execute(
+        sa.update(sync_runs)
+        .where(sync_runs.c.id == run_id, sync_runs.c.status == "running")
+        .values(status="interrupted", error="its process ended before the run finished")
+    )
 
 
 async def add_to_run(conn: AsyncConnection, run_id: int, delta: RunCounters) -> None:

@@ -7,6 +7,9 @@ Pii fields, ``raw`` and ``quarantine.raw`` are sealed whole, lookups go through
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData(
@@ -19,7 +22,18 @@ metadata = sa.MetaData(
     }
 )
 
-UTC_NOW = sa.func.current_timestamp()
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """A timestamp that reads back timezone-aware: SQLite returns naive ones, stored as UTC."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
 
 connections = sa.Table(
     "connections",
@@ -28,7 +42,7 @@ connections = sa.Table(
     sa.Column("connector", sa.String(100), nullable=False),
     # Connector config as JSON; credentials appear only as "secret:NAME" references.
     sa.Column("config", sa.JSON, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
 )
 
 secrets = sa.Table(
@@ -36,7 +50,7 @@ secrets = sa.Table(
     metadata,
     sa.Column("name", sa.String(200), primary_key=True),
     sa.Column("sealed", sa.Text, nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 data_keys = sa.Table(
@@ -47,7 +61,7 @@ data_keys = sa.Table(
     sa.Column("purpose", sa.String(20), nullable=False),
     sa.Column("wrapped", sa.Text, nullable=False),  # the key, wrapped by the master key
     sa.Column("status", sa.String(20), nullable=False),  # primary | active | retired
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
 )
 
 records = sa.Table(
@@ -63,10 +77,10 @@ records = sa.Table(
     sa.Column("raw", sa.Text, nullable=True),  # sealed vendor record; NULL on tombstones
     sa.Column("content_hash", sa.String(64), nullable=False),  # keyed HMAC of canonical data
     sa.Column("mapping_version", sa.String(50), nullable=False),
-    sa.Column("source_updated_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("source_updated_at", UtcDateTime(), nullable=True),
     sa.Column("deleted", sa.Boolean, nullable=False, default=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.UniqueConstraint("connection", "object_type", "external_id", name="uq_records_key"),
 )
 sa.Index("ix_records_kind", records.c.kind)
@@ -93,7 +107,7 @@ stream_state = sa.Table(
     sa.Column("connection", sa.String(100), primary_key=True),
     sa.Column("stream", sa.String(100), primary_key=True),
     sa.Column("state", sa.JSON, nullable=True),  # connector cursor after the last committed page
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 sync_runs = sa.Table(
@@ -104,8 +118,8 @@ sync_runs = sa.Table(
     sa.Column("stream", sa.String(100), nullable=False),
     sa.Column("status", sa.String(20), nullable=False),  # running | succeeded | failed
     sa.Column("full_refresh", sa.Boolean, nullable=False, default=False),
-    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("started_at", UtcDateTime(), nullable=False),
+    sa.Column("finished_at", UtcDateTime(), nullable=True),
     sa.Column("pages", sa.Integer, nullable=False, default=0),
     sa.Column("requests", sa.Integer, nullable=False, default=0),
     sa.Column("records_read", sa.Integer, nullable=False, default=0),
@@ -116,6 +130,17 @@ sync_runs = sa.Table(
     sa.Column("error", sa.Text, nullable=True),  # safe message only, never a secret
 )
 sa.Index("ix_sync_runs_stream", sync_runs.c.connection, sync_runs.c.stream)
+
+# The run that may sync a stream now; see hub.store.leases.
+stream_leases = sa.Table(
+    "stream_leases",
+    metadata,
+    sa.Column("connection", sa.String(100), primary_key=True),
+    sa.Column("stream", sa.String(100), primary_key=True),
+    sa.Column("run_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=False),
+    sa.Column("holder", sa.String(300), nullable=False),  # host:pid:start of the run's process
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+)
 
 quarantine = sa.Table(
     "quarantine",
@@ -129,7 +154,7 @@ quarantine = sa.Table(
     sa.Column("error", sa.Text, nullable=False),  # field names and reasons, never values
     sa.Column("mapping_version", sa.String(50), nullable=False),
     sa.Column("run_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("resolved_at", UtcDateTime(), nullable=True),
 )
 sa.Index("ix_quarantine_open", quarantine.c.connection, quarantine.c.resolved_at)

@@ -1,0 +1,212 @@
+"""One run at a time per (connection, stream): a second run is refused, a dead holder's lease
+is taken over, and a run that lost its lease commits nothing more."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from hub.connector import Page
+from hub.errors import StreamBusy
+from hub.runtime import Hub, utcnow
+from hub.store import leases
+from hub.store.engine import async_url
+from hub.store.leases import Holder, this_process
+from hub.store.runs import start_run
+from hub.store.schema import records, stream_leases, sync_runs
+from hub.sync import StreamResult, sync_connection
+
+
+async def _runs(hub: Hub, stream: str) -> dict[int, str]:
+    async with hub.engine.connect() as conn:
+        query = sa.select(sync_runs.c.id, sync_runs.c.status).where(sync_runs.c.stream == stream)
+        return {r.id: r.status for r in await conn.execute(query)}
+
+
+async def _record_count(hub: Hub) -> int:
+    async with hub.engine.connect() as conn:
+        return int(await conn.scalar(sa.select(sa.func.count()).select_from(records)) or 0)
+
+
+async def _leave_lease(hub: Hub, stream: str, holder: str, expires_in: timedelta) -> int:
+    """A run of ``stream`` left running by ``holder``, holding the lease ``expires_in`` more."""
+    now = utcnow()
+    async with hub.engine.begin() as conn:
+        run_id = await start_run(conn, "zd", stream, full_refresh=False, now=now)
+        await conn.execute(
+            sa.insert(stream_leases).values(
+                connection="zd",
+                stream=stream,
+                run_id=run_id,
+                holder=holder,
+                expires_at=now + expires_in,
+            )
+        )
+    return run_id
+
+
+def _ended_process_on_this_host() -> str:
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return f"{socket.gethostname()}:{int(child.stdout)}:1"
+
+
+# -- refusing a second run --------------------------------------------------------------------
+
+
+async def test_a_second_run_of_a_stream_being_synced_is_refused_and_leaves_no_trace(
+    hub: Hub, zendesk: tuple[object, object]
+) -> None:
+    one, two = await asyncio.gather(
+        sync_connection(hub, "zd", streams=["tickets"], raise_errors=False),
+        sync_connection(hub, "zd", streams=["tickets"], raise_errors=False),
+    )
+    results = sorted([*one, *two], key=lambda r: r.status)
+    assert [r.status for r in results] == ["busy", "succeeded"]
+    busy, done = results
+    assert busy.error is not None and "zd/tickets" in busy.error
+    assert await _runs(hub, "tickets") == {done.run_id: "succeeded"}
+    async with hub.engine.connect() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(stream_leases)) == 0
+
+
+async def test_a_live_run_on_another_host_keeps_its_stream(
+    hub: Hub, zendesk: tuple[object, object]
+) -> None:
+    other = await _leave_lease(hub, "users", "elsewhere:4242:1", timedelta(minutes=1))
+    [result] = await sync_connection(hub, "zd", streams=["users"], raise_errors=False)
+    assert result.status == "busy"
+    assert result.error is not None
+    assert f"run {other}" in result.error and "elsewhere" in result.error
+    assert await _runs(hub, "users") == {other: "running"}
+    assert await _record_count(hub) == 0
+    with pytest.raises(StreamBusy):
+        await sync_connection(hub, "zd", streams=["users"])
+
+
+# -- taking over from a dead holder -----------------------------------------------------------
+
+
+async def test_a_lapsed_lease_is_taken_over_and_its_run_marked_interrupted(
+    hub: Hub, zendesk: tuple[object, object]
+) -> None:
+    dead = await _leave_lease(hub, "users", "elsewhere:4242:1", timedelta(seconds=-1))
+    [result] = await sync_connection(hub, "zd", streams=["users"])
+    assert result.status == "succeeded" and result.counters.records_written > 0
+    assert await _runs(hub, "users") == {dead: "interrupted", result.run_id: "succeeded"}
+
+
+async def test_a_run_whose_process_ended_on_this_host_frees_its_stream_at_once(
+    hub: Hub, zendesk: tuple[object, object]
+) -> None:
+    dead = await _leave_lease(hub, "users", _ended_process_on_this_host(), timedelta(hours=1))
+    [result] = await sync_connection(hub, "zd", streams=["users"])
+    assert result.status == "succeeded"
+    assert (await _runs(hub, "users"))[dead] == "interrupted"
+
+
+def test_holders_are_presumed_alive_unless_this_host_sees_them_gone() -> None:
+    me = this_process()
+    assert not me.is_gone()
+    assert Holder.parse(str(me)) == me
+    assert not Holder("elsewhere", me.pid, me.started).is_gone()
+    assert Holder.parse(_ended_process_on_this_host()).is_gone()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="needs Linux /proc")
+def test_a_reused_pid_is_told_apart_by_its_start_time() -> None:
+    me = this_process()
+    assert Holder(me.host, me.pid, str(int(me.started) + 1)).is_gone()
+
+
+# -- fencing and renewal ----------------------------------------------------------------------
+
+
+async def test_a_run_that_lost_its_stream_commits_no_further_page(
+    hub: Hub, zendesk: tuple[object, object]
+) -> None:
+    # The progress callback is synchronous: it steals the lease through a blocking engine.
+    thief = sa.create_engine(
+        async_url(hub.settings.resolved_database_url).replace("+aiosqlite", "")
+    )
+
+    def steal_after_first_page(result: StreamResult) -> None:
+        if result.counters.pages == 1:
+            with thief.begin() as conn:
+                conn.execute(sa.update(stream_leases).values(run_id=result.run_id + 1000))
+
+    try:
+        with pytest.raises(StreamBusy, match="lost the stream"):
+            await sync_connection(hub, "zd", streams=["tickets"], progress=steal_after_first_page)
+    finally:
+        thief.dispose()
+    async with hub.engine.connect() as conn:
+        run = (await conn.execute(sa.select(sync_runs))).one()
+    assert (run.status, run.pages) == ("failed", 1)
+    assert await _record_count(hub) == run.records_written + run.records_deleted
+
+
+async def test_a_run_keeps_its_stream_while_waiting_longer_than_the_lease_between_pages(
+    hub: Hub, zendesk: tuple[object, object]
+) -> None:
+    hub.settings = hub.settings.model_copy(update={"sync_lease_seconds": 1.0})
+    connector = await hub.connector("zd")
+    pages_of = connector.read
+    first_page_done = asyncio.Event()
+
+    async def slow_second_page(stream: str, state: dict[str, Any] | None) -> AsyncIterator[Page]:
+        async for n, page in _numbered(pages_of(stream, state)):
+            if n == 1:
+                await first_page_done.wait()
+                await asyncio.sleep(2.5)  # as a long Retry-After would
+            yield page
+
+    connector.read = slow_second_page  # type: ignore[method-assign]
+
+    def note_first_page(result: StreamResult) -> None:
+        first_page_done.set()
+
+    async def probe_during_the_wait() -> bool:
+        """Whether another run could take the stream 1.8 s into the 2.5 s wait."""
+        await first_page_done.wait()
+        await asyncio.sleep(1.8)
+        async with hub.engine.connect() as conn, conn.begin() as transaction:
+            try:
+                await leases.acquire(
+                    conn, "zd", "tickets", -1, now=utcnow(), period=timedelta(seconds=1)
+                )
+            except StreamBusy:
+                return False
+            finally:
+                await transaction.rollback()
+            return True
+
+    async with connector:
+        results, taken = await asyncio.gather(
+            sync_connection(
+                hub, "zd", streams=["tickets"], connector=connector, progress=note_first_page
+            ),
+            probe_during_the_wait(),
+        )
+    assert not taken
+    assert results[0].status == "succeeded" and results[0].counters.pages >= 2
+
+
+async def _numbered(pages: AsyncIterator[Page]) -> AsyncIterator[tuple[int, Page]]:
+    n = 0
+    async for page in pages:
+        yield n, page
+        n += 1
