@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from connectors.zendesk.sandbox.auth import ZendeskAuth, invalid_token
@@ -77,9 +77,10 @@ class ZendeskFaults(FaultResponder):
 
 
 def _too_many_requests(retry_after: int, account_limit: int, **extra: str) -> Response:
-    # [uncertain] body: vendor-apis.md saw text/plain; the JSON error shape is Zendesk's usual.
-    return JSONResponse(
-        {"error": "APIRateLimitExceeded", "description": "Number of allowed API requests exceeded"},
+    # Not Zendesk's JSON error shape: its rate limiter answers in plain text (Zendesk's
+    # "Best practices for avoiding rate limiting" and vendor-apis.md 3.4 show such a 429).
+    return PlainTextResponse(
+        "Number of allowed API requests per minute exceeded",
         status_code=429,
         headers={
             "Retry-After": str(retry_after),

@@ -240,6 +240,7 @@ async def test_incremental_limit_answers_429_with_retry_after(clock: FakeClock) 
     assert statuses == [200, 200, 429]
     assert 1 <= int(limited.headers["retry-after"]) <= 60
     assert limited.headers["x-rate-limit-remaining"] == "0"
+    assert limited.headers["content-type"].startswith("text/plain")  # as Zendesk's limiter
     assert after_window.status_code == 200
 
 
