@@ -14,6 +14,7 @@ from hub.errors import (
     RateLimited,
     RecordInvalid,
     StoreError,
+    StreamBusy,
     VaultError,
     VendorError,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "RecordInvalid",
     "StoreError",
     "Stream",
+    "StreamBusy",
     "VaultError",
     "VendorError",
     "WriteResult",

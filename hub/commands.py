@@ -6,16 +6,15 @@ import os
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, get_args
-
-from pydantic import SecretStr
+from typing import Any
 
 from hub.config import CONFIG_FILE_NAME, Settings, load_settings, write_default_config
+from hub.connector import secret_fields
 from hub.errors import ConfigError
 from hub.models import BlindIndexKind
 from hub.plugins import connector_class
 from hub.replay import ReplayResult, replay_quarantine
-from hub.runtime import Hub, build_connector, utcnow
+from hub.runtime import Hub, build_connector, seal_personal_config, utcnow
 from hub.store import connections as conns
 from hub.store import quarantine as q
 from hub.store.records import find_by_blind_index
@@ -66,21 +65,10 @@ async def initialise(directory: Path, *, explicit_config: Path | None = None) ->
     return done
 
 
-def secret_fields(connector: str) -> set[str]:
-    """Config fields typed as secrets: they may only hold secret:NAME references."""
-    model = connector_class(connector).config_model
-    found = set()
-    for name, info in model.model_fields.items():
-        ann = info.annotation
-        if ann is SecretStr or SecretStr in get_args(ann):
-            found.add(name)
-    return found
-
-
 async def add_connection(
     settings: Settings, name: str, connector: str, config: dict[str, Any]
 ) -> None:
-    for field in secret_fields(connector):
+    for field in secret_fields(connector_class(connector).config_model):
         value = config.get(field)
         if value is not None and referenced_secret(value) is None:
             raise ConfigError(
@@ -91,8 +79,9 @@ async def add_connection(
         async with hub.engine.connect() as conn:
             resolved = await resolve_secret_refs(conn, hub.keyring, config)
         build_connector(connector, name, resolved)  # validates before anything is stored
+        stored = seal_personal_config(connector, name, config, hub.keyring)
         async with hub.engine.begin() as conn:
-            await conns.add_connection(conn, name, connector, config, utcnow())
+            await conns.add_connection(conn, name, connector, stored, utcnow())
 
 
 async def list_connections(settings: Settings) -> list[dict[str, Any]]:

@@ -12,12 +12,13 @@ import abc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, get_args
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from hub.http import HttpSettings, RateLimit, create_client, request_json
+from hub.models import Pii
 
 if TYPE_CHECKING:
     from hub.sandbox.app import SandboxApp
@@ -28,7 +29,8 @@ class ConnectorConfig(BaseModel):
 
     Credential fields are typed ``pydantic.SecretStr`` so they never print. In stored
     configuration they are written as ``secret:NAME`` references, resolved by the hub from the
-    encrypted secret store just before the connector is built.
+    encrypted secret store just before the connector is built. Personal fields (a login email,
+    say) are annotated with :class:`hub.models.Pii`; the hub stores them sealed.
     """
 
     # Input values stay out of validation errors: they may be credentials.
@@ -39,6 +41,24 @@ class ConnectorConfig(BaseModel):
         default=True, description="True, False, or the path of a CA bundle (for sandboxes)."
     )
     http: HttpSettings = Field(default_factory=HttpSettings)
+
+
+def secret_fields(model: type[ConnectorConfig]) -> set[str]:
+    """Config fields typed as secrets: they may only hold secret:NAME references."""
+    return {
+        name
+        for name, info in model.model_fields.items()
+        if info.annotation is SecretStr or SecretStr in get_args(info.annotation)
+    }
+
+
+def personal_fields(model: type[ConnectorConfig]) -> set[str]:
+    """Config fields marked ``Pii``: the hub seals their values before storing a connection."""
+    return {
+        name
+        for name, info in model.model_fields.items()
+        if any(isinstance(meta, Pii) for meta in info.metadata)
+    }
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,13 @@ from typing import Any
 
 from rich.console import Console
 
-from hub.commands import initialise, secret_fields
+from hub.commands import initialise
 from hub.config import load_settings
-from hub.connector import Connector
+from hub.connector import Connector, secret_fields
 from hub.log import configure_logging
-from hub.plugins import connectors
+from hub.plugins import connector_class, connectors
 from hub.progress import SyncProgress, summary_table
-from hub.runtime import Hub, utcnow
+from hub.runtime import Hub, seal_personal_config, utcnow
 from hub.sandbox.app import SandboxApp
 from hub.sandbox.server import RunningSandbox, serve_in_background
 from hub.store import connections as conns
@@ -53,15 +53,17 @@ def demo_sandboxes(records: int, seed: int) -> list[tuple[type[Connector], Sandb
 async def configure_sandbox_connection(
     hub: Hub, name: str, connector: str, config: dict[str, Any]
 ) -> None:
-    """(Re)create the demo connection; credentials go to the secret store as references."""
+    """(Re)create the demo connection; credentials go to the secret store as references and
+    personal fields are sealed, as `hub connections add` does."""
     async with hub.engine.begin() as conn:
-        for field in secret_fields(connector):
+        for field in secret_fields(connector_class(connector).config_model):
             if config.get(field) is not None:
                 secret = f"demo-{name}-{field}"
                 await set_secret(conn, hub.keyring, secret, str(config[field]))
                 config[field] = f"secret:{secret}"
+        stored = seal_personal_config(connector, name, config, hub.keyring)
         await conns.remove_connection(conn, name)
-        await conns.add_connection(conn, name, connector, config, utcnow())
+        await conns.add_connection(conn, name, connector, stored, utcnow())
 
 
 async def _sync_all(hub: Hub, names: list[str], console: Console) -> list[StreamResult]:

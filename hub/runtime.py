@@ -1,7 +1,8 @@
 """An open hub: settings, the database engine, the keyring, connectors and mappings.
 
 Every command and service works through one :class:`Hub`, so there is one place that knows
-how configuration, keys and stored connections become a working connector.
+how configuration, keys and stored connections become a working connector. Personal fields of
+a connection's config are sealed here before they are stored and opened here before use.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.config import Settings
-from hub.connector import Connector, CredentialSaver
-from hub.errors import ConfigError
+from hub.connector import Connector, CredentialSaver, personal_fields
+from hub.errors import ConfigError, VaultError
 from hub.mapping import Mapping, find_mapping
 from hub.plugins import connector_class, plugin_mapping_paths
 from hub.store.connections import get_connection
@@ -27,12 +28,17 @@ from hub.store.engine import open_engine
 from hub.vault import (
     Keyring,
     load_master_key,
+    open_value,
+    parse_token,
     referenced_secret,
     resolve_secret_refs,
+    seal_value,
     set_secret,
 )
 
 log = logging.getLogger(__name__)
+
+CONNECTIONS_TABLE = "connections"
 
 
 def utcnow() -> datetime:
@@ -71,10 +77,12 @@ class Hub:
     async def connector(
         self, connection: str, *, client: httpx.AsyncClient | None = None
     ) -> Connector:
-        """A ready connector for a stored connection, its ``secret:`` references resolved."""
+        """A ready connector for a stored connection, its personal fields opened and its
+        ``secret:`` references resolved."""
         async with self.engine.connect() as conn:
             name, stored = await get_connection(conn, connection)
-            config = await resolve_secret_refs(conn, self.keyring, stored)
+            opened = open_personal_config(name, connection, stored, self.keyring)
+            config = await resolve_secret_refs(conn, self.keyring, opened)
         saver = self._credential_saver(connection, stored)
         return build_connector(name, connection, config, client=client, save_credential=saver)
 
@@ -116,3 +124,54 @@ def build_connector(
         )
         raise ConfigError(f"connection {connection!r} ({connector}): {problems}") from None
     return cls(parsed, connection=connection, client=client, save_credential=save_credential)
+
+
+def seal_personal_config(
+    connector: str, connection: str, config: dict[str, Any], keyring: Keyring
+) -> dict[str, Any]:
+    """A copy of ``config`` as it is stored: each personal field's value sealed for this
+    connection. ``secret:NAME`` references stay as they are: they hold nothing personal."""
+    sealed = dict(config)
+    for field in _sealable_fields(connector, config):
+        sealed[field] = seal_value(config[field], keyring, **_context(connection, field))
+    return sealed
+
+
+def open_personal_config(
+    connector: str, connection: str, stored: dict[str, Any], keyring: Keyring
+) -> dict[str, Any]:
+    """A copy of a stored config with its personal fields opened. ConfigError names a field
+    stored in clear (by a hub older than this check); VaultError, a token that does not open."""
+    opened = dict(stored)
+    for field in _sealable_fields(connector, stored):
+        if not _is_sealed(stored[field]):
+            raise ConfigError(
+                f"connection {connection}: config field {field} is not sealed; "
+                "remove and re-add the connection"
+            )
+        opened[field] = open_value(stored[field], keyring, **_context(connection, field))
+    return opened
+
+
+def _sealable_fields(connector: str, config: dict[str, Any]) -> list[str]:
+    """The personal fields of ``connector`` that hold a value other than a secret reference."""
+    fields = personal_fields(connector_class(connector).config_model)
+    return [
+        field
+        for field in sorted(fields)
+        if config.get(field) is not None and referenced_secret(config[field]) is None
+    ]
+
+
+def _context(connection: str, field: str) -> dict[str, str]:
+    """Where a personal config value is bound: a token moved to another connection or field
+    does not open."""
+    return {"table": CONNECTIONS_TABLE, "column": f"config.{field}", "row": connection}
+
+
+def _is_sealed(value: Any) -> bool:
+    try:
+        parse_token(value)
+    except VaultError:
+        return False
+    return True

@@ -12,11 +12,13 @@ Three auth forms exist and exactly one must be given:
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from hub.connector import ConnectorConfig
+from hub.models import Pii
 
 # Zendesk's documented page-size ceilings: incremental exports return up to 1000 items per
 # page, cursor-paginated lists (``page[size]``) at most 100.
@@ -38,7 +40,8 @@ class ZendeskConfig(ConnectorConfig):
     # Validation errors must never echo the raw input: it holds the credentials.
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
-    email: str | None = Field(
+    # A person's login: sealed at rest like a customer's email.
+    email: Annotated[str | None, Pii()] = Field(
         default=None, repr=False, description="Agent email for API-token auth."
     )
     token: SecretStr | None = Field(default=None, description="API token (with `email`).")

@@ -50,7 +50,7 @@ async def get_secret(conn: AsyncConnection, keyring: Keyring, name: str) -> str:
 async def list_secrets(conn: AsyncConnection) -> list[tuple[str, datetime]]:
     """(name, last updated) of every secret, by name; values are not read."""
     query = sa.select(secrets.c.name, secrets.c.updated_at).order_by(secrets.c.name)
-    return [(name, _aware(updated)) for name, updated in await conn.execute(query)]
+    return [(name, updated) for name, updated in await conn.execute(query)]
 
 
 async def remove_secret(conn: AsyncConnection, name: str) -> bool:
@@ -102,8 +102,3 @@ def _check_name(name: str) -> None:
             f"invalid secret name {name!r}: use 1-200 letters, digits, '_', '.' or '-', "
             "starting with a letter or digit"
         )
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite returns naive datetimes even for timezone-aware columns; they were stored as UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import httpx
+import pytest
+import sqlalchemy as sa
 
+from connectors.zendesk.config import ZendeskConfig
 from connectors.zendesk.sandbox import ZendeskSandbox
-from hub.runtime import Hub, utcnow
+from hub import commands
+from hub.config import Settings
+from hub.errors import ConfigError, VaultError
+from hub.runtime import Hub, open_personal_config, seal_personal_config, utcnow
 from hub.sandbox.server import serve_in_background
 from hub.store.connections import add_connection
+from hub.store.schema import connections
 from hub.vault import get_secret, set_secret
+
+AGENT_EMAIL = "agent.person@acme.example"
+API_TOKEN_CONFIG: dict[str, Any] = {
+    "base_url": "https://acme.zendesk.example",
+    "email": AGENT_EMAIL,
+    "token": "secret:zd-token",
+}
 
 
 class FakeClock:
@@ -70,3 +85,51 @@ async def test_rotated_refresh_token_is_saved_so_the_next_process_can_still_refr
         clock.now += 3600  # a new process starts from the saved token and can refresh again
         async with await hub.connector("zd") as second_process:
             await second_process.check()
+
+
+async def _stored_row_text(hub: Hub, name: str) -> str:
+    async with hub.engine.connect() as conn:
+        row = (await conn.execute(sa.select(connections).where(connections.c.name == name))).one()
+    return repr(tuple(row))
+
+
+async def test_connection_email_is_sealed_at_rest_and_opened_for_the_connector(
+    hub: Hub, hub_settings: Settings
+) -> None:
+    await commands.set_secret(hub_settings, "zd-token", "not-a-real-token")
+    await commands.add_connection(hub_settings, "zd", "zendesk", dict(API_TOKEN_CONFIG))
+
+    assert AGENT_EMAIL not in await _stored_row_text(hub, "zd")
+    async with await hub.connector("zd") as connector:
+        assert isinstance(connector.config, ZendeskConfig)
+        assert connector.config.email == AGENT_EMAIL
+
+
+async def test_connection_with_a_personal_field_stored_in_clear_is_refused_naming_the_field(
+    hub: Hub,
+) -> None:
+    async with hub.engine.begin() as conn:
+        await set_secret(conn, hub.keyring, "zd-token", "not-a-real-token")
+        await add_connection(conn, "zd", "zendesk", dict(API_TOKEN_CONFIG), now=utcnow())
+
+    with pytest.raises(ConfigError, match="connection zd: config field email is not sealed") as e:
+        await hub.connector("zd")
+    assert AGENT_EMAIL not in str(e.value)
+
+
+def test_a_secret_reference_in_a_personal_field_is_stored_as_a_reference(hub: Hub) -> None:
+    config = {**API_TOKEN_CONFIG, "email": "secret:zd-email"}
+
+    stored = seal_personal_config("zendesk", "zd", config, hub.keyring)
+
+    assert stored == config
+    assert open_personal_config("zendesk", "zd", stored, hub.keyring) == config
+
+
+def test_a_sealed_personal_field_opens_only_for_the_connection_it_was_sealed_for(
+    hub: Hub,
+) -> None:
+    stored = seal_personal_config("zendesk", "zd", API_TOKEN_CONFIG, hub.keyring)
+
+    with pytest.raises(VaultError, match=r"connections\.config\.email"):
+        open_personal_config("zendesk", "other", stored, hub.keyring)
