@@ -3,6 +3,7 @@ a ready hub home, and sandboxes on loopback ports."""
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -101,3 +102,13 @@ async def zendesk(
             hub, "zd", "zendesk", zendesk_config(app, running, page_size=50)
         )
         yield app, running
+
+
+@pytest.fixture
+def restore_root_logging() -> Iterator[None]:
+    """Tests that configure logging leave the root logger as they found it."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import sqlalchemy as sa
 
 from hub.runtime import Hub
@@ -16,6 +17,18 @@ def zendesk_config(app: object, running: object, **overrides: object) -> dict[st
         incremental_requests_per_minute=UNLIMITED, requests_per_minute=UNLIMITED, **overrides
     )
     return config
+
+
+async def zendesk_oauth_tokens(base_url: str, credentials: dict[str, str]) -> dict[str, str]:
+    """An access and a refresh token from a Zendesk sandbox's client-credentials grant."""
+    grant = {
+        "grant_type": "client_credentials",
+        "client_id": credentials["oauth_client_id"],
+        "client_secret": credentials["oauth_client_secret"],
+    }
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        issued: dict[str, str] = (await client.post("/oauth/tokens", json=grant)).json()
+    return issued
 
 
 async def store_snapshot(

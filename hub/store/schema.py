@@ -116,7 +116,8 @@ sync_runs = sa.Table(
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
     sa.Column("connection", sa.String(100), nullable=False),
     sa.Column("stream", sa.String(100), nullable=False),
-    sa.Column("status", sa.String(20), nullable=False),  # running | succeeded | failed
+    # running | succeeded | failed | interrupted (its lease was taken over from a dead process)
+    sa.Column("status", sa.String(20), nullable=False),
     sa.Column("full_refresh", sa.Boolean, nullable=False, default=False),
     sa.Column("started_at", UtcDateTime(), nullable=False),
     sa.Column("finished_at", UtcDateTime(), nullable=True),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -19,6 +18,7 @@ from hub.sandbox.server import serve_in_background
 from hub.store.connections import add_connection
 from hub.store.schema import connections
 from hub.vault import get_secret, set_secret
+from tests.support import zendesk_oauth_tokens
 
 AGENT_EMAIL = "agent.person@acme.example"
 API_TOKEN_CONFIG: dict[str, Any] = {
@@ -43,17 +43,7 @@ async def test_rotated_refresh_token_is_saved_so_the_next_process_can_still_refr
     app = ZendeskSandbox(records=20, seed=2, clock=clock, token_ttl_seconds=600)
     creds = app.credentials
     async with serve_in_background(app) as running:
-        async with httpx.AsyncClient(base_url=running.base_url) as raw:
-            issued = (
-                await raw.post(
-                    "/oauth/tokens",
-                    json={
-                        "grant_type": "client_credentials",
-                        "client_id": creds["oauth_client_id"],
-                        "client_secret": creds["oauth_client_secret"],
-                    },
-                )
-            ).json()
+        issued = await zendesk_oauth_tokens(running.base_url, creds)
         async with hub.engine.begin() as conn:
             for name, value in (
                 ("zd-access", issued["access_token"]),

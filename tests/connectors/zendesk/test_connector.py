@@ -18,6 +18,7 @@ from connectors.zendesk.sandbox import ZendeskSandbox
 from hub.connector import CaseWrite, Page
 from hub.errors import AuthError, VendorError
 from hub.sandbox.server import RunningSandbox, serve_in_background
+from tests.support import zendesk_oauth_tokens
 
 BASE = "https://acme.zendesk.com"
 FAST_HTTP = {"max_attempts": 2, "backoff_base_seconds": 0.01, "backoff_max_seconds": 0.02}
@@ -470,19 +471,7 @@ async def test_oauth_client_credentials_read_and_renew_an_expired_token(
 async def test_oauth_access_token_is_renewed_with_its_refresh_token(
     running: RunningSandbox, clock: FakeClock
 ) -> None:
-    creds = running.credentials
-    async with httpx.AsyncClient(base_url=running.base_url) as raw:
-        issued = (
-            await raw.post(
-                "/oauth/tokens",
-                json={
-                    "grant_type": "client_credentials",
-                    "client_id": creds["oauth_client_id"],
-                    "client_secret": creds["oauth_client_secret"],
-                    "scope": "read write",
-                },
-            )
-        ).json()
+    issued = await zendesk_oauth_tokens(running.base_url, running.credentials)
     config = sandbox_config(
         running,
         auth="oauth",
