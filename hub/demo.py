@@ -10,6 +10,7 @@ import contextlib
 import socket
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from rich.console import Console
 
@@ -87,12 +88,17 @@ async def run_demo(directory: Path, *, records: int, seed: int, console: Console
     sandboxes = demo_sandboxes(records, seed)
     async with contextlib.AsyncExitStack() as stack, Hub.open(settings) as hub:
         names: list[str] = []
+        serve_again: list[str] = []  # how to bring each sandbox back on the port stored
         for cls, app in sandboxes:
             port = DEMO_PORTS.get(cls.name, 0)
             running: RunningSandbox = await stack.enter_async_context(
                 serve_in_background(app, port=port if _port_free(port) else 0)
             )
             console.print(f"sandbox {cls.name} serving at {running.base_url}", highlight=False)
+            serve_again.append(
+                f"  hub sandbox serve {cls.name} --port {urlsplit(running.base_url).port} "
+                f"--records {records} --seed {seed} --option relaxed_limits=true"
+            )
             await configure_sandbox_connection(
                 hub, cls.name, cls.name, app.connection_config(running.base_url, running.ca_file)
             )
@@ -112,9 +118,11 @@ async def run_demo(directory: Path, *, records: int, seed: int, console: Console
     console.print(
         f"\nThe demo hub is in {directory}. Try, from there:\n"
         "  hub connections list\n  hub quarantine list\n  hub customers find --email <address>\n"
-        f"  hub sandbox serve zendesk --port {DEMO_PORTS['zendesk']} --records {records} "
-        f"--seed {seed} --option relaxed_limits=true   # then, in another shell: hub sync",
+        "To sync it again, serve its sandboxes (same seed, same data and credentials):\n"
+        + "\n".join(serve_again)
+        + "\nand, in another shell: hub sync",
         highlight=False,
+        soft_wrap=True,
     )
     failed = [r for r in [*first, *second] if r.status != "succeeded"]
     if failed or rewritten:
