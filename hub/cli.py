@@ -451,11 +451,15 @@ def quarantine_replay(
     result = run(lambda: commands.replay(settings(), connection, entry_id))
     if as_json:
         _print_json(asdict(result))
-        return
-    console.print(
-        f"moved {result.moved}, superseded by newer data {result.superseded}, "
-        f"still invalid {result.still_invalid}"
-    )
+    else:
+        console.print(
+            f"moved {result.moved}, superseded by newer data {result.superseded}, "
+            f"still invalid {result.still_invalid}"
+        )
+        for busy in result.busy:
+            err_console.print(f"busy: {busy}; its entries stay open, replay again later")
+    if result.busy:
+        raise typer.Exit(1)
 
 
 # -- customers ----------------------------------------------------------------------------

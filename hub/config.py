@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from contextvars import ContextVar
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,10 @@ class Settings(BaseSettings):
             file = Path(self.database_url[len(prefix) :])
             return prefix + str(self.path(file))
         return self.database_url
+
+    @property
+    def sync_lease(self) -> timedelta:
+        return timedelta(seconds=self.sync_lease_seconds)
 
     @property
     def resolved_key_file(self) -> Path:

@@ -3,17 +3,23 @@ into the store, unless the store already holds a newer version of the same recor
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from hub.errors import RecordInvalid
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.errors import RecordInvalid, StreamBusy
 from hub.mapping import Tombstone as MappedTombstone
 from hub.runtime import Hub, utcnow
+from hub.store import leases
 from hub.store.connections import get_connection
 from hub.store.quarantine import list_open, mark_resolved, record_failure
 from hub.store.records import Tombstone, latest_source_update, upsert_records
-from hub.sync import QUARANTINE_TABLE, quarantine_row_key, to_record_row
+from hub.store.runs import RunCounters, add_to_run, close_run, open_run
+from hub.sync import QUARANTINE_TABLE, quarantine_row_key, safe_error, to_record_row
 from hub.vault import open_value
 
 
@@ -24,28 +30,73 @@ class ReplayResult:
     moved: int = 0  # now valid and written to the store
     superseded: int = 0  # now valid, but the store already holds a newer version
     still_invalid: int = 0
+    busy: list[str] = field(default_factory=list)  # streams left for later: a run held them
 
 
 async def replay_quarantine(
     hub: Hub, *, connection: str | None = None, entry_ids: Sequence[int] | None = None
 ) -> ReplayResult:
-    """Replay open quarantine entries (of one connection, or only the given ids)."""
+    """Replay open quarantine entries (of one connection, or only the given ids).
+
+    Each stream's entries are replayed in a run of their own that holds the stream's lease, so
+    a replay never interleaves with a sync of that stream; a busy stream's entries stay open.
+    """
     result = ReplayResult()
     async with hub.engine.connect() as conn:
         entries = [
             e for e in await list_open(conn, connection) if not entry_ids or e.id in entry_ids
         ]
-    systems: dict[str, str] = {}
+    by_stream: dict[tuple[str, str], list[Any]] = {}
     for entry in entries:
-        if entry.connection not in systems:
-            async with hub.engine.connect() as conn:
-                systems[entry.connection] = (await get_connection(conn, entry.connection))[0]
-        outcome = await _replay_entry(hub, entry, systems[entry.connection])
-        setattr(result, outcome, getattr(result, outcome) + 1)
+        by_stream.setdefault((entry.connection, entry.stream), []).append(entry)
+    for (conn_name, stream), group in by_stream.items():
+        async with hub.engine.connect() as conn:
+            system = (await get_connection(conn, conn_name))[0]
+        try:
+            await _replay_stream(hub, conn_name, stream, system, group, result)
+        except StreamBusy as exc:
+            result.busy.append(str(exc))
     return result
 
 
-async def _replay_entry(hub: Hub, entry: Any, system: str) -> str:
+async def _replay_stream(
+    hub: Hub, connection: str, stream: str, system: str, entries: list[Any], result: ReplayResult
+) -> None:
+    lease = hub.settings.sync_lease
+    async with hub.engine.begin() as conn:
+        run_id = await open_run(
+            conn, connection, stream, kind="replay", full_refresh=False, now=utcnow(), lease=lease
+        )
+    status, error = "failed", None
+    try:
+        for entry in entries:
+            outcome = await _replay_entry(hub, entry, system, run_id, lease)
+            setattr(result, outcome, getattr(result, outcome) + 1)
+        status = "succeeded"
+    except BaseException as exc:
+        error = safe_error(exc)
+        raise
+    finally:
+        # Shielded: a cancelled replay must still end its run and free the stream.
+        await asyncio.shield(_close(hub, connection, stream, run_id, status, error))
+
+
+async def _close(
+    hub: Hub, connection: str, stream: str, run_id: int, status: str, error: str | None
+) -> None:
+    async with hub.engine.begin() as conn:
+        await close_run(conn, connection, stream, run_id, status=status, error=error, now=utcnow())
+
+
+# Which run counter each outcome adds to: a replay reads entries, not vendor records.
+_COUNTER = {
+    "moved": "records_written",
+    "superseded": "records_unchanged",
+    "still_invalid": "records_quarantined",
+}
+
+
+async def _replay_entry(hub: Hub, entry: Any, system: str, run_id: int, lease: timedelta) -> str:
     """Replay one entry; returns the ReplayResult counter it adds to."""
     mapping = hub.mapping(system)
     row_key = quarantine_row_key(entry.connection, entry.object_type, entry.external_id)
@@ -55,6 +106,7 @@ async def _replay_entry(hub: Hub, entry: Any, system: str) -> str:
         mapped = mapping.stream(entry.stream).apply(raw, system=system, connection=entry.connection)
     except RecordInvalid as exc:
         async with hub.engine.begin() as conn:
+            await _in_run(conn, entry, run_id, now + lease, "still_invalid")
             await record_failure(conn, entry.id, error=str(exc), mapping_version=mapping.version)
         return "still_invalid"
     deleted = isinstance(mapped, MappedTombstone)
@@ -66,7 +118,8 @@ async def _replay_entry(hub: Hub, entry: Any, system: str) -> str:
         outcome = "moved"
         if stored is not None and (key.source_updated_at is None or stored > key.source_updated_at):
             outcome = "superseded"
-        else:
+        await _in_run(conn, entry, run_id, now + lease, outcome)
+        if outcome == "moved":
             await upsert_records(
                 conn,
                 connection=entry.connection,
@@ -82,3 +135,11 @@ async def _replay_entry(hub: Hub, entry: Any, system: str) -> str:
             )
         await mark_resolved(conn, entry.id, now)
     return outcome
+
+
+async def _in_run(
+    conn: AsyncConnection, entry: Any, run_id: int, expires_at: datetime, outcome: str
+) -> None:
+    """Renew the run's lease (failing if it was lost) and count the entry in the run."""
+    await leases.renew(conn, entry.connection, entry.stream, run_id, expires_at=expires_at)
+    await add_to_run(conn, run_id, RunCounters(records_read=1, **{_COUNTER[outcome]: 1}))

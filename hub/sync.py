@@ -15,7 +15,6 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from hub.connector import Connector, Page
@@ -30,11 +29,10 @@ from hub.store.runs import (
     RunCounters,
     add_to_run,
     clear_state,
-    finish_run,
-    interrupt_run,
+    close_run,
     load_state,
+    open_run,
     save_state,
-    start_run,
 )
 from hub.vault import seal_record, seal_value
 
@@ -114,7 +112,7 @@ class StreamSync:
         self.mapping_version = mapping.version
         self.connection = connector.connection
         self._quarantine_open = False
-        self.lease = timedelta(seconds=hub.settings.sync_lease_seconds)
+        self.lease = hub.settings.sync_lease
         self._renewed = time.monotonic()  # when this run last renewed its lease
         self.result: StreamResult | None = None
 
@@ -125,15 +123,15 @@ class StreamSync:
         name = self.stream.name
         async with self.hub.engine.begin() as conn:
             now = utcnow()
-            run_id = await start_run(
-                conn, self.connection, name, full_refresh=full_refresh, now=now
+            run_id = await open_run(
+                conn,
+                self.connection,
+                name,
+                kind="sync",
+                full_refresh=full_refresh,
+                now=now,
+                lease=self.lease,
             )
-            # Raises StreamBusy (and rolls the run back) while another live run holds it.
-            taken_from = await leases.acquire(
-                conn, self.connection, name, run_id, now=now, period=self.lease
-            )
-            if taken_from is not None:
-                await interrupt_run(conn, taken_from)
             if full_refresh:
                 await clear_state(conn, self.connection, name)
             state = await load_state(conn, self.connection, name)
@@ -189,10 +187,15 @@ class StreamSync:
 
     async def _close_run(self, result: StreamResult) -> None:
         async with self.hub.engine.begin() as conn:
-            await finish_run(
-                conn, result.run_id, status=result.status, error=result.error, now=utcnow()
+            await close_run(
+                conn,
+                self.connection,
+                self.stream.name,
+                result.run_id,
+                status=result.status,
+                error=result.error,
+                now=utcnow(),
             )
-            await leases.release(conn, self.connection, self.stream.name, result.run_id)
 
     def map_page(
         self, records: Sequence[dict[str, Any]]

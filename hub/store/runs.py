@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.store import leases
 from hub.store.schema import stream_state, sync_runs
+
+# A sync reads the vendor; a replay moves quarantined records in after a mapping fix.
+RunKind = Literal["sync", "replay"]
 
 
 @dataclass
@@ -63,15 +67,60 @@ async def clear_state(conn: AsyncConnection, connection: str, stream: str | None
     await conn.execute(query)
 
 
-async def start_run(
-    conn: AsyncConnection, connection: str, stream: str, *, full_refresh: bool, now: datetime
+async def open_run(
+    conn: AsyncConnection,
+    connection: str,
+    stream: str,
+    *,
+    kind: RunKind,
+    full_refresh: bool,
+    now: datetime,
+    lease: timedelta,
 ) -> int:
-    """Open a run (the caller takes the stream's lease in the same transaction)."""
+    """Open a run holding the stream's lease; StreamBusy (roll back) if a live run holds it.
+
+    Every write to a stream's records happens in a run, so syncs and replays never interleave.
+    """
+    run_id = await start_run(
+        conn, connection, stream, kind=kind, full_refresh=full_refresh, now=now
+    )
+    taken_from = await leases.acquire(conn, connection, stream, run_id, now=now, period=lease)
+    if taken_from is not None:
+        await interrupt_run(conn, taken_from)
+    return run_id
+
+
+async def close_run(
+    conn: AsyncConnection,
+    connection: str,
+    stream: str,
+    run_id: int,
+    *,
+    status: str,
+    error: str | None,
+    now: datetime,
+) -> None:
+    """Record how the run ended and give its lease back."""
+    await finish_run(conn, run_id, status=status, error=error, now=now)
+    await leases.release(conn, connection, stream, run_id)
+
+
+async def start_run(
+    conn: AsyncConnection,
+    connection: str,
+    stream: str,
+    *,
+    kind: RunKind = "sync",
+    full_refresh: bool,
+    now: datetime,
+) -> int:
+    """Insert a run row; :func:`open_run` also takes the lease, which every real run needs."""
     run_id = await conn.scalar(
         sa.insert(sync_runs)
         .values(
             connection=connection,
             stream=stream,
+            kind=kind,
             status="running",
             full_refresh=full_refresh,
             started_at=now,

@@ -116,6 +116,7 @@ sync_runs = sa.Table(
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
     sa.Column("connection", sa.String(100), nullable=False),
     sa.Column("stream", sa.String(100), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False, server_default="sync"),  # sync | replay
     # running | succeeded | failed | interrupted (its lease was taken over from a dead process)
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("full_refresh", sa.Boolean, nullable=False, default=False),

@@ -1,4 +1,4 @@
-"""stream leases: one run at a time per (connection, stream)
+"""stream leases: one run at a time per (connection, stream); runs are syncs or replays
 
 Revision ID: 0002
 Revises: 0001
@@ -26,7 +26,13 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("connection", "stream", name=op.f("pk_stream_leases")),
     )
+    with op.batch_alter_table("sync_runs") as batch_op:
+        batch_op.add_column(
+            sa.Column("kind", sa.String(length=20), nullable=False, server_default="sync")
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("sync_runs") as batch_op:
+        batch_op.drop_column("kind")
     op.drop_table("stream_leases")
