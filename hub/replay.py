@@ -78,14 +78,11 @@ async def _replay_stream(
         raise
     finally:
         # Shielded: a cancelled replay must still end its run and free the stream.
-        await asyncio.shield(_close(hub, connection, stream, run_id, status, error))
-
-
-async def _close(
-    hub: Hub, connection: str, stream: str, run_id: int, status: str, error: str | None
-) -> None:
-    async with hub.engine.begin() as conn:
-        await close_run(conn, connection, stream, run_id, status=status, error=error, now=utcnow())
+        await asyncio.shield(
+            close_run(
+                hub.engine, connection, stream, run_id, status=status, error=error, now=utcnow()
+            )
+        )
 
 
 # Which run counter each outcome adds to: a replay reads entries, not vendor records.

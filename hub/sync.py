@@ -183,12 +183,9 @@ class StreamSync:
         heartbeat.cancel()
         await asyncio.wait([heartbeat])  # unlike awaiting it, never swallows our own cancel
         # Shielded: a cancelled or killed run must still say so when the process lives on.
-        await asyncio.shield(self._close_run(result))
-
-    async def _close_run(self, result: StreamResult) -> None:
-        async with self.hub.engine.begin() as conn:
-            await close_run(
-                conn,
+        await asyncio.shield(
+            close_run(
+                self.hub.engine,
                 self.connection,
                 self.stream.name,
                 result.run_id,
@@ -196,6 +193,7 @@ class StreamSync:
                 error=result.error,
                 now=utcnow(),
             )
+        )
 
     def map_page(
         self, records: Sequence[dict[str, Any]]

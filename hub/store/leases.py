@@ -19,7 +19,6 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -70,8 +69,8 @@ def _start_time(pid: int) -> str:
     return "Z" if fields[0] == "Z" else fields[19]
 
 
-@cache
 def this_process() -> Holder:
+    # Not cached: a forked child is another process and must name itself.
     return Holder(socket.gethostname(), os.getpid(), _start_time(os.getpid()))
 
 
@@ -103,7 +102,7 @@ async def acquire(
     expires_at = current.expires_at
     if expires_at > now and not holder.is_gone():
         raise StreamBusy(
-            f"{connection}/{stream} is being synced by run {current.run_id} "
+            f"{connection}/{stream} is held by run {current.run_id} "
             f"(process {holder.pid} on {holder.host}); should that run stop renewing its "
             f"lease, the stream is free after {expires_at:%Y-%m-%d %H:%M:%S} UTC"
         )

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.store import leases
 from hub.store.schema import stream_state, sync_runs
@@ -91,7 +91,7 @@ async def open_run(
 
 
 async def close_run(
-    conn: AsyncConnection,
+    engine: AsyncEngine,
     connection: str,
     stream: str,
     run_id: int,
@@ -100,9 +100,11 @@ async def close_run(
     error: str | None,
     now: datetime,
 ) -> None:
-    """Record how the run ended and give its lease back."""
-    await finish_run(conn, run_id, status=status, error=error, now=now)
-    await leases.release(conn, connection, stream, run_id)
+    """Record how the run ended and give its lease back, in a transaction of its own (callers
+    shield it, so a cancelled run still ends)."""
+    async with engine.begin() as conn:
+        await finish_run(conn, run_id, status=status, error=error, now=now)
+        await leases.release(conn, connection, stream, run_id)
 
 
 async def start_run(

@@ -12,7 +12,7 @@ from hub.plugins import plugin_mapping_paths
 from hub.replay import replay_quarantine
 from hub.runtime import Hub, utcnow
 from hub.store.schema import quarantine, records, stream_leases, sync_runs
-from hub.sync import sync_connection
+from hub.sync import StreamResult, sync_connection
 
 
 async def test_invalid_records_are_quarantined_while_the_rest_sync_and_replay_moves_them_in(
@@ -81,6 +81,13 @@ def _accept_unknown_values(text: str) -> str:
     )
 
 
+async def _quarantine_tickets_then_fix_the_mapping(hub: Hub) -> StreamResult:
+    [synced] = await sync_connection(hub, "zd", streams=["tickets"])
+    _lenient_zendesk_mapping(hub)
+    hub._mappings.clear()
+    return synced
+
+
 async def _open_entries(hub: Hub) -> int:
     async with hub.engine.connect() as conn:
         query = sa.select(sa.func.count()).select_from(quarantine)
@@ -90,9 +97,7 @@ async def _open_entries(hub: Hub) -> int:
 async def test_a_replay_is_a_run_of_its_own_that_counts_what_it_moved(
     hub: Hub, zendesk: tuple[object, object]
 ) -> None:
-    [synced] = await sync_connection(hub, "zd", streams=["tickets"])
-    _lenient_zendesk_mapping(hub)
-    hub._mappings.clear()
+    synced = await _quarantine_tickets_then_fix_the_mapping(hub)
     replayed = await replay_quarantine(hub)
     async with hub.engine.connect() as conn:
         run = (await conn.execute(sa.select(sync_runs).where(sync_runs.c.kind == "replay"))).one()
@@ -106,9 +111,7 @@ async def test_a_replay_is_a_run_of_its_own_that_counts_what_it_moved(
 async def test_replay_leaves_a_stream_being_synced_alone_and_its_entries_open(
     hub: Hub, zendesk: tuple[object, object]
 ) -> None:
-    [synced] = await sync_connection(hub, "zd", streams=["tickets"])
-    _lenient_zendesk_mapping(hub)
-    hub._mappings.clear()
+    synced = await _quarantine_tickets_then_fix_the_mapping(hub)
     # A sync of zd/tickets is running on another machine.
     async with hub.engine.begin() as conn:
         await conn.execute(
