@@ -116,7 +116,7 @@ def _connection_config(args: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _fetch_phase(args: dict[str, Any]) -> dict[str, Any]:
-    from hub.runtime import build_connector
+    from hub.connection_config import build_connector
 
     connector = build_connector(args["connector"], "bench", _connection_config(args))
     read = requests = 0
@@ -131,10 +131,10 @@ async def _fetch_phase(args: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _engine_phase(args: dict[str, Any]) -> dict[str, Any]:
-    from hub.commands import initialise
     from hub.config import load_settings, write_default_config
-    from hub.demo import configure_sandbox_connection
     from hub.runtime import Hub
+    from hub.services.sandboxes import connect_sandbox
+    from hub.services.setup import initialise
     from hub.sync import sync_connection
 
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
@@ -144,9 +144,7 @@ async def _engine_phase(args: dict[str, Any]) -> dict[str, Any]:
         await initialise(home)
         settings = load_settings(home / "hub.toml")
         async with Hub.open(settings) as hub:
-            await configure_sandbox_connection(
-                hub, "bench", args["connector"], _connection_config(args)
-            )
+            await connect_sandbox(hub, "bench", args["connector"], _connection_config(args))
             started = time.perf_counter()
             results = await sync_connection(hub, "bench")
             seconds = time.perf_counter() - started

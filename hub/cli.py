@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ from rich.table import Table
 from hub.config import Settings, load_settings
 from hub.errors import ConfigError, HubError
 from hub.log import configure_logging
+from hub.runtime import Hub
 
 T = TypeVar("T")
 
@@ -104,6 +105,16 @@ def settings() -> Settings:
     return s
 
 
+def with_hub(service: Callable[[Hub], Awaitable[T]]) -> T:
+    """Open the configured hub, run one service on it, close it; errors as :func:`run`."""
+
+    async def go() -> T:
+        async with Hub.open(settings()) as hub:
+            return await service(hub)
+
+    return run(go)
+
+
 def _print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, default=str, indent=2) + "\n")
 
@@ -119,7 +130,7 @@ def init(
 
     Example: hub init --dir /srv/hub
     """
-    from hub.commands import initialise
+    from hub.services.setup import initialise
 
     def go() -> Coroutine[Any, Any, list[str]]:
         return initialise(directory, explicit_config=state.config)
@@ -211,9 +222,9 @@ def secrets_set(name: Annotated[str, typer.Argument(help="Secret name, e.g. zd-t
         value = sys.stdin.read().rstrip("\r\n")
     if not value:
         raise ConfigError("empty secret value; nothing stored")
-    from hub import commands
+    from hub.services import secrets
 
-    run(lambda: commands.set_secret(settings(), name, value))
+    with_hub(lambda hub: secrets.set_secret(hub, name, value))
     console.print(
         f"secret {name} stored (encrypted); refer to it as secret:{name}", highlight=False
     )
@@ -222,9 +233,9 @@ def secrets_set(name: Annotated[str, typer.Argument(help="Secret name, e.g. zd-t
 @secrets_app.command("list")
 def secrets_list(as_json: JsonOption = False) -> None:
     """List secret names (never values). Example: hub secrets list"""
-    from hub import commands
+    from hub.services import secrets
 
-    rows = run(lambda: commands.list_secrets(settings()))
+    rows = with_hub(secrets.list_secrets)
     if as_json:
         _print_json([{"name": n, "updated_at": t} for n, t in rows])
         return
@@ -237,9 +248,9 @@ def secrets_list(as_json: JsonOption = False) -> None:
 @secrets_app.command("remove")
 def secrets_remove(name: str) -> None:
     """Delete a secret. Example: hub secrets remove zd-token"""
-    from hub import commands
+    from hub.services import secrets
 
-    if not run(lambda: commands.remove_secret(settings(), name)):
+    if not with_hub(lambda hub: secrets.remove_secret(hub, name)):
         err_console.print(f"error: no secret named {name!r}")
         raise typer.Exit(1)
     console.print(f"secret {name} removed")
@@ -251,38 +262,31 @@ def secrets_remove(name: str) -> None:
 @connections_app.command("add")
 def connections_add(
     name: Annotated[str, typer.Argument(help="Connection name, e.g. zd.")],
-    connector: Annotated[str, typer.Option(help="Installed connector, e.g. zendesk.")],
-    base_url: Annotated[str, typer.Option(help="Vendor API base URL.")],
-    email: Annotated[
-        str | None, typer.Option(help="Account email (Zendesk API token auth).")
-    ] = None,
-    token: Annotated[str | None, typer.Option(help="secret:NAME of the API token.")] = None,
+    connector: Annotated[str, typer.Option(help="Installed connector (see hub connector list).")],
     set_: Annotated[
-        list[str] | None, typer.Option("--set", help="Other config KEY=VALUE (repeatable).")
+        list[str] | None,
+        typer.Option("--set", help="Config KEY=VALUE (repeatable; see hub connector show)."),
     ] = None,
 ) -> None:
-    """Add a connection; credentials must be secret:NAME references.
+    """Add a connection; its fields are the connector's (hub connector show NAME), and
+    credentials must be secret:NAME references.
 
-    Example: hub connections add zd --connector zendesk --base-url https://acme.zendesk.com
-    --email ops@acme.com --token secret:zd-token
+    Example: hub connections add zd --connector zendesk --set base_url=https://acme.zendesk.com
+    --set email=ops@acme.com --set token=secret:zd-token
     """
-    from hub import commands
+    from hub.services import connections
 
-    config: dict[str, Any] = {"base_url": base_url, **_key_values(set_ or [])}
-    if email is not None:
-        config["email"] = email
-    if token is not None:
-        config["token"] = token
-    run(lambda: commands.add_connection(settings(), name, connector, config))
+    config = connections.parse_settings(set_ or [])
+    with_hub(lambda hub: connections.add_connection(hub, name, connector, config))
     console.print(f"connection {name} added; check it with: hub connections test {name}")
 
 
 @connections_app.command("list")
 def connections_list(as_json: JsonOption = False) -> None:
     """List connections with the state of their last runs. Example: hub connections list"""
-    from hub import commands
+    from hub.services import connections
 
-    rows = run(lambda: commands.list_connections(settings()))
+    rows = with_hub(connections.list_connections)
     if as_json:
         _print_json(rows)
         return
@@ -297,18 +301,18 @@ def connections_list(as_json: JsonOption = False) -> None:
 @connections_app.command("test")
 def connections_test(name: str) -> None:
     """Verify a connection's credentials with one call. Example: hub connections test zd"""
-    from hub import commands
+    from hub.services import connections
 
-    run(lambda: commands.test_connection(settings(), name))
+    with_hub(lambda hub: connections.test_connection(hub, name))
     console.print(f"[green]ok[/green]: {name} answered and accepted the credentials")
 
 
 @connections_app.command("remove")
 def connections_remove(name: str) -> None:
     """Remove a connection (its synced records stay). Example: hub connections remove zd"""
-    from hub import commands
+    from hub.services import connections
 
-    if not run(lambda: commands.remove_connection(settings(), name)):
+    if not with_hub(lambda hub: connections.remove_connection(hub, name)):
         err_console.print(f"error: no connection named {name!r}")
         raise typer.Exit(1)
     console.print(f"connection {name} removed")
@@ -334,15 +338,14 @@ def sync(
 
     progress = None if as_json else SyncProgress(console)
 
-    def go() -> Coroutine[Any, Any, list[Any]]:
-        from hub import commands
-
-        return commands.sync(
-            settings(), connection, streams=stream, full_refresh=full_refresh, progress=progress
-        )
+    from hub.services.syncing import sync as sync_service
 
     try:
-        results = run(go)
+        results = with_hub(
+            lambda hub: sync_service(
+                hub, connection, streams=stream, full_refresh=full_refresh, progress=progress
+            )
+        )
     finally:
         if progress is not None:
             progress.stop()
@@ -391,6 +394,51 @@ def connector_list(as_json: JsonOption = False) -> None:
     console.print(table)
 
 
+@connector_app.command("show")
+def connector_show(
+    name: Annotated[str, typer.Argument(help="Connector name, e.g. zendesk.")],
+    as_json: JsonOption = False,
+) -> None:
+    """The connector's streams and the config fields a connection sets with --set.
+
+    Example: hub connector show zendesk
+    """
+    from hub.plugins import connector_class
+    from hub.services.connections import config_fields
+
+    try:
+        cls = connector_class(name)
+    except HubError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    fields = [asdict(f) for f in config_fields(name)]
+    streams = [
+        {"name": s.name, "object_type": s.object_type, "cursor": s.cursor_field,
+         "description": s.description}
+        for s in cls.streams
+    ]  # fmt: skip
+    if as_json:
+        _print_json({"name": cls.name, "title": cls.title, "streams": streams, "fields": fields})
+        return
+    console.print(f"[bold]{cls.title}[/bold] ({cls.name})", highlight=False)
+    table = Table("field", "type", "required", "default", "secret", "personal", "description")
+    for f in fields:
+        table.add_row(
+            f["name"],
+            f["type"],
+            "yes" if f["required"] else "",
+            "" if f["default"] is None else str(f["default"]),
+            "secret:NAME" if f["secret"] else "",
+            "sealed" if f["personal"] else "",
+            f["description"],
+        )
+    console.print(table)
+    stream_table = Table("stream", "object", "cursor", "description")
+    for st in streams:
+        stream_table.add_row(st["name"], st["object_type"], st["cursor"], st["description"])
+    console.print(stream_table)
+
+
 # -- quarantine ---------------------------------------------------------------------------
 
 
@@ -401,9 +449,9 @@ def quarantine_list(
     as_json: JsonOption = False,
 ) -> None:
     """Open quarantine entries. Example: hub quarantine list --connection zd"""
-    from hub import commands
+    from hub.services import quarantine
 
-    rows = run(lambda: commands.list_quarantine(settings(), connection, limit))
+    rows = with_hub(lambda hub: quarantine.list_entries(hub, connection, limit))
     if as_json:
         _print_json(rows)
         return
@@ -426,9 +474,9 @@ def quarantine_show(entry_id: int, as_json: JsonOption = False) -> None:
 
     Example: hub quarantine show 12
     """
-    from hub import commands
+    from hub.services import quarantine
 
-    entry = run(lambda: commands.show_quarantine(settings(), entry_id))
+    entry = with_hub(lambda hub: quarantine.show_entry(hub, entry_id))
     if as_json:
         _print_json(entry)
         return
@@ -446,9 +494,9 @@ def quarantine_replay(
 
     Example: hub quarantine replay --connection zd
     """
-    from hub import commands
+    from hub.services import quarantine
 
-    result = run(lambda: commands.replay(settings(), connection, entry_id))
+    result = with_hub(lambda hub: quarantine.replay(hub, connection, entry_id))
     if as_json:
         _print_json(asdict(result))
     else:
@@ -478,9 +526,9 @@ def customers_find(
     """
     if (email is None) == (phone is None):
         raise typer.BadParameter("give exactly one of --email or --phone")
-    from hub import commands
+    from hub.services.customers import find_customers
 
-    rows = run(lambda: commands.find_customers(settings(), email=email, phone=phone, region=region))
+    rows = with_hub(lambda hub: find_customers(hub, email=email, phone=phone, region=region))
     if as_json:
         _print_json(rows)
         return

@@ -84,6 +84,9 @@ class Page:
     state: dict[str, Any]
     requests: int = 1  # HTTP requests it took, for counters and benchmarks
     extras: dict[str, Any] = field(default_factory=dict)
+    # Records the vendor reports deleted by id alone (a deleted-records endpoint): the engine
+    # stores them as tombstones of the stream's object type.
+    deleted_ids: list[str] = field(default_factory=list)
 
 
 class CaseWrite(BaseModel):

@@ -9,23 +9,21 @@ from __future__ import annotations
 import contextlib
 import socket
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from rich.console import Console
 
-from hub.commands import initialise
 from hub.config import load_settings
-from hub.connector import Connector, secret_fields
+from hub.connector import Connector
 from hub.log import configure_logging
-from hub.plugins import connector_class, connectors
+from hub.plugins import connectors
 from hub.progress import SyncProgress, summary_table
-from hub.runtime import Hub, seal_personal_config, utcnow
+from hub.runtime import Hub
 from hub.sandbox.app import SandboxApp
 from hub.sandbox.server import RunningSandbox, serve_in_background
-from hub.store import connections as conns
+from hub.services.sandboxes import connect_sandbox
+from hub.services.setup import initialise
 from hub.sync import StreamResult, sync_connection
-from hub.vault import set_secret
 
 # Fixed ports when free, so `hub sandbox serve VENDOR --port N` can stand in after the demo.
 DEMO_PORTS = {"zendesk": 8101, "salesforce": 8102, "genesys": 8103, "twilio": 8104}
@@ -49,22 +47,6 @@ def demo_sandboxes(records: int, seed: int) -> list[tuple[type[Connector], Sandb
         except NotImplementedError:
             continue
     return found
-
-
-async def configure_sandbox_connection(
-    hub: Hub, name: str, connector: str, config: dict[str, Any]
-) -> None:
-    """(Re)create the demo connection; credentials go to the secret store as references and
-    personal fields are sealed, as `hub connections add` does."""
-    async with hub.engine.begin() as conn:
-        for field in secret_fields(connector_class(connector).config_model):
-            if config.get(field) is not None:
-                secret = f"demo-{name}-{field}"
-                await set_secret(conn, hub.keyring, secret, str(config[field]))
-                config[field] = f"secret:{secret}"
-        stored = seal_personal_config(connector, name, config, hub.keyring)
-        await conns.remove_connection(conn, name)
-        await conns.add_connection(conn, name, connector, stored, utcnow())
 
 
 async def _sync_all(hub: Hub, names: list[str], console: Console) -> list[StreamResult]:
@@ -99,7 +81,7 @@ async def run_demo(directory: Path, *, records: int, seed: int, console: Console
                 f"  hub sandbox serve {cls.name} --port {urlsplit(running.base_url).port} "
                 f"--records {records} --seed {seed} --option relaxed_limits=true"
             )
-            await configure_sandbox_connection(
+            await connect_sandbox(
                 hub, cls.name, cls.name, app.connection_config(running.base_url, running.ca_file)
             )
             names.append(cls.name)

@@ -11,14 +11,18 @@ The built-in connectors register the same way (see ``pyproject.toml``); there is
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
     from hub.connector import Connector
+    from hub.runtime import Hub
+    from hub.sync import PageWrite
 
 hookspec = pluggy.HookspecMarker("hub")
 hookimpl = pluggy.HookimplMarker("hub")
@@ -60,14 +64,60 @@ class HubSpec:
         mapping directory is searched first, so an operator's edited copy wins.
         """
 
+    @hookspec
+    def hub_page_transaction(
+        self, hub: Hub, conn: AsyncConnection, write: PageWrite
+    ) -> Awaitable[None] | None:
+        """Write what belongs with a page of records, in the same database transaction.
+
+        Called inside every transaction that writes records to the store (each page of a sync,
+        each replayed quarantine entry), after the records are upserted and before the
+        transaction commits: identity links and audit entries written here commit or roll back
+        together with the records they concern. ``write`` holds the connection, stream, run
+        id, mapping version, the sealed rows and tombstones (keys and blind-index digests, no
+        personal values) and the transaction's time. Return None, or an awaitable that the
+        engine awaits; raising rolls the whole page back and fails the run.
+        """
+
 
 @cache
 def plugin_manager() -> pluggy.PluginManager:
-    """The process-wide plugin manager, with every installed ``hub`` entry point loaded."""
+    """The process-wide plugin manager, with every installed ``hub`` entry point loaded.
+
+    A hook implementation whose name matches no specification (a misspelt hook) is an error
+    here, at load, instead of a hook that silently never runs.
+    """
     pm = pluggy.PluginManager("hub")
     pm.add_hookspecs(HubSpec)
     pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    check_plugins(pm)
     return pm
+
+
+def check_plugins(pm: pluggy.PluginManager) -> None:
+    """Raise ConfigError naming the plugin and hook when an implementation matches no spec."""
+    from hub.errors import ConfigError
+
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise ConfigError(f"plugin {exc.plugin!r}: {exc}") from None
+
+
+def register_plugin(plugin: object, name: str | None = None) -> None:
+    """Register an in-process plugin (a module or object with ``@hookimpl`` functions), as
+    tests and embedding applications do; checked like an entry-point plugin."""
+    pm = plugin_manager()
+    pm.register(plugin, name=name)
+    try:
+        check_plugins(pm)
+    except Exception:
+        pm.unregister(plugin)
+        raise
+
+
+def unregister_plugin(plugin: object) -> None:
+    plugin_manager().unregister(plugin)
 
 
 def connectors() -> dict[str, type[Connector]]:

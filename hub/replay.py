@@ -3,23 +3,21 @@ into the store, unless the store already holds a newer version of the same recor
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.errors import RecordInvalid, StreamBusy
 from hub.mapping import Tombstone as MappedTombstone
+from hub.run import Run
 from hub.runtime import Hub, utcnow
-from hub.store import leases
 from hub.store.connections import get_connection
 from hub.store.quarantine import list_open, mark_resolved, record_failure
-from hub.store.records import Tombstone, latest_source_update, upsert_records
-from hub.store.runs import RunCounters, add_to_run, close_run, open_run
-from hub.sync import QUARANTINE_TABLE, quarantine_row_key, safe_error, to_record_row
+from hub.store.records import Tombstone, latest_source_update
+from hub.store.runs import RunCounters
+from hub.sync import QUARANTINE_TABLE, PageWrite, quarantine_row_key, store_page, to_record_row
 from hub.vault import open_value
 
 
@@ -62,27 +60,10 @@ async def replay_quarantine(
 async def _replay_stream(
     hub: Hub, connection: str, stream: str, system: str, entries: list[Any], result: ReplayResult
 ) -> None:
-    lease = hub.settings.sync_lease
-    async with hub.engine.begin() as conn:
-        run_id = await open_run(
-            conn, connection, stream, kind="replay", full_refresh=False, now=utcnow(), lease=lease
-        )
-    status, error = "failed", None
-    try:
+    async with Run(hub, connection, stream, kind="replay") as run:
         for entry in entries:
-            outcome = await _replay_entry(hub, entry, system, run_id, lease)
+            outcome = await _replay_entry(hub, entry, system, run)
             setattr(result, outcome, getattr(result, outcome) + 1)
-        status = "succeeded"
-    except BaseException as exc:
-        error = safe_error(exc)
-        raise
-    finally:
-        # Shielded: a cancelled replay must still end its run and free the stream.
-        await asyncio.shield(
-            close_run(
-                hub.engine, connection, stream, run_id, status=status, error=error, now=utcnow()
-            )
-        )
 
 
 # Which run counter each outcome adds to: a replay reads entries, not vendor records.
@@ -93,7 +74,7 @@ _COUNTER = {
 }
 
 
-async def _replay_entry(hub: Hub, entry: Any, system: str, run_id: int, lease: timedelta) -> str:
+async def _replay_entry(hub: Hub, entry: Any, system: str, run: Run) -> str:
     """Replay one entry; returns the ReplayResult counter it adds to."""
     mapping = hub.mapping(system)
     row_key = quarantine_row_key(entry.connection, entry.object_type, entry.external_id)
@@ -103,8 +84,9 @@ async def _replay_entry(hub: Hub, entry: Any, system: str, run_id: int, lease: t
         mapped = mapping.stream(entry.stream).apply(raw, system=system, connection=entry.connection)
     except RecordInvalid as exc:
         async with hub.engine.begin() as conn:
-            await _in_run(conn, entry, run_id, now + lease, "still_invalid")
+            delta = await _in_run(conn, run, "still_invalid")
             await record_failure(conn, entry.id, error=str(exc), mapping_version=mapping.version)
+        run.committed(delta)
         return "still_invalid"
     deleted = isinstance(mapped, MappedTombstone)
     key = mapped if isinstance(mapped, MappedTombstone) else mapped.provenance
@@ -115,13 +97,13 @@ async def _replay_entry(hub: Hub, entry: Any, system: str, run_id: int, lease: t
         outcome = "moved"
         if stored is not None and (key.source_updated_at is None or stored > key.source_updated_at):
             outcome = "superseded"
-        await _in_run(conn, entry, run_id, now + lease, outcome)
+        delta = await _in_run(conn, run, outcome)
         if outcome == "moved":
-            await upsert_records(
-                conn,
-                connection=entry.connection,
-                stream=entry.stream,
-                mapping_version=mapping.version,
+            write = PageWrite(
+                entry.connection,
+                entry.stream,
+                run.id,
+                mapping.version,
                 rows=[] if deleted else [to_record_row(mapped, hub)],
                 tombstones=(
                     [Tombstone(key.object_type, key.external_id, key.source_updated_at)]
@@ -130,13 +112,15 @@ async def _replay_entry(hub: Hub, entry: Any, system: str, run_id: int, lease: t
                 ),
                 now=now,
             )
+            await store_page(conn, hub, write)
         await mark_resolved(conn, entry.id, now)
+    run.committed(delta)
     return outcome
 
 
-async def _in_run(
-    conn: AsyncConnection, entry: Any, run_id: int, expires_at: datetime, outcome: str
-) -> None:
+async def _in_run(conn: AsyncConnection, run: Run, outcome: str) -> RunCounters:
     """Renew the run's lease (failing if it was lost) and count the entry in the run."""
-    await leases.renew(conn, entry.connection, entry.stream, run_id, expires_at=expires_at)
-    await add_to_run(conn, run_id, RunCounters(records_read=1, **{_COUNTER[outcome]: 1}))
+    await run.renew(conn)
+    delta = RunCounters(records_read=1, **{_COUNTER[outcome]: 1})
+    await run.count(conn, delta)
+    return delta

@@ -1,48 +1,61 @@
-"""An open hub: settings, the database engine, the keyring, connectors and mappings.
+"""An open hub: settings, the database engine, the keyring, mappings, and one runtime per
+connection.
 
-Every command and service works through one :class:`Hub`, so there is one place that knows
-how configuration, keys and stored connections become a working connector. Personal fields of
-a connection's config are sealed here before they are stored and opened here before use.
+Every command and service works through one :class:`Hub`. Per connection the hub holds one
+connector instance, and with it one HTTP client, one rate limiter and one credential state,
+shared by every stream, write-back, scheduler job and API request of that connection in this
+process: built on first use, rebuilt when the connection's stored config or one of its secrets
+changes, and closed with the hub.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncEngine
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.config import Settings
-from hub.connector import Connector, CredentialSaver, personal_fields
-from hub.errors import ConfigError, VaultError
+from hub.connection_config import build_connector, open_personal_config
+from hub.connector import Connector, CredentialSaver
 from hub.mapping import Mapping, find_mapping
-from hub.plugins import connector_class, plugin_mapping_paths
+from hub.plugins import plugin_mapping_paths
 from hub.store.connections import get_connection
 from hub.store.engine import open_engine
-from hub.vault import (
-    Keyring,
-    load_master_key,
-    open_value,
-    parse_token,
-    referenced_secret,
-    resolve_secret_refs,
-    seal_value,
-    set_secret,
-)
+from hub.store.schema import secrets
+from hub.vault import Keyring, load_master_key, referenced_secret, resolve_secret_refs, set_secret
 
 log = logging.getLogger(__name__)
-
-CONNECTIONS_TABLE = "connections"
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass
+class ConnectionRuntime:
+    """One connection's live connector (client, limiter, credentials) and who is using it."""
+
+    name: str
+    connector: Connector
+    # One cell, of the stored config and its secrets as last built or saved by the connector
+    # itself (a rotated refresh token is not a change that should rebuild it).
+    _fingerprint: list[str]
+    users: int = 0
+    retired: bool = False  # replaced after a config change; closed when its last user leaves
+
+    @property
+    def fingerprint(self) -> str:
+        return self._fingerprint[0]
 
 
 class Hub:
@@ -53,6 +66,9 @@ class Hub:
         self.engine = engine
         self.keyring = keyring
         self._mappings: dict[str, Mapping] = {}
+        self._runtimes: dict[str, ConnectionRuntime] = {}
+        self._retired: list[ConnectionRuntime] = []
+        self._building = asyncio.Lock()
 
     @classmethod
     @asynccontextmanager
@@ -63,7 +79,11 @@ class Hub:
         try:
             async with engine.connect() as conn:
                 keyring = await Keyring.load(conn, master_key)
-            yield cls(settings, engine, keyring)
+            hub = cls(settings, engine, keyring)
+            try:
+                yield hub
+            finally:
+                await hub.close_connections()
         finally:
             await engine.dispose()
 
@@ -74,20 +94,74 @@ class Hub:
             self._mappings[connector] = find_mapping(connector, dirs)
         return self._mappings[connector]
 
-    async def connector(
-        self, connection: str, *, client: httpx.AsyncClient | None = None
-    ) -> Connector:
-        """A ready connector for a stored connection, its personal fields opened and its
-        ``secret:`` references resolved."""
-        async with self.engine.connect() as conn:
-            name, stored = await get_connection(conn, connection)
-            opened = open_personal_config(name, connection, stored, self.keyring)
-            config = await resolve_secret_refs(conn, self.keyring, opened)
-        saver = self._credential_saver(connection, stored)
-        return build_connector(name, connection, config, client=client, save_credential=saver)
+    # -- per-connection runtimes -----------------------------------------------------------
 
-    def _credential_saver(self, connection: str, stored: dict[str, Any]) -> CredentialSaver:
-        """Where a rotated credential goes: back into the secret its config field refers to."""
+    @asynccontextmanager
+    async def connection(self, name: str) -> AsyncIterator[Connector]:
+        """The connection's one connector, with its personal fields opened and ``secret:``
+        references resolved; shared by everyone in this process using the connection.
+
+        A connector replaced after a config or secret change is closed once its last user
+        leaves, so a running sync keeps its client to the end.
+        """
+        runtime = await self._runtime(name)
+        runtime.users += 1
+        try:
+            yield runtime.connector
+        finally:
+            runtime.users -= 1
+            if runtime.retired and runtime.users == 0:
+                await self._close(runtime)
+
+    async def close_connections(self) -> None:
+        """Close every connection's client (the hub is closing)."""
+        runtimes = [*self._runtimes.values(), *self._retired]
+        self._runtimes.clear()
+        for runtime in runtimes:
+            await self._close(runtime)
+
+    async def _runtime(self, name: str) -> ConnectionRuntime:
+        async with self._building:  # two first uses at once build one connector
+            async with self.engine.connect() as conn:
+                connector_name, stored = await get_connection(conn, name)
+                fingerprint = await _fingerprint(conn, connector_name, stored)
+                current = self._runtimes.get(name)
+                if current is not None and current.fingerprint == fingerprint:
+                    return current
+                opened = open_personal_config(connector_name, name, stored, self.keyring)
+                config = await resolve_secret_refs(conn, self.keyring, opened)
+            fingerprints: list[str] = [fingerprint]  # the saver moves it on after a rotation
+            connector = build_connector(
+                connector_name,
+                name,
+                config,
+                save_credential=self._saver(name, stored, fingerprints),
+            )
+            runtime = ConnectionRuntime(name, connector, fingerprints)
+            if current is not None:
+                log.info("connection %s changed; its connector is rebuilt", name)
+                await self._retire(current)
+            self._runtimes[name] = runtime
+            return runtime
+
+    async def _retire(self, runtime: ConnectionRuntime) -> None:
+        runtime.retired = True
+        if runtime.users == 0:
+            await runtime.connector.aclose()
+        else:
+            self._retired.append(runtime)
+
+    async def _close(self, runtime: ConnectionRuntime) -> None:
+        if runtime in self._retired:
+            self._retired.remove(runtime)
+        await runtime.connector.aclose()
+
+    def _saver(self, name: str, stored: dict[str, Any], fingerprints: list[str]) -> CredentialSaver:
+        """Where a rotated credential goes: back into the secret its config field refers to.
+
+        The runtime's fingerprint follows, so its own save does not look like a change that
+        would rebuild the connector (and throw away the credential it just obtained).
+        """
 
         async def save(field: str, value: str) -> None:
             secret = referenced_secret(stored.get(field))
@@ -95,83 +169,38 @@ class Hub:
                 log.warning(
                     "connection %s: the vendor rotated %s, which is not a secret: reference; "
                     "the new value lives only in this process",
-                    connection,
+                    name,
                     field,
                 )
                 return
             async with self.engine.begin() as conn:
                 await set_secret(conn, self.keyring, secret, value)
+                connector_name, now_stored = await get_connection(conn, name)
+                fingerprints[0] = await _fingerprint(conn, connector_name, now_stored)
 
         return save
 
 
-def build_connector(
-    connector: str,
-    connection: str,
-    config: dict[str, Any],
-    *,
-    client: httpx.AsyncClient | None = None,
-    save_credential: CredentialSaver | None = None,
-) -> Connector:
-    """Validate ``config`` against the connector's model and build the connector."""
-    cls = connector_class(connector)
-    try:
-        parsed = cls.config_model.model_validate(config)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(config)'}: {e['msg']}"
-            for e in exc.errors(include_input=False, include_url=False)
+async def _fingerprint(conn: AsyncConnection, connector: str, stored: dict[str, Any]) -> str:
+    """A digest of a connection's stored config and the sealed values of its secrets: it
+    changes when either does (a secret's sealed value changes whenever it is set)."""
+    names = sorted(_secret_names(stored))
+    sealed: dict[str, str] = {}
+    if names:
+        rows = await conn.execute(
+            sa.select(secrets.c.name, secrets.c.sealed).where(secrets.c.name.in_(names))
         )
-        raise ConfigError(f"connection {connection!r} ({connector}): {problems}") from None
-    return cls(parsed, connection=connection, client=client, save_credential=save_credential)
+        sealed = {n: s for n, s in rows}
+    text = json.dumps([connector, stored, sealed], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
-def seal_personal_config(
-    connector: str, connection: str, config: dict[str, Any], keyring: Keyring
-) -> dict[str, Any]:
-    """A copy of ``config`` as it is stored: each personal field's value sealed for this
-    connection. ``secret:NAME`` references stay as they are: they hold nothing personal."""
-    sealed = dict(config)
-    for field in _sealable_fields(connector, config):
-        sealed[field] = seal_value(config[field], keyring, **_context(connection, field))
-    return sealed
-
-
-def open_personal_config(
-    connector: str, connection: str, stored: dict[str, Any], keyring: Keyring
-) -> dict[str, Any]:
-    """A copy of a stored config with its personal fields opened. ConfigError names a field
-    stored in clear (by a hub older than this check); VaultError, a token that does not open."""
-    opened = dict(stored)
-    for field in _sealable_fields(connector, stored):
-        if not _is_sealed(stored[field]):
-            raise ConfigError(
-                f"connection {connection}: config field {field} is not sealed; "
-                "remove and re-add the connection"
-            )
-        opened[field] = open_value(stored[field], keyring, **_context(connection, field))
-    return opened
-
-
-def _sealable_fields(connector: str, config: dict[str, Any]) -> list[str]:
-    """The personal fields of ``connector`` that hold a value other than a secret reference."""
-    fields = personal_fields(connector_class(connector).config_model)
-    return [
-        field
-        for field in sorted(fields)
-        if config.get(field) is not None and referenced_secret(config[field]) is None
-    ]
-
-
-def _context(connection: str, field: str) -> dict[str, str]:
-    """Where a personal config value is bound: a token moved to another connection or field
-    does not open."""
-    return {"table": CONNECTIONS_TABLE, "column": f"config.{field}", "row": connection}
-
-
-def _is_sealed(value: Any) -> bool:
-    try:
-        parse_token(value)
-    except VaultError:
-        return False
-    return True
+def _secret_names(value: Any) -> set[str]:
+    name = referenced_secret(value)
+    if name is not None:
+        return {name}
+    if isinstance(value, dict):
+        return set().union(*(_secret_names(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_secret_names(v) for v in value))
+    return set()

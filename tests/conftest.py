@@ -92,16 +92,14 @@ async def zendesk(
 ) -> AsyncIterator[tuple[object, object]]:
     """A Zendesk sandbox on a loopback port and a connection "zd" to it (pages of 50)."""
     from connectors.zendesk.sandbox import ZendeskSandbox
-    from hub.demo import configure_sandbox_connection
     from hub.sandbox.server import serve_in_background
+    from hub.services.sandboxes import connect_sandbox
 
     app = ZendeskSandbox(
         incremental_per_minute=UNLIMITED, rate_limit_per_minute=UNLIMITED, **sandbox_options
     )
     async with serve_in_background(app) as running:
-        await configure_sandbox_connection(
-            hub, "zd", "zendesk", zendesk_config(app, running, page_size=50)
-        )
+        await connect_sandbox(hub, "zd", "zendesk", zendesk_config(app, running, page_size=50))
         yield app, running
 
 

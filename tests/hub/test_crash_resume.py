@@ -15,9 +15,9 @@ import sqlalchemy as sa
 
 from connectors.zendesk.sandbox import ZendeskSandbox
 from hub.config import Settings
-from hub.demo import configure_sandbox_connection
 from hub.runtime import Hub
 from hub.sandbox.server import serve_in_background
+from hub.services.sandboxes import connect_sandbox
 from hub.store.engine import async_url
 from hub.store.schema import sync_runs
 from hub.sync import sync_connection
@@ -63,7 +63,7 @@ async def test_sync_killed_at_a_random_page_resumes_to_exactly_the_uninterrupted
     async with serve_in_background(app) as running:
         for name in ("ref", "zd"):
             config = zendesk_config(app, running, page_size=10)
-            await configure_sandbox_connection(hub, name, "zendesk", config)
+            await connect_sandbox(hub, name, "zendesk", config)
         reference = await sync_connection(hub, "ref")
         total_pages = sum(r.counters.pages for r in reference)
 

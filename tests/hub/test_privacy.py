@@ -16,9 +16,10 @@ import sqlalchemy as sa
 
 from connectors.zendesk.sandbox import ZendeskSandbox
 from hub.config import Settings
-from hub.demo import configure_sandbox_connection
-from hub.runtime import Hub, build_connector
+from hub.connection_config import build_connector
+from hub.runtime import Hub
 from hub.sandbox.server import serve_in_background
+from hub.services.sandboxes import connect_sandbox
 from hub.store.schema import metadata
 from hub.sync import sync_connection
 from hub.vault import normalise_phone
@@ -80,7 +81,7 @@ async def _database_text(hub: Hub) -> str:
 async def test_database_holds_none_of_the_sandbox_emails_phones_or_names_in_clear(hub: Hub) -> None:
     app = ZendeskSandbox(records=200, seed=3, relaxed_limits=True)
     async with serve_in_background(app) as running:
-        await configure_sandbox_connection(hub, "zd", "zendesk", zendesk_config(app, running))
+        await connect_sandbox(hub, "zd", "zendesk", zendesk_config(app, running))
         results = await sync_connection(hub, "zd")
         personal = await _personal_values(app, running.base_url)
     assert sum(r.counters.records_written for r in results) > 300
@@ -111,7 +112,7 @@ async def test_debug_logs_contain_no_token_and_no_authorization_value(
     app = ZendeskSandbox(records=60, seed=5, relaxed_limits=True)
     creds = app.credentials
     async with serve_in_background(app) as running:
-        await configure_sandbox_connection(hub, "api", "zendesk", zendesk_config(app, running))
+        await connect_sandbox(hub, "api", "zendesk", zendesk_config(app, running))
         oauth = {
             "base_url": running.base_url,
             "oauth_client_id": creds["oauth_client_id"],
@@ -119,7 +120,7 @@ async def test_debug_logs_contain_no_token_and_no_authorization_value(
             "incremental_requests_per_minute": UNLIMITED,
             "requests_per_minute": UNLIMITED,
         }
-        await configure_sandbox_connection(hub, "oauth", "zendesk", oauth)
+        await connect_sandbox(hub, "oauth", "zendesk", oauth)
         # The CLI runs in a child process; this loop keeps serving the sandbox meanwhile.
         out = await asyncio.to_thread(_run_cli, hub_settings, "--verbose", "sync")
         issued = list(app.auth.issuer._access)  # tokens the sandbox handed out

@@ -10,11 +10,13 @@ import sqlalchemy as sa
 
 from connectors.zendesk.config import ZendeskConfig
 from connectors.zendesk.sandbox import ZendeskSandbox
-from hub import commands
 from hub.config import Settings
+from hub.connection_config import open_personal_config, seal_personal_config
 from hub.errors import ConfigError, VaultError
-from hub.runtime import Hub, open_personal_config, seal_personal_config, utcnow
+from hub.runtime import Hub, utcnow
 from hub.sandbox.server import serve_in_background
+from hub.services import connections as connection_service
+from hub.services import secrets as secret_service
 from hub.store.connections import add_connection
 from hub.store.schema import connections
 from hub.vault import get_secret, set_secret
@@ -37,7 +39,7 @@ class FakeClock:
 
 
 async def test_rotated_refresh_token_is_saved_so_the_next_process_can_still_refresh(
-    hub: Hub,
+    hub: Hub, hub_settings: Settings
 ) -> None:
     clock = FakeClock()
     app = ZendeskSandbox(records=20, seed=2, clock=clock, token_ttl_seconds=600)
@@ -66,15 +68,15 @@ async def test_rotated_refresh_token_is_saved_so_the_next_process_can_still_refr
             )
 
         clock.now += 3600  # the access token expired: the first call refreshes (and rotates)
-        async with await hub.connector("zd") as first_process:
+        async with hub.connection("zd") as first_process:
             await first_process.check()
         async with hub.engine.connect() as conn:
             saved = await get_secret(conn, hub.keyring, "zd-refresh")
         assert saved != issued["refresh_token"]  # the spent one was replaced
 
         clock.now += 3600  # a new process starts from the saved token and can refresh again
-        async with await hub.connector("zd") as second_process:
-            await second_process.check()
+        async with Hub.open(hub_settings) as next_hub, next_hub.connection("zd") as second:
+            await second.check()
 
 
 async def _stored_row_text(hub: Hub, name: str) -> str:
@@ -86,11 +88,11 @@ async def _stored_row_text(hub: Hub, name: str) -> str:
 async def test_connection_email_is_sealed_at_rest_and_opened_for_the_connector(
     hub: Hub, hub_settings: Settings
 ) -> None:
-    await commands.set_secret(hub_settings, "zd-token", "not-a-real-token")
-    await commands.add_connection(hub_settings, "zd", "zendesk", dict(API_TOKEN_CONFIG))
+    await secret_service.set_secret(hub, "zd-token", "not-a-real-token")
+    await connection_service.add_connection(hub, "zd", "zendesk", dict(API_TOKEN_CONFIG))
 
     assert AGENT_EMAIL not in await _stored_row_text(hub, "zd")
-    async with await hub.connector("zd") as connector:
+    async with hub.connection("zd") as connector:
         assert isinstance(connector.config, ZendeskConfig)
         assert connector.config.email == AGENT_EMAIL
 
@@ -103,7 +105,8 @@ async def test_connection_with_a_personal_field_stored_in_clear_is_refused_namin
         await add_connection(conn, "zd", "zendesk", dict(API_TOKEN_CONFIG), now=utcnow())
 
     with pytest.raises(ConfigError, match="connection zd: config field email is not sealed") as e:
-        await hub.connector("zd")
+        async with hub.connection("zd"):
+            pass
     assert AGENT_EMAIL not in str(e.value)
 
 

@@ -83,10 +83,10 @@ async def test_a_page_item_that_is_not_an_object_is_quarantined_not_dropped(hub:
     import httpx
     import respx
 
-    from hub.demo import configure_sandbox_connection
+    from hub.services.sandboxes import connect_sandbox
 
     base = "https://acme.zendesk.com"
-    await configure_sandbox_connection(
+    await connect_sandbox(
         hub, "zd", "zendesk", {"base_url": base, "email": "ops@example.com", "token": "t0k"}
     )
     user = {

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from connectors.zendesk.sandbox import ZendeskSandbox
-from hub.demo import configure_sandbox_connection
 from hub.runtime import Hub
 from hub.sandbox.server import serve_in_background
+from hub.services.sandboxes import connect_sandbox
 from hub.sync import sync_connection
 from tests.support import UNLIMITED, store_snapshot
 
@@ -35,12 +35,8 @@ async def test_faulty_vendor_gives_exactly_the_store_of_a_fault_free_one(hub: Hu
     options: dict[str, Any] = {"records": 400, "seed": 23, "relaxed_limits": True}
     clean, faulty = ZendeskSandbox(**options), ZendeskSandbox(faults=FAULTS, **options)
     async with serve_in_background(clean) as c, serve_in_background(faulty) as f:
-        await configure_sandbox_connection(
-            hub, "clean", "zendesk", _oauth_config(clean, c.base_url)
-        )
-        await configure_sandbox_connection(
-            hub, "faulty", "zendesk", _oauth_config(faulty, f.base_url)
-        )
+        await connect_sandbox(hub, "clean", "zendesk", _oauth_config(clean, c.base_url))
+        await connect_sandbox(hub, "faulty", "zendesk", _oauth_config(faulty, f.base_url))
         await sync_connection(hub, "clean")
         results = await sync_connection(hub, "faulty")
 

@@ -163,7 +163,8 @@ async def test_a_run_keeps_its_stream_while_waiting_longer_than_the_lease_betwee
     hub: Hub, zendesk: tuple[object, object]
 ) -> None:
     hub.settings = hub.settings.model_copy(update={"sync_lease_seconds": 1.0})
-    connector = await hub.connector("zd")
+    async with hub.connection("zd") as connector:  # the one sync_connection will use too
+        pass
     pages_of = connector.read
     first_page_done = asyncio.Event()
 
@@ -194,13 +195,10 @@ async def test_a_run_keeps_its_stream_while_waiting_longer_than_the_lease_betwee
                 await transaction.rollback()
             return True
 
-    async with connector:
-        results, taken = await asyncio.gather(
-            sync_connection(
-                hub, "zd", streams=["tickets"], connector=connector, progress=note_first_page
-            ),
-            probe_during_the_wait(),
-        )
+    results, taken = await asyncio.gather(
+        sync_connection(hub, "zd", streams=["tickets"], progress=note_first_page),
+        probe_during_the_wait(),
+    )
     assert not taken
     assert results[0].status == "succeeded" and results[0].counters.pages >= 2
 

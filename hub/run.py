@@ -1,0 +1,150 @@
+"""One run of one stream, whatever writes it: a sync or a quarantine replay.
+
+A :class:`Run` opens a ``sync_runs`` row holding the stream's lease (hub.store.leases),
+renews the lease from every transaction that writes the stream and from a heartbeat between
+them, keeps the run's counters, and closes the row and frees the stream when it ends, however
+it ends. Sync and replay share it, so the lease lifecycle is written once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.errors import HubError, StreamBusy
+from hub.runtime import Hub, utcnow
+from hub.store import leases
+from hub.store.runs import RunCounters, RunKind, add_to_run, close_run, open_run
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StreamResult:
+    """The outcome of one run of one stream, as the CLI and the scheduler report it."""
+
+    connection: str
+    stream: str
+    run_id: int
+    status: str = "running"
+    error: str | None = None
+    seconds: float = 0.0
+    counters: RunCounters = field(default_factory=RunCounters)
+
+
+def safe_error(exc: BaseException) -> str:
+    """An error message fit for storage: hub errors are written to be safe, others are not."""
+    if isinstance(exc, HubError):
+        return str(exc)
+    return f"{type(exc).__name__} (details withheld; run with --verbose to see the traceback)"
+
+
+class Run:
+    """The lease, heartbeat, counters and closing of one run; use as ``async with``.
+
+    Entering opens the run (StreamBusy when another live run holds the stream); every
+    transaction that writes the stream calls :meth:`renew` first and :meth:`count` with what
+    it did; leaving closes the run as succeeded or failed, shielded from cancellation.
+    """
+
+    def __init__(
+        self, hub: Hub, connection: str, stream: str, *, kind: RunKind, full_refresh: bool = False
+    ) -> None:
+        self.hub = hub
+        self.connection = connection
+        self.stream = stream
+        self.kind: RunKind = kind
+        self.full_refresh = full_refresh
+        self.lease = hub.settings.sync_lease
+        self.result = StreamResult(connection, stream, run_id=-1)
+        self._started = time.monotonic()
+        self._renewed = self._started  # when a transaction last renewed the lease
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    @property
+    def id(self) -> int:
+        return self.result.run_id
+
+    async def __aenter__(self) -> Run:
+        async with self.hub.engine.begin() as conn:
+            self.result.run_id = await open_run(
+                conn,
+                self.connection,
+                self.stream,
+                kind=self.kind,
+                full_refresh=self.full_refresh,
+                now=utcnow(),
+                lease=self.lease,
+            )
+        self._started = self._renewed = time.monotonic()
+        self._heartbeat = asyncio.create_task(self._beat())
+        return self
+
+    async def renew(self, conn: AsyncConnection) -> None:
+        """Renew the lease in ``conn``'s transaction: first, so a run that lost its stream
+        writes nothing (StreamBusy rolls the transaction back)."""
+        await leases.renew(
+            conn, self.connection, self.stream, self.id, expires_at=utcnow() + self.lease
+        )
+        self._renewed = time.monotonic()
+
+    async def count(self, conn: AsyncConnection, delta: RunCounters) -> None:
+        """Add ``delta`` to the run's counters, in the same transaction as the work counted."""
+        await add_to_run(conn, self.id, delta)
+
+    def committed(self, delta: RunCounters) -> None:
+        """Take a committed transaction's counters into the in-memory result."""
+        self.result.counters.add(delta)
+        self.result.seconds = time.monotonic() - self._started
+
+    async def _beat(self) -> None:
+        """Renew the lease between transactions, which rate limits and retries may keep far
+        apart."""
+        beat = self.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(beat)
+            # Skipped while transactions renew it: a beat during a page's transaction would
+            # open a second database connection, which costs ~20 MB of RSS on SQLite.
+            if time.monotonic() - self._renewed < beat:
+                continue
+            try:
+                async with self.hub.engine.begin() as conn:
+                    await self.renew(conn)
+            except StreamBusy as exc:
+                log.warning("%s", exc)  # the next transaction fails on the same fence
+                return
+            except Exception as exc:  # a database hiccup; the next beat or page renews
+                log.warning("run %s could not renew its lease: %s", self.id, safe_error(exc))
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        result = self.result
+        if exc is None:
+            result.status = "succeeded"
+        else:
+            result.status, result.error = "failed", safe_error(exc)
+        result.seconds = time.monotonic() - self._started
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            await asyncio.wait([self._heartbeat])  # unlike awaiting it, never eats our cancel
+        # Shielded: a cancelled or killed run must still say so when the process lives on.
+        await asyncio.shield(
+            close_run(
+                self.hub.engine,
+                self.connection,
+                self.stream,
+                self.id,
+                status=result.status,
+                error=result.error,
+                now=utcnow(),
+            )
+        )

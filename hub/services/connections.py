@@ -1,0 +1,167 @@
+"""Connections: add (validated, credentials as secret references, personal fields sealed),
+list, test, remove; and what a connector's config takes."""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from hub.connection_config import build_connector, seal_personal_config
+from hub.connector import personal_fields, secret_fields
+from hub.errors import ConfigError
+from hub.plugins import connector_class
+from hub.runtime import Hub, utcnow
+from hub.store import connections as store
+from hub.store.runs import recent_runs
+from hub.vault import referenced_secret, resolve_secret_refs
+
+
+@dataclass(frozen=True)
+class ConfigField:
+    """One field of a connector's config model, as `hub connector show` lists it."""
+
+    name: str  # dotted for nested settings, e.g. http.timeout_seconds
+    type: str
+    required: bool
+    default: Any
+    secret: bool  # only a secret:NAME reference is accepted
+    personal: bool  # stored sealed
+    description: str
+
+
+def config_fields(connector: str) -> list[ConfigField]:
+    """Every field a connection of ``connector`` can set, nested settings flattened."""
+    model = connector_class(connector).config_model
+    return _fields(model, "", secret_fields(model), personal_fields(model))
+
+
+def _fields(
+    model: type[BaseModel], prefix: str, secret: set[str], personal: set[str]
+) -> list[ConfigField]:
+    out: list[ConfigField] = []
+    for name, info in model.model_fields.items():
+        nested = _model_type(info.annotation)
+        if nested is not None:
+            out += _fields(nested, f"{prefix}{name}.", set(), set())
+            continue
+        default = None if info.default is PydanticUndefined else info.default
+        out.append(
+            ConfigField(
+                name=prefix + name,
+                type=_type_name(info.annotation),
+                required=info.is_required(),
+                default=None if name in secret else default,
+                secret=name in secret,
+                personal=name in personal,
+                description=info.description or "",
+            )
+        )
+    return out
+
+
+def _model_type(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _type_name(annotation: Any) -> str:
+    if isinstance(annotation, type):
+        return "secret" if annotation.__name__ == "SecretStr" else annotation.__name__
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        parts = [_type_name(a) for a in typing.get_args(annotation) if a is not type(None)]
+        optional = type(None) in typing.get_args(annotation)
+        return " | ".join(parts) + (" (optional)" if optional else "")
+    if origin is typing.Annotated:
+        return _type_name(typing.get_args(annotation)[0])
+    return str(annotation).replace("typing.", "")
+
+
+def parse_settings(items: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs (dotted keys nest: ``http.timeout_seconds=10``) as a config dict.
+
+    A value that reads as JSON (``true``, ``50``, ``["a"]``) is taken as such, anything else
+    as text; the connector's config model then validates the whole.
+    """
+    config: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
+        *parents, leaf = key.strip().split(".")
+        target = config
+        for part in parents:
+            child = target.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"--set {key}: {part} is set as a value and as a group")
+            target = child
+        target[leaf] = _value(value)
+    return config
+
+
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+async def add_connection(hub: Hub, name: str, connector: str, config: dict[str, Any]) -> None:
+    """Validate and store a connection; credentials must be ``secret:NAME`` references and
+    personal fields are sealed. Nothing is stored when anything is wrong."""
+    model = connector_class(connector).config_model
+    for field in sorted(secret_fields(model)):
+        value = config.get(field)
+        if value is not None and referenced_secret(value) is None:
+            raise ConfigError(
+                f"{field} must be a secret reference: store the value with "
+                f"`hub secrets set NAME` and pass {field}=secret:NAME"
+            )
+    async with hub.engine.connect() as conn:
+        resolved = await resolve_secret_refs(conn, hub.keyring, config)
+    await build_connector(connector, name, resolved).aclose()  # validates before storing
+    stored = seal_personal_config(connector, name, config, hub.keyring)
+    async with hub.engine.begin() as conn:
+        await store.add_connection(conn, name, connector, stored, utcnow())
+
+
+async def list_connections(hub: Hub) -> list[dict[str, Any]]:
+    """Each connection with its connector, base URL and last run."""
+    async with hub.engine.connect() as conn:
+        out = []
+        for r in await store.list_connections(conn):
+            runs = await recent_runs(conn, r.name, limit=1)
+            out.append(
+                {
+                    "name": r.name,
+                    "connector": r.connector,
+                    "base_url": r.config.get("base_url", ""),
+                    "last_run": runs[0].started_at if runs else None,
+                    "last_status": runs[0].status if runs else None,
+                }
+            )
+        return out
+
+
+async def test_connection(hub: Hub, name: str) -> None:
+    """One cheap call with the connection's credentials; raises when they are refused."""
+    async with hub.connection(name) as connector:
+        await connector.check()
+
+
+async def remove_connection(hub: Hub, name: str) -> bool:
+    """Forget a connection's config (its synced records stay)."""
+    async with hub.engine.begin() as conn:
+        return await store.remove_connection(conn, name)
+
+
+async def connection_names(hub: Hub) -> list[str]:
+    async with hub.engine.connect() as conn:
+        return [r.name for r in await store.list_connections(conn)]

@@ -1,0 +1,57 @@
+"""The quarantine: vendor records that did not fit the model, kept sealed until replayed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from hub.errors import ConfigError
+from hub.replay import ReplayResult, replay_quarantine
+from hub.runtime import Hub
+from hub.store import quarantine as store
+from hub.sync import QUARANTINE_TABLE, quarantine_row_key
+from hub.vault import open_value
+
+
+def _entry_dict(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "connection": row.connection,
+        "stream": row.stream,
+        "object_type": row.object_type,
+        "external_id": row.external_id,
+        "mapping_version": row.mapping_version,
+        "error": row.error,
+        "created_at": row.created_at,
+    }
+
+
+async def list_entries(hub: Hub, connection: str | None, limit: int) -> list[dict[str, Any]]:
+    """Open entries, newest first."""
+    async with hub.engine.connect() as conn:
+        return [_entry_dict(r) for r in await store.list_open(conn, connection, limit)]
+
+
+async def show_entry(hub: Hub, entry_id: int) -> dict[str, Any]:
+    """An entry with the field names of its payload; the values stay sealed."""
+    async with hub.engine.connect() as conn:
+        row = await store.get_entry(conn, entry_id)
+    if row is None:
+        raise ConfigError(f"no quarantine entry {entry_id}; see `hub quarantine list`")
+    raw = open_value(
+        row.raw,
+        hub.keyring,
+        table=QUARANTINE_TABLE,
+        column="raw",
+        row=quarantine_row_key(row.connection, row.object_type, row.external_id),
+    )
+    return {
+        **_entry_dict(row),
+        "resolved_at": row.resolved_at,
+        "payload_fields": sorted(raw) if isinstance(raw, dict) else [],
+    }
+
+
+async def replay(hub: Hub, connection: str | None, entry_ids: Sequence[int] | None) -> ReplayResult:
+    """Map open entries again with today's mapping; valid ones move into the store."""
+    return await replay_quarantine(hub, connection=connection, entry_ids=entry_ids)

@@ -1,0 +1,27 @@
+"""Connector credentials, stored encrypted and referenced from configs as ``secret:NAME``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from hub.runtime import Hub
+from hub.vault import list_secrets as vault_list_secrets
+from hub.vault import remove_secret as vault_remove_secret
+from hub.vault import set_secret as vault_set_secret
+
+
+async def set_secret(hub: Hub, name: str, value: str) -> None:
+    """Store or replace a secret; connections using it rebuild their connector on next use."""
+    async with hub.engine.begin() as conn:
+        await vault_set_secret(conn, hub.keyring, name, value)
+
+
+async def list_secrets(hub: Hub) -> list[tuple[str, datetime]]:
+    """(name, last updated) of every secret; values are never read."""
+    async with hub.engine.connect() as conn:
+        return await vault_list_secrets(conn)
+
+
+async def remove_secret(hub: Hub, name: str) -> bool:
+    async with hub.engine.begin() as conn:
+        return await vault_remove_secret(conn, name)
