@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -154,7 +154,7 @@ async def store_page(conn: AsyncConnection, hub: Hub, write: PageWrite) -> Upser
     return counts
 
 
-async def _read_ahead(pages: AsyncIterator[Page], depth: int = 1) -> AsyncIterator[Page]:
+async def _read_ahead(pages: AsyncIterator[Page], depth: int = 1) -> AsyncGenerator[Page]:
     """Fetch the next page while the current one is being written.
 
     When the consumer stops early (a failed commit, a cancel), the producer is cancelled and
@@ -171,7 +171,7 @@ async def _read_ahead(pages: AsyncIterator[Page], depth: int = 1) -> AsyncIterat
             return
         await queue.put(None)
 
-    task = asyncio.create_task(produce())
+    task = asyncio.create_task(produce(), name="read-ahead")
     try:
         while True:
             item = await queue.get()
@@ -216,10 +216,12 @@ class StreamSync:
                     await clear_state(conn, self.connection, name)
                 state = await load_state(conn, self.connection, name)
                 self._quarantine_open = await count_open(conn, self.connection) > 0
-            async for page in _read_ahead(self._counted(self.connector.read(name, state))):
-                run.committed(await self.commit_page(run, page))
-                if progress is not None:
-                    progress(run.result)
+            pages = _read_ahead(self._counted(self.connector.read(name, state)))
+            async with contextlib.aclosing(pages):  # stop the read-ahead now, not at GC
+                async for page in pages:
+                    run.committed(await self.commit_page(run, page))
+                    if progress is not None:
+                        progress(run.result)
         return run.result
 
     async def _counted(self, pages: AsyncIterator[Page]) -> AsyncIterator[Page]:

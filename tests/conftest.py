@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from hub.config import Settings, load_settings, write_default_config
 from hub.runtime import Hub
+from hub.testing import MemorySource, register_source
 from hub.vault import create_master_key
 from tests.support import UNLIMITED, zendesk_config
 
@@ -111,3 +112,30 @@ def restore_root_logging() -> Iterator[None]:
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+# -- the memory connector (engine tests that are about the hub, not a vendor) ----------------
+
+
+@pytest.fixture
+def memory_plugin() -> Iterator[None]:
+    """The memory connector registered with the plugin manager for this test."""
+    from hub.plugins import register_plugin, unregister_plugin
+    from hub.testing import memory
+
+    register_plugin(memory, name="hub-testing-memory")
+    yield
+    unregister_plugin(memory)
+
+
+@pytest.fixture
+async def memory(hub: Hub, memory_plugin: None) -> MemorySource:
+    """A generated memory source (40 people, 120 cases, pages of 25) behind connection "mem"."""
+    from hub.services.sandboxes import connect_sandbox
+
+    name = f"src-{uuid.uuid4().hex[:8]}"
+    source = register_source(name, MemorySource.generated(people=40, cases=120))
+    source.token = "memory-token"
+    config = {"source": name, "page_size": 25, "token": source.token}
+    await connect_sandbox(hub, "mem", "memory", config)
+    return source

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.errors import ConfigError, StoreError
+from hub.plugins import hookimpl, register_plugin, unregister_plugin
 from hub.runtime import Hub
 from hub.store.schema import records, stream_state, sync_runs
-from hub.sync import sync_connection
+from hub.sync import PageWrite, sync_connection
+from hub.testing import MemorySource
 from tests.support import store_snapshot
 
 STREAMS = {"users", "organizations", "tickets", "ticket_metrics", "satisfaction_ratings"}
@@ -106,3 +111,96 @@ async def test_a_page_item_that_is_not_an_object_is_quarantined_not_dropped(hub:
     assert result.counters.records_read == 2
     assert result.counters.records_written == 1
     assert result.counters.records_quarantined == 1
+
+
+# -- the engine against the memory connector -----------------------------------------------
+
+
+async def test_a_failed_page_commit_leaves_no_read_ahead_task_behind(
+    hub: Hub, memory: MemorySource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from hub import sync as engine
+
+    async def failing_store(*args: object, **kwargs: object) -> object:
+        raise StoreError("disk full (injected)")
+
+    monkeypatch.setattr(engine, "store_page", failing_store)
+    memory.page_delay_seconds = 0  # the read-ahead fills its queue while the commit fails
+    run = asyncio.create_task(sync_connection(hub, "mem", streams=["cases"], raise_errors=False))
+    done, _ = await asyncio.wait({run}, timeout=20)  # liveness: a blocked producer hangs it
+    if not done:
+        run.cancel()
+        pytest.fail("the sync hung after its page commit failed")
+    results = run.result()
+    assert results[0].status == "failed" and "disk full" in (results[0].error or "")
+    assert [t for t in asyncio.all_tasks() if t.get_name() == "read-ahead"] == []
+
+
+async def test_records_deleted_by_id_alone_become_tombstones(
+    hub: Hub, memory: MemorySource
+) -> None:
+    await sync_connection(hub, "mem", streams=["people"])
+    memory.delete("people", "p3")
+    results = await sync_connection(hub, "mem", streams=["people"])
+    assert results[0].counters.records_deleted == 1
+    snapshot = await store_snapshot(hub, "mem")
+    assert snapshot[("person", "p3")][1] is True  # deleted
+    assert snapshot[("person", "p4")][1] is False
+
+
+class _PageLog:
+    """A plugin writing into the page transaction, as identity links and audit entries will."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.seen: list[tuple[str, int]] = []
+
+    @hookimpl
+    def hub_page_transaction(self, hub: Hub, conn: AsyncConnection, write: PageWrite) -> object:
+        async def write_with_page() -> None:
+            if self.fail:
+                raise StoreError("the plugin's write failed (injected)")
+            await conn.execute(sa.text("SELECT 1"))  # it may use the page's connection
+            self.seen.append((write.stream, len(write.rows) + len(write.tombstones)))
+
+        return write_with_page()
+
+
+async def test_plugins_write_in_the_page_transaction_and_their_failure_rolls_the_page_back(
+    hub: Hub, memory: MemorySource
+) -> None:
+    log = _PageLog()
+    register_plugin(log)
+    try:
+        await sync_connection(hub, "mem", streams=["people"])
+    finally:
+        unregister_plugin(log)
+    assert [n for _, n in log.seen] == [25, 15]  # 40 people in pages of 25
+
+    failing = _PageLog(fail=True)
+    register_plugin(failing)
+    try:
+        results = await sync_connection(hub, "mem", streams=["cases"], raise_errors=False)
+    finally:
+        unregister_plugin(failing)
+    assert results[0].status == "failed"
+    async with hub.engine.connect() as conn:
+        cases = await conn.scalar(
+            sa.select(sa.func.count()).select_from(records).where(records.c.object_type == "case")
+        )
+        cursor = await conn.scalar(
+            sa.select(stream_state.c.state).where(stream_state.c.stream == "cases")
+        )
+    assert cases == 0 and cursor is None  # nothing of the failed page committed
+
+
+def test_a_misspelt_hook_implementation_is_refused_when_it_is_registered() -> None:
+    class Typo:
+        @hookimpl
+        def hub_register_conectors(self) -> list[object]:
+            return []
+
+    with pytest.raises(ConfigError, match="hub_register_conectors"):
+        register_plugin(Typo())
