@@ -239,14 +239,14 @@ class OAuth2(RefreshingAuth):
 
     def _move_base_url(self, url: str) -> None:
         target = httpx.URL(url)
-        client = self._client() if self._client is not None else None
-        if client is None:
-            return
         if not target.is_absolute_url or target.scheme not in ("http", "https"):
             raise AuthError(
                 "the token response named a base URL that is not an absolute http(s) URL",
                 connection=self._bound().connection or None,
             )
+        client = self._client() if self._client is not None else None
+        if client is None:
+            return  # the client is gone; nothing left to move
         old = str(client.base_url)
         client.base_url = target
         new = str(client.base_url)  # with httpx's trailing slash
