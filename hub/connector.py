@@ -9,7 +9,7 @@ to a sandbox or to respx) instead.
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, get_args
@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING, Any, ClassVar, get_args
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from hub.http import HttpSettings, RateLimit, create_client, request_json
+from hub.http import (
+    GENERIC_ERRORS,
+    HttpSettings,
+    RateLimit,
+    VendorErrors,
+    create_client,
+    request_json,
+    requests_sent,
+)
+from hub.http import CredentialSaver as CredentialSaver  # connectors import it from here
 from hub.models import Pii
 
 if TYPE_CHECKING:
@@ -113,11 +122,6 @@ class WriteResult(BaseModel):
     record: dict[str, Any] = Field(default_factory=dict, repr=False)
 
 
-CredentialSaver = Callable[[str, str], Awaitable[None]]
-"""Called as ``save(field, new_value)`` when a vendor rotates a credential of the config
-(e.g. a refresh token that is spent on use), so the next process starts from the new one."""
-
-
 class Connector(abc.ABC):
     """Base class of every connector. Subclasses set the class variables and implement
     :meth:`auth`, :meth:`check` and :meth:`read`; write-back methods are optional."""
@@ -126,6 +130,8 @@ class Connector(abc.ABC):
     title: ClassVar[str]
     config_model: ClassVar[type[ConnectorConfig]]
     streams: ClassVar[tuple[Stream, ...]]
+    # How the vendor's error bodies carry their codes, and which codes mean a spent quota.
+    vendor_errors: ClassVar[VendorErrors] = GENERIC_ERRORS
 
     def __init__(
         self,
@@ -201,18 +207,31 @@ class Connector(abc.ABC):
         return self._client
 
     async def request_json(
-        self, method: str, url: str, **kwargs: Any
+        self, method: str, url: str, *, retry_safe: bool = False, **kwargs: Any
     ) -> tuple[httpx.Response, Any]:
-        """One JSON request through the retrying machinery of :mod:`hub.http`."""
+        """One JSON request through the retrying machinery of :mod:`hub.http`.
+
+        Mark a POST or PATCH ``retry_safe`` when sending it twice cannot apply it twice (an
+        upsert by external id, say); one with an ``Idempotency-Key`` header is retried anyway.
+        """
         return await request_json(
             self.client,
             method,
             url,
             settings=self.config.http,
             body_error=self.body_error,
+            vendor_errors=self.vendor_errors,
+            retry_safe=retry_safe,
             connection=self.connection,
             **kwargs,
         )
+
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests this connection has put on the wire so far: every attempt, auth
+        resend and token call. Read it before and after a page for the page's true count.
+        ValueError when the connector was handed a client not built by hub.http."""
+        return 0 if self._client is None else requests_sent(self._client)
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -19,7 +19,17 @@ from pydantic import SecretStr
 from connectors.zendesk.config import AuthForm, ZendeskConfig
 from hub.connector import CaseWrite, Connector, CredentialSaver, Page, Stream, WriteResult
 from hub.errors import AuthError, VendorError
-from hub.http import RateLimit, RefreshingAuth, create_client, request_json
+from hub.http import (
+    AccessTokenOnly,
+    ClientCredentialsGrant,
+    Grant,
+    OAuth2,
+    OAuthClient,
+    RateLimit,
+    RefreshTokenGrant,
+    TokenEncoding,
+    VendorErrors,
+)
 
 if TYPE_CHECKING:
     from connectors.zendesk.sandbox import ZendeskSandbox
@@ -32,105 +42,19 @@ API_PREFIX = "/api/v2/"
 # Canonical case statuses that Zendesk spells differently; the others are the same word.
 _STATUS_TO_ZENDESK = {"on_hold": "hold"}
 
+# https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/ (JSON body)
+TOKEN_PATH = "/oauth/tokens"  # noqa: S105
 
-class ZendeskOAuth(RefreshingAuth):
-    """Bearer auth from ``POST /oauth/tokens``, obtained on first use and renewed after a 401.
 
-    Client credentials ask for a new token; an access token with a refresh token uses the
-    refresh grant (Zendesk rotates both tokens on refresh). A bare access token cannot be
-    renewed, so its 401 becomes an :class:`AuthError`.
-    """
+def _zendesk_error_code(body: Any) -> str | None:
+    """``{"error": "RecordInvalid"}``, or ``{"error": {"title": "Forbidden", ...}}``."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        error = error.get("title")
+    return error if isinstance(error, str) else None
 
-    def __init__(
-        self,
-        config: ZendeskConfig,
-        *,
-        connection: str,
-        save_credential: CredentialSaver | None = None,
-    ) -> None:
-        self._config = config
-        self._connection = connection
-        self._save = save_credential
-        self._access = _secret(config.access_token)
-        self._refresh = _secret(config.refresh_token)
 
-    def apply(self, request: httpx.Request) -> None:
-        if self._access is not None:
-            request.headers["Authorization"] = f"Bearer {self._access}"
-
-    def is_expired(self) -> bool:
-        # No token yet (client credentials): fetch one before the first request instead of
-        # spending it on a certain 401; concurrent first requests share the one fetch.
-        return self._access is None
-
-    async def refresh(self) -> None:
-        """Ask ``/oauth/tokens`` for a new access token (and keep a rotated refresh token)."""
-        answer = await self._request_token(self._grant())
-        token = answer.get("access_token")
-        if not isinstance(token, str) or not token:
-            raise AuthError(
-                "Zendesk's /oauth/tokens answer has no access_token", connection=self._connection
-            )
-        self._access = token
-        rotated = answer.get("refresh_token")
-        if isinstance(rotated, str) and rotated and rotated != self._refresh:
-            self._refresh = rotated
-            # Zendesk spent the old refresh token: unless the new one is saved, the next
-            # process would start with a dead one.
-            if self._save is not None and self._config.refresh_token is not None:
-                await self._save("refresh_token", rotated)
-                if self._config.access_token is not None:
-                    await self._save("access_token", token)
-
-    def _grant(self) -> JsonObject:
-        config = self._config
-        client_id = config.oauth_client_id
-        secret = _secret(config.oauth_client_secret)
-        if client_id is None or secret is None:
-            raise AuthError(
-                "Zendesk refused the OAuth access token and no refresh_token with "
-                "oauth_client_id/oauth_client_secret is configured to renew it",
-                connection=self._connection,
-            )
-        grant: JsonObject = {"client_id": client_id, "client_secret": secret}
-        if config.auth_form() is AuthForm.ACCESS_TOKEN:
-            grant.update(grant_type="refresh_token", refresh_token=self._refresh)
-        else:
-            grant.update(grant_type="client_credentials", scope=config.oauth_scope)
-        return grant
-
-    async def _request_token(self, grant: JsonObject) -> JsonObject:
-        # A separate client without this auth: the token call must not recurse into the flow.
-        config = self._config
-        client = create_client(
-            config.base_url,
-            auth=None,
-            settings=config.http,
-            verify=config.verify_tls,
-            connection=self._connection,
-        )
-        async with client:
-            try:
-                _, body = await request_json(
-                    client,
-                    "POST",
-                    "/oauth/tokens",
-                    json=grant,
-                    settings=config.http,
-                    connection=self._connection,
-                )
-            except (AuthError, VendorError) as exc:
-                # A 4xx (e.g. 400 invalid_grant) is a refusal; 5xx, network trouble and rate
-                # limits that outlasted the retries propagate unchanged.
-                if exc.status is None or exc.status >= 500:
-                    raise
-                raise AuthError(
-                    f"Zendesk refused the OAuth {grant['grant_type']} token request",
-                    connection=self._connection,
-                    status=exc.status,
-                    vendor_code=exc.vendor_code,
-                ) from exc
-        return body if isinstance(body, dict) else {}
+ZENDESK_ERRORS = VendorErrors(code_of=_zendesk_error_code)
 
 
 class ZendeskConnector(Connector):
@@ -148,6 +72,7 @@ class ZendeskConnector(Connector):
     )
 
     config: ZendeskConfig
+    vendor_errors: ClassVar[VendorErrors] = ZENDESK_ERRORS
 
     def __init__(
         self,
@@ -165,13 +90,31 @@ class ZendeskConnector(Connector):
     # -- connection ------------------------------------------------------------------
 
     def auth(self) -> httpx.Auth:
-        """Basic ``{email}/token`` for API tokens, refreshing bearer auth for OAuth."""
+        """Basic ``{email}/token`` for API tokens, bearer tokens from ``/oauth/tokens`` for
+        OAuth (Zendesk rotates the refresh token on every refresh; the saver keeps it)."""
         config = self.config
         if config.auth_form() is AuthForm.API_TOKEN:
             return httpx.BasicAuth(f"{config.email}/token", _secret(config.token) or "")
-        return ZendeskOAuth(
-            config, connection=self.connection, save_credential=self.save_credential
+        return OAuth2(
+            self._grant(),
+            token_url=TOKEN_PATH,
+            encoding=TokenEncoding.JSON,
+            save_credential=self.save_credential,
+            vendor_errors=ZENDESK_ERRORS,
         )
+
+    def _grant(self) -> Grant:
+        config = self.config
+        client = None
+        if config.oauth_client_id is not None:
+            client = OAuthClient(config.oauth_client_id, config.oauth_client_secret)
+        if config.auth_form() is AuthForm.CLIENT_CREDENTIALS and client is not None:
+            return ClientCredentialsGrant(client, scope=config.oauth_scope)
+        if config.refresh_token is not None:
+            return RefreshTokenGrant(
+                config.refresh_token, client=client, access_token=config.access_token
+            )
+        return AccessTokenOnly(config.access_token or SecretStr(""))
 
     def rate_limits(self) -> list[RateLimit]:
         """Incremental exports have their own, much lower, limit inside the account's one."""

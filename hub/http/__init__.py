@@ -1,36 +1,77 @@
 """The one HTTP client factory: retries, Retry-After, client-side rate limits, auth refresh.
 
 Every connector talks to its vendor through a client built by :func:`create_client` and sends
-its requests through :func:`request_json`, so the retry policy, the rate limiter and the
-credential refresh live here once. Redaction of log output lives in :mod:`hub.log`.
+its requests through :func:`request_json`, so the retry policy, the rate limiter, the request
+count and the credential refresh live here once. Redaction of log output lives in
+:mod:`hub.log`.
 
 Modules, in the order a request meets them: ``settings`` (what a connection configures),
-``client`` (building the client), ``auth`` (credentials), ``limiter`` (client-side rate
-limits), ``request`` (sending with retries), ``outcome`` (what an attempt's result means) and
-``vendor`` (error codes and ``Retry-After`` in a vendor's answer). All log as ``hub.http``.
+``client`` (building the client), ``auth`` (credentials), ``grants`` and ``oauth`` (OAuth 2.0
+bearer credentials), ``limiter`` (client-side rate limits), ``counter`` (requests sent),
+``request`` (sending with retries), ``outcome`` (what an attempt's result means) and
+``vendor`` (error codes, as the connector describes them, and ``Retry-After``). All log as
+``hub.http``.
 """
 
 from hub.http.auth import RefreshingAuth, StaticBearer
-from hub.http.client import USER_AGENT, create_client
+from hub.http.client import (
+    USER_AGENT,
+    ClientOptions,
+    create_client,
+    request_counter,
+    requests_sent,
+)
+from hub.http.counter import CountingTransport, RequestCounter
+from hub.http.grants import (
+    JWT_BEARER_GRANT_TYPE,
+    AccessTokenOnly,
+    ClientAuth,
+    ClientCredentialsGrant,
+    Grant,
+    JwtBearerGrant,
+    OAuthClient,
+    RefreshTokenGrant,
+)
 from hub.http.limiter import Clock, RateLimitedTransport, Sleep, SlidingWindowLimiter
+from hub.http.oauth import CredentialSaver, OAuth2, TokenEncoding, TokenHook, TokenResponse
 from hub.http.outcome import BodyError
 from hub.http.request import request_json
 from hub.http.settings import HttpSettings, RateLimit
-from hub.http.vendor import parse_retry_after, vendor_error_code
+from hub.http.vendor import GENERIC_ERRORS, VendorErrors, generic_error_code, parse_retry_after
 
 __all__ = [
+    "GENERIC_ERRORS",
+    "JWT_BEARER_GRANT_TYPE",
     "USER_AGENT",
+    "AccessTokenOnly",
     "BodyError",
+    "ClientAuth",
+    "ClientCredentialsGrant",
+    "ClientOptions",
     "Clock",
+    "CountingTransport",
+    "CredentialSaver",
+    "Grant",
     "HttpSettings",
+    "JwtBearerGrant",
+    "OAuth2",
+    "OAuthClient",
     "RateLimit",
     "RateLimitedTransport",
+    "RefreshTokenGrant",
     "RefreshingAuth",
+    "RequestCounter",
     "Sleep",
     "SlidingWindowLimiter",
     "StaticBearer",
+    "TokenEncoding",
+    "TokenHook",
+    "TokenResponse",
+    "VendorErrors",
     "create_client",
+    "generic_error_code",
     "parse_retry_after",
+    "request_counter",
     "request_json",
-    "vendor_error_code",
+    "requests_sent",
 ]

@@ -5,9 +5,13 @@ from __future__ import annotations
 import abc
 import asyncio
 from collections.abc import AsyncGenerator, Generator
+from typing import TYPE_CHECKING
 
 import httpx
 from pydantic import SecretStr
+
+if TYPE_CHECKING:
+    from hub.http.client import ClientOptions
 
 
 class RefreshingAuth(httpx.Auth, abc.ABC):
@@ -28,6 +32,10 @@ class RefreshingAuth(httpx.Auth, abc.ABC):
     @abc.abstractmethod
     def apply(self, request: httpx.Request) -> None:
         """Put the current credentials on ``request`` (usually its Authorization header)."""
+
+    def bind(self, client: httpx.AsyncClient, options: ClientOptions) -> None:
+        """Called by :func:`~hub.http.create_client` with the client this auth serves and
+        what it was built with; an auth that needs neither ignores it."""
 
     def is_expired(self) -> bool:
         """True when the credentials cannot work (none obtained yet, or past their known

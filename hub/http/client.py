@@ -1,15 +1,19 @@
 """The one client of a connection: base URL, timeout, TLS verification, User-Agent,
-credentials and a rate-limited transport."""
+credentials, a rate-limited transport and the count of what it sent."""
 
 from __future__ import annotations
 
 import logging
 import ssl
+import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import metadata
 
 import httpx
 
+from hub.http.auth import RefreshingAuth
+from hub.http.counter import CountingTransport, RequestCounter
 from hub.http.limiter import RateLimitedTransport, SlidingWindowLimiter
 from hub.http.settings import HttpSettings, RateLimit
 
@@ -25,6 +29,35 @@ def _user_agent() -> str:
 
 USER_AGENT = _user_agent()
 
+# The counter of every client create_client built; weak, so a closed client can go.
+_COUNTERS: weakref.WeakKeyDictionary[httpx.AsyncClient, RequestCounter] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """What a connection's client was built with, so that a companion client (the token
+    endpoint's) gets the same TLS, timeout and retry settings and counts into the same
+    :class:`RequestCounter`."""
+
+    base_url: str
+    settings: HttpSettings
+    verify: bool | str
+    connection: str
+    counter: RequestCounter
+
+    def companion(self) -> httpx.AsyncClient:
+        """A client like the connection's, without its credentials or rate limits."""
+        return create_client(
+            self.base_url,
+            auth=None,
+            settings=self.settings,
+            verify=self.verify,
+            connection=self.connection,
+            counter=self.counter,
+        )
+
 
 def _ssl_verify(verify: bool | str) -> bool | ssl.SSLContext:
     # httpx 0.28 deprecates verify=<path>; a context built from the CA bundle is the new way.
@@ -39,16 +72,20 @@ def create_client(
     limits: Sequence[RateLimit] = (),
     verify: bool | str = True,
     connection: str = "",
+    counter: RequestCounter | None = None,
 ) -> httpx.AsyncClient:
     """Build the one client of a connection: base URL, timeout, TLS verification, User-Agent,
-    credentials, and a transport that rate-limits every attempt and never retries on its own
-    (:func:`~hub.http.request_json` owns the retries)."""
-    transport = RateLimitedTransport(
-        httpx.AsyncHTTPTransport(verify=_ssl_verify(verify), retries=0),
-        SlidingWindowLimiter(limits),
-    )
+    credentials, and a transport that rate-limits and counts every attempt and never retries
+    on its own (:func:`~hub.http.request_json` owns the retries).
+
+    A :class:`~hub.http.RefreshingAuth` is bound to the client, so it can build its token
+    client alike and move the client's base URL when a token response says so.
+    """
+    counter = counter if counter is not None else RequestCounter()
+    wire = httpx.AsyncHTTPTransport(verify=_ssl_verify(verify), retries=0)
+    transport = RateLimitedTransport(CountingTransport(wire, counter), SlidingWindowLimiter(limits))
     log.debug("HTTP client for connection %s with %d rate limit(s)", connection, len(limits))
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         base_url=base_url,
         auth=auth,
         timeout=settings.timeout_seconds,
@@ -57,3 +94,22 @@ def create_client(
         # Proxies from the environment would get transports of their own, bypassing the limiter.
         trust_env=False,
     )
+    _COUNTERS[client] = counter
+    if isinstance(auth, RefreshingAuth):
+        auth.bind(client, ClientOptions(base_url, settings, verify, connection, counter))
+    return client
+
+
+def request_counter(client: httpx.AsyncClient) -> RequestCounter:
+    """The counter of a client built by :func:`create_client`; ValueError for any other."""
+    try:
+        return _COUNTERS[client]
+    except KeyError:
+        raise ValueError(
+            "this client was not built by hub.http.create_client, so nothing counts its requests"
+        ) from None
+
+
+def requests_sent(client: httpx.AsyncClient) -> int:
+    """How many requests ``client`` (and the token calls of its auth) have sent so far."""
+    return request_counter(client).sent

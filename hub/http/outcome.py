@@ -11,15 +11,12 @@ import httpx
 
 from hub.errors import AuthError, ConnectorError, RateLimited, VendorError
 from hub.http.settings import HttpSettings
-from hub.http.vendor import parse_retry_after, response_error_code, vendor_error_code
+from hub.http.vendor import VendorErrors, parse_retry_after
 from hub.log import redact
 
 BodyError = Callable[[httpx.Response, Any], "str | None"]
 
 _RETRY_STATUSES = frozenset({408, 429})
-# Salesforce answers 403 REQUEST_LIMIT_EXCEEDED when the org's 24-hour API allowance is spent;
-# retrying within our budget cannot help.
-_QUOTA_CODES = frozenset({"REQUEST_LIMIT_EXCEEDED"})
 
 
 @dataclass(frozen=True)
@@ -30,8 +27,9 @@ class Call:
     path: str
     connection: str
     stream: str | None
-    # False for a POST/PATCH without an Idempotency-Key: once it may have reached the vendor
-    # it is not sent again (a retried timeout could create a second ticket or message).
+    # False for a POST/PATCH neither carrying an Idempotency-Key nor marked retry-safe: once
+    # it may have reached the vendor it is not sent again (a retried timeout could create a
+    # second case or message).
     replay_safe: bool = True
 
     def __str__(self) -> str:
@@ -59,8 +57,11 @@ class Retryable(Exception):
         self.retry_after = retry_after
 
 
-def judge(response: httpx.Response, call: Call, body_error: BodyError | None) -> Any:
-    """The decoded body of a good response; otherwise raise what the status calls for."""
+def judge(
+    response: httpx.Response, call: Call, body_error: BodyError | None, errors: VendorErrors
+) -> Any:
+    """The decoded body of a good response; otherwise raise what the status calls for.
+    A code in ``errors.quota_codes`` means an allowance spent for long: RateLimited at once."""
     status = response.status_code
     if (status == 408 or status >= 500) and not call.replay_safe:
         raise not_replayed(call, str(status))
@@ -68,14 +69,20 @@ def judge(response: httpx.Response, call: Call, body_error: BodyError | None) ->
         raise Retryable(
             str(status),
             status=status,
-            vendor_code=response_error_code(response),
+            vendor_code=errors.response_code(response),
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
     if status == 401:
-        raise AuthError(f"{call} answered 401: credentials refused", status=401, **call.where())
+        code = errors.response_code(response)
+        raise AuthError(
+            f"{call} answered 401: credentials refused",
+            status=401,
+            vendor_code=code,
+            **call.where(),
+        )
     if not response.is_success:
-        code = response_error_code(response)
-        error = RateLimited if code in _QUOTA_CODES else VendorError
+        code = errors.response_code(response)
+        error = RateLimited if code in errors.quota_codes else VendorError
         shown = f" {code}" if code else ""
         raise error(
             f"{call} answered {status}{shown}", status=status, vendor_code=code, **call.where()
@@ -86,7 +93,7 @@ def judge(response: httpx.Response, call: Call, body_error: BodyError | None) ->
         raise VendorError(
             f"{call} answered {status} with an error body: {redact(problem)}",
             status=status,
-            vendor_code=vendor_error_code(body),
+            vendor_code=errors.code(body),
             **call.where(),
         )
     return body
@@ -107,7 +114,8 @@ def not_replayed(call: Call, what: str) -> ConnectorError:
     """The error for a write that failed after it may have reached the vendor."""
     return ConnectorError(
         f"{call} failed with {what} after it may have reached the vendor; not retried because "
-        "it has no Idempotency-Key and sending it again could apply it twice",
+        "it has no Idempotency-Key and is not marked retry_safe, so sending it again could "
+        "apply it twice",
         **call.where(),
     )
 

@@ -23,6 +23,7 @@ from tenacity import (
 from hub.errors import ConnectorError
 from hub.http.outcome import BodyError, Call, Retryable, give_up, judge, not_replayed
 from hub.http.settings import HttpSettings
+from hub.http.vendor import GENERIC_ERRORS, VendorErrors
 from hub.log import redact
 
 log = logging.getLogger("hub.http")  # one logger name for the whole package
@@ -73,6 +74,8 @@ async def request_json(
     *,
     settings: HttpSettings,
     body_error: BodyError | None = None,
+    vendor_errors: VendorErrors = GENERIC_ERRORS,
+    retry_safe: bool = False,
     connection: str = "",
     stream: str | None = None,
     **kwargs: Any,
@@ -83,10 +86,17 @@ async def request_json(
     exponential backoff, or after ``Retry-After`` when the vendor sends one, within
     ``settings.max_attempts`` and ``settings.max_total_seconds``. Other errors raise at once:
     AuthError for a 401 (after the auth's one refresh), VendorError for other 4xx and for an
-    error body that ``body_error`` recognises. ``kwargs`` go to :meth:`httpx.AsyncClient.request`.
+    error body that ``body_error`` recognises; ``vendor_errors`` reads the codes in error bodies.
+
+    A POST or PATCH that may have reached the vendor is not resent unless it carries an
+    ``Idempotency-Key`` header or the caller marks it ``retry_safe`` (an upsert by external
+    id, say): sending it twice must not apply it twice. ``kwargs`` go to
+    :meth:`httpx.AsyncClient.request`.
     """
     headers = httpx.Headers(kwargs.get("headers") or {})
-    replay_safe = method.upper() in _REPLAY_SAFE_METHODS or "idempotency-key" in headers
+    replay_safe = (
+        retry_safe or method.upper() in _REPLAY_SAFE_METHODS or "idempotency-key" in headers
+    )
     call = Call(method.upper(), _path_of(client, url), connection, stream, replay_safe)
     retrying = AsyncRetrying(
         stop=stop_after_attempt(settings.max_attempts)
@@ -104,7 +114,7 @@ async def request_json(
             with attempt:
                 attempts = attempt.retry_state.attempt_number
                 response = await _send(client, call, url, attempts, kwargs)
-                return response, judge(response, call, body_error)
+                return response, judge(response, call, body_error, vendor_errors)
     except Retryable as failure:
         give_up(failure, call, attempts, settings, time.monotonic() - started)
     raise AssertionError("unreachable: tenacity re-raises the last failure")

@@ -1,9 +1,12 @@
 """What a vendor's answer says beyond its status: the machine-readable error code in its body
-and how long its ``Retry-After`` header asks us to wait."""
+(read as its connector describes, see :class:`VendorErrors`) and how long its ``Retry-After``
+header asks us to wait."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -11,34 +14,56 @@ from typing import Any
 import httpx
 
 _CODE_SHAPE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+# Keys under which error bodies commonly carry a machine-readable code, most specific first.
+_CODE_KEYS = ("errorCode", "error_code", "error", "code")
 
 
-def vendor_error_code(body: Any) -> str | None:
-    """The vendor's machine-readable error code in a decoded error body, if it has one.
-
-    Knows Zendesk ``{"error": "RecordInvalid"}``, Salesforce ``[{"errorCode": ...}]``, Twilio
-    ``{"code": 20404}``, Genesys ``{"code": "not.found"}`` and ``{"errors": [{"code": ...}]}``.
-    Only identifier-like codes are returned: free text may echo the values that were sent.
-    """
+def generic_error_code(body: Any) -> str | None:
+    """The error code in a decoded error body of a common shape: ``{"error": ...}``,
+    ``{"code": ...}`` (string or number), ``{"errorCode": ...}`` or ``{"error_code": ...}``,
+    a list of such objects, or such objects under ``"errors"``."""
     if isinstance(body, list) and body:
         body = body[0]
     if not isinstance(body, dict):
         return None
-    for key in ("errorCode", "error", "code"):
+    for key in _CODE_KEYS:
         value = body.get(key)
         if isinstance(value, str | int) and not isinstance(value, bool):
-            text = str(value)
-            return text if _CODE_SHAPE.fullmatch(text) else None
+            return str(value)
     errors = body.get("errors")
-    return vendor_error_code(errors) if isinstance(errors, list) else None
+    return generic_error_code(errors) if isinstance(errors, list) else None
 
 
-def response_error_code(response: httpx.Response) -> str | None:
-    """:func:`vendor_error_code` of a response's body; None when the body is not JSON."""
-    try:
-        return vendor_error_code(response.json())
-    except ValueError:  # not JSON (Zendesk sends text/plain on some errors)
-        return None
+@dataclass(frozen=True)
+class VendorErrors:
+    """What a vendor's error answers look like, supplied by its connector.
+
+    ``code_of`` finds the machine-readable code in a decoded error body; ``quota_codes`` are
+    the codes that mean an allowance is spent for a long while (a daily API quota, say), so
+    the request fails at once as :class:`~hub.errors.RateLimited` instead of being retried.
+    """
+
+    code_of: Callable[[Any], str | None] = generic_error_code
+    quota_codes: frozenset[str] = field(default_factory=frozenset)
+
+    def code(self, body: Any) -> str | None:
+        """The code ``code_of`` finds in ``body``, only if it looks like an identifier: free
+        text may echo the values that were sent, personal data included."""
+        found = self.code_of(body)
+        if found is None:
+            return None
+        text = str(found)
+        return text if _CODE_SHAPE.fullmatch(text) else None
+
+    def response_code(self, response: httpx.Response) -> str | None:
+        """:meth:`code` of a response's body; None when the body is not JSON."""
+        try:
+            return self.code(response.json())
+        except ValueError:  # error pages and proxies often answer in plain text or HTML
+            return None
+
+
+GENERIC_ERRORS = VendorErrors()
 
 
 _DELTA_SECONDS = re.compile(r"\d+(?:\.\d+)?")  # RFC 9110 says digits; some send decimals

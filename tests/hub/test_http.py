@@ -31,13 +31,15 @@ from hub.http import (
     RefreshingAuth,
     SlidingWindowLimiter,
     StaticBearer,
+    VendorErrors,
     create_client,
     parse_retry_after,
     request_json,
+    requests_sent,
 )
 from hub.log import configure_logging
 
-BASE = "https://acme.zendesk.com/api/v2/"
+BASE = "https://acme.vendor.test/api/v2/"
 FAST = HttpSettings(max_attempts=4, backoff_base_seconds=0.01, backoff_max_seconds=0.02)
 
 
@@ -59,7 +61,7 @@ def pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     async with create_client(
-        BASE, auth=StaticBearer("tkn-static-1"), settings=FAST, connection="zendesk-prod"
+        BASE, auth=StaticBearer("tkn-static-1"), settings=FAST, connection="crm-prod"
     ) as built:
         yield built
 
@@ -216,17 +218,17 @@ async def test_retry_after_beyond_the_budget_raises_rate_limited_at_once(
             "search.json",
             params={"query": "jane.doe@example.com"},
             settings=FAST,
-            connection="zendesk-prod",
+            connection="crm-prod",
             stream="tickets",
         )
     assert route.call_count == 1
     assert pauses == []
     message = str(caught.value)
-    for part in ("zendesk-prod/tickets", "GET /api/v2/search.json", "429", "1 attempt"):
+    for part in ("crm-prod/tickets", "GET /api/v2/search.json", "429", "1 attempt"):
         assert part in message
     assert "jane" not in message
     assert caught.value.status == 429
-    assert caught.value.connection == "zendesk-prod"
+    assert caught.value.connection == "crm-prod"
 
 
 # -- retries ---------------------------------------------------------------------------------
@@ -316,9 +318,9 @@ async def test_server_errors_that_persist_raise_vendor_error_with_status(
         ),
         (403, "forbidden", None),
     ],
-    ids=["zendesk", "salesforce", "twilio", "genesys", "not-json"],
+    ids=["error-key", "list-of-error-codes", "numeric-code", "dotted-code", "not-json"],
 )
-async def test_client_errors_raise_at_once_with_the_vendor_code_only(
+async def test_client_errors_raise_at_once_with_the_generic_error_code_only(
     client: httpx.AsyncClient,
     vendor: respx.MockRouter,
     status: int,
@@ -336,14 +338,45 @@ async def test_client_errors_raise_at_once_with_the_vendor_code_only(
     assert "jane" not in str(caught.value)
 
 
-async def test_salesforce_daily_quota_is_rate_limited_without_retrying(
+def quota_in_detail(body: Any) -> str | None:
+    """A made-up vendor that nests its code as ``{"fault": {"detail": CODE}}``."""
+    fault = body.get("fault") if isinstance(body, dict) else None
+    return fault.get("detail") if isinstance(fault, dict) else None
+
+
+DAILY_QUOTA = VendorErrors(code_of=quota_in_detail, quota_codes=frozenset({"DAILY_QUOTA"}))
+
+
+async def test_a_quota_code_the_connector_names_is_rate_limited_without_retrying(
     client: httpx.AsyncClient, vendor: respx.MockRouter
 ) -> None:
-    body = [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+    body = {"fault": {"detail": "DAILY_QUOTA", "text": "24h allowance spent"}}
     route = vendor.get("query").mock(return_value=reply(403, body))
-    with pytest.raises(RateLimited):
-        await request_json(client, "GET", "query", settings=FAST)
+    with pytest.raises(RateLimited) as caught:
+        await request_json(client, "GET", "query", settings=FAST, vendor_errors=DAILY_QUOTA)
     assert route.call_count == 1
+    assert caught.value.vendor_code == "DAILY_QUOTA"
+
+
+async def test_without_the_connectors_description_a_quota_code_is_a_plain_vendor_error(
+    client: httpx.AsyncClient, vendor: respx.MockRouter
+) -> None:
+    vendor.get("query").mock(return_value=reply(403, {"code": "DAILY_QUOTA"}))
+    with pytest.raises(VendorError) as caught:
+        await request_json(client, "GET", "query", settings=FAST)
+    assert type(caught.value) is VendorError
+    assert caught.value.vendor_code == "DAILY_QUOTA"
+
+
+async def test_a_connectors_code_reader_still_returns_only_identifier_like_codes(
+    client: httpx.AsyncClient, vendor: respx.MockRouter
+) -> None:
+    body = {"fault": {"detail": "no account for jane.doe@example.com"}}
+    vendor.get("query").mock(return_value=reply(404, body))
+    with pytest.raises(VendorError) as caught:
+        await request_json(client, "GET", "query", settings=FAST, vendor_errors=DAILY_QUOTA)
+    assert caught.value.vendor_code is None
+    assert "jane" not in str(caught.value)
 
 
 async def test_error_in_a_2xx_body_raises_vendor_error_without_retrying(
@@ -646,3 +679,66 @@ async def test_post_with_idempotency_key_is_retried_like_a_read(
         client, "POST", "tickets.json", settings=FAST, json={}, headers={"Idempotency-Key": "k1"}
     )
     assert body == {"id": 7} and route.call_count == 2
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+async def test_a_write_marked_retry_safe_is_retried_after_a_500(
+    client: httpx.AsyncClient, vendor: respx.MockRouter, pauses: list[float], method: str
+) -> None:
+    route = vendor.request(method, "contacts/upsert").mock(
+        side_effect=[reply(500), reply(200, {"id": 9})]
+    )
+    _, body = await request_json(
+        client, method, "contacts/upsert", settings=FAST, json={}, retry_safe=True
+    )
+    assert body == {"id": 9} and route.call_count == 2
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+async def test_an_unmarked_write_is_not_retried_after_a_500(
+    client: httpx.AsyncClient, vendor: respx.MockRouter, pauses: list[float], method: str
+) -> None:
+    route = vendor.request(method, "contacts/upsert").mock(
+        side_effect=[reply(500), reply(200, {"id": 9})]
+    )
+    with pytest.raises(ConnectorError, match="not marked retry_safe"):
+        await request_json(client, method, "contacts/upsert", settings=FAST, json={})
+    assert route.call_count == 1
+
+
+# -- counting what is sent -------------------------------------------------------------------
+
+
+async def test_counts_every_attempt_and_auth_resend_a_client_sends(
+    vendor: respx.MockRouter, pauses: list[float]
+) -> None:
+    vendor.get("tickets.json").mock(side_effect=[reply(503), reply(429), reply(200, {})])
+    expiring_vendor(vendor, [])
+    async with create_client(BASE, auth=RotatingToken(), settings=FAST) as http:
+        assert requests_sent(http) == 0
+        await request_json(http, "GET", "tickets.json", settings=FAST)
+        assert requests_sent(http) == 3
+        await request_json(http, "GET", "me.json", settings=FAST)  # 401, refresh, resend
+        assert requests_sent(http) == 5
+
+
+async def test_a_request_waiting_for_the_rate_limiter_is_not_counted_yet(
+    vendor: respx.MockRouter,
+) -> None:
+    vendor.get("users.json").mock(return_value=reply(200, {}))
+    once_an_hour = [RateLimit("/api/v2/", 1, 3600)]
+    async with create_client(BASE, auth=None, settings=FAST, limits=once_an_hour) as http:
+        await request_json(http, "GET", "users.json", settings=FAST)
+        waiting = asyncio.create_task(request_json(http, "GET", "users.json", settings=FAST))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert requests_sent(http) == 1
+        waiting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiting
+    assert requests_sent(http) == 1
+
+
+def test_reading_the_count_of_a_client_hub_http_did_not_build_says_so() -> None:
+    with pytest.raises(ValueError, match=r"not built by hub\.http\.create_client"):
+        requests_sent(httpx.AsyncClient())

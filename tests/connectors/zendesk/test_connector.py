@@ -3,6 +3,7 @@ resume, write-back and auth form against the Zendesk sandbox over real loopback 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -495,3 +496,37 @@ async def test_reads_over_tls_with_the_sandbox_ca_file(sandbox: ZendeskSandbox) 
 
     assert served.base_url.startswith("https://")
     assert len(set(ids(pages))) == expected_count(sandbox, "users")
+
+
+async def test_oauth_renewal_saves_the_rotated_refresh_token_once(
+    running: RunningSandbox, clock: FakeClock
+) -> None:
+    issued = await zendesk_oauth_tokens(running.base_url, running.credentials)
+    saved: list[str] = []
+
+    async def save(field: str, value: str) -> None:
+        saved.append(field)
+
+    config = sandbox_config(
+        running,
+        auth="oauth",
+        access_token=issued["access_token"],
+        refresh_token=issued["refresh_token"],
+    )
+    async with ZendeskConnector(config, connection="zd", save_credential=save) as connector:
+        clock.now += 3600
+        await asyncio.gather(*(connector.check() for _ in range(4)))
+
+    assert saved == ["refresh_token", "access_token"]
+
+
+async def test_token_calls_and_resends_count_among_the_connections_requests(
+    running: RunningSandbox, clock: FakeClock
+) -> None:
+    async with ZendeskConnector(sandbox_config(running, auth="oauth"), connection="zd") as zd:
+        assert zd.requests_sent == 0
+        await zd.check()  # token call, then the call itself
+        assert zd.requests_sent == 2
+        clock.now += 3600  # the sandbox expires the token: 401, token call, resend
+        await zd.check()
+        assert zd.requests_sent == 5
