@@ -30,11 +30,11 @@ class JwtTrust:
     """What a token endpoint trusts: whose key signs, for which audience and users."""
 
     public_key_pem: bytes
-    issuer: str  # the expected ``iss``: the client id (Salesforce's consumer key)
+    issuer: str  # the expected ``iss``: the client id (a "consumer key" at some vendors)
     audiences: Collection[str]
     subjects: Collection[str] | None = None  # None: any user
     leeway_seconds: float = 0.0
-    max_lifetime_seconds: float | None = None  # e.g. 180 for Salesforce's three minutes
+    max_lifetime_seconds: float | None = None  # some vendors refuse an exp beyond 3 minutes
 
     @cached_property
     def public_key(self) -> rsa.RSAPublicKey:
