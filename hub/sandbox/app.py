@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import json
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from starlette.applications import Starlette
@@ -26,15 +27,22 @@ from hub.sandbox.faults import (
     Scope,
     Send,
 )
+from hub.sandbox.options import OptionSpec, OptionsT, SandboxOptions, option_specs, parse_options
 
 MAX_MUTATIONS_PER_CALL = 10_000
 
 
 class SandboxApp(abc.ABC):
     """A vendor emulator. Subclasses provide the routes, the vendor's fault responses,
-    deterministic mutations and the connection config a hub connection needs."""
+    deterministic mutations and the connection config a hub connection needs.
+
+    A subclass declares its options in ``options_model`` (see :mod:`hub.sandbox.options`)
+    and the port ``hub demo`` serves it on in ``demo_port`` (None: any free port).
+    """
 
     vendor: ClassVar[str]
+    options_model: ClassVar[type[SandboxOptions]] = SandboxOptions
+    demo_port: ClassVar[int | None] = None
 
     def __init__(self, *, seed: int, faults: str | None, credentials: dict[str, str]) -> None:
         self.seed = seed
@@ -59,6 +67,19 @@ class SandboxApp(abc.ABC):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
+
+    # -- options --------------------------------------------------------------------------
+
+    @classmethod
+    def option_specs(cls) -> dict[str, OptionSpec]:
+        """The options this sandbox accepts: name -> type, default and help."""
+        return option_specs(cls.options_model)
+
+    @classmethod
+    def parse_options(cls, model: type[OptionsT], raw: Mapping[str, Any]) -> OptionsT:
+        """``raw`` validated against ``model`` (this sandbox's ``options_model``), or a
+        :class:`~hub.sandbox.options.SandboxOptionError` listing the valid options."""
+        return parse_options(model, raw, vendor=cls.vendor)
 
     # -- what a vendor sandbox provides -------------------------------------------------
 
@@ -111,7 +132,15 @@ def _control_error(message: str) -> Response:
 def build_sandbox(
     vendor: str, *, records: int, seed: int, faults: str | None = None, **options: Any
 ) -> SandboxApp:
-    """The sandbox of the installed connector named ``vendor`` (see ``Connector.sandbox``)."""
+    """The sandbox of the installed connector named ``vendor`` (see ``Connector.sandbox``).
+
+    An option the sandbox does not declare, or one of the wrong type, raises
+    :class:`~hub.sandbox.options.SandboxOptionError` (a ValueError) listing the valid ones.
+    """
     from hub.plugins import connector_class
 
-    return connector_class(vendor).sandbox(records=records, seed=seed, faults=faults, **options)
+    app = connector_class(vendor).sandbox(records=records, seed=seed, faults=faults, **options)
+    # A sandbox that validates in its constructor has refused bad options by now; this
+    # catches one that ignores its options, so a typo is never silently dropped.
+    parse_options(app.options_model, options, vendor=vendor)
+    return app

@@ -55,6 +55,13 @@ class Timeline:
             self._moved.add(index)
         return ts
 
+    def retire(self, record_id: int, index: int | None = None) -> None:
+        """Take ``record_id`` off the timeline (it was deleted); scans no longer return it."""
+        if index is not None:
+            self._moved.add(index)
+        if record_id in self._latest:
+            self._latest[record_id] = -1
+
     def position_at(self, ts: int) -> int:
         """The first position whose change time is at or after ``ts`` (O(log n) lookups)."""
         first = bisect.bisect_left(range(self.count), ts, key=self._ts_of)

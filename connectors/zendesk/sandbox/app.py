@@ -6,9 +6,10 @@ import base64
 import hashlib
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -36,9 +37,10 @@ from hub.sandbox.faults import FaultResponder
 from hub.sandbox.idempotency import MISMATCH, IdempotencyStore, StoredResponse, fingerprint
 from hub.sandbox.limits import LimitDecision, WindowLimiter
 from hub.sandbox.oauth import TokenIssuer
+from hub.sandbox.options import SandboxOptions
+from hub.sandbox.pipeline import Decisions, Handler, Limit, RequestPipeline, VendorApiError
 from hub.sandbox.timeline import Entry, Timeline
 
-Handler = Callable[[Request], Awaitable[Response]]
 EXPORT_PAGE_MAX = 1000
 _TICKET_UPDATE_FIELDS = (
     "subject", "status", "priority", "type", "tags", "assignee_id", "external_id",
@@ -91,16 +93,35 @@ def _too_many_requests(retry_after: int, account_limit: int, **extra: str) -> Re
     )
 
 
+class ZendeskOptions(SandboxOptions):
+    """What ``hub sandbox serve zendesk --option NAME=VALUE`` accepts."""
+
+    subdomain: str = Field("sandbox", description="Account subdomain in records and URLs.")
+    email: str = Field("api-admin@sandbox.example", description="Email of the API admin.")
+    api_token: str | None = Field(None, description="API token (default: derived from seed).")
+    oauth_client_id: str = Field("hub_sandbox", description="OAuth client id.")
+    oauth_client_secret: str | None = Field(
+        None, description="OAuth client secret (default: derived from the seed)."
+    )
+    token_ttl_seconds: int = Field(1800, ge=1, description="Access token lifetime.")
+    refresh_ttl_seconds: int = Field(30 * 86_400, ge=1, description="Refresh token lifetime.")
+    rate_limit_per_minute: int = Field(700, ge=1, description="Account requests per minute.")
+    incremental_per_minute: int = Field(10, ge=1, description="Incremental exports per minute.")
+    idempotency_ttl_seconds: int = Field(7200, ge=1, description="Idempotency key lifetime.")
+    relaxed_limits: bool = Field(
+        False, description="Lift the rate limits (demo, benchmarks: measure the hub)."
+    )
+
+
 class ZendeskSandbox(SandboxApp):
     """Zendesk Support API subset used by the hub and zenpy, with lazily generated data.
 
-    Options: ``subdomain``, ``email``, ``api_token``, ``oauth_client_id``,
-    ``oauth_client_secret``, ``token_ttl_seconds``, ``refresh_ttl_seconds``,
-    ``rate_limit_per_minute`` (account, default 700), ``incremental_per_minute`` (default 10),
-    ``idempotency_ttl_seconds`` (default 2 h) and ``clock`` (for tests).
+    Options are declared in :class:`ZendeskOptions`; ``clock`` (the server clock) is for tests.
     """
 
     vendor = "zendesk"
+    options_model = ZendeskOptions
+    demo_port = 8101
 
     def __init__(
         self,
@@ -108,54 +129,54 @@ class ZendeskSandbox(SandboxApp):
         records: int,
         seed: int,
         faults: str | None = None,
-        subdomain: str = "sandbox",
-        email: str = "api-admin@sandbox.example",
-        api_token: str | None = None,
-        oauth_client_id: str = "hub_sandbox",
-        oauth_client_secret: str | None = None,
-        token_ttl_seconds: int = 1800,
-        refresh_ttl_seconds: int = 30 * 86_400,
-        rate_limit_per_minute: int = 700,
-        incremental_per_minute: int = 10,
-        idempotency_ttl_seconds: int = 7200,
-        relaxed_limits: bool = False,
         clock: Callable[[], float] = time.time,
+        **options: Any,
     ) -> None:
+        opts = self.parse_options(ZendeskOptions, options)
         # Derived from the seed, so a sandbox served again after `hub demo` accepts the
         # credentials the demo stored. Sandbox credentials guard nothing real.
-        api_token = api_token or _derived_secret(seed, "api_token")
-        client_secret = oauth_client_secret or _derived_secret(seed, "oauth_client_secret")
-        if relaxed_limits:  # the demo and benchmarks measure the hub, not Zendesk's quotas
-            rate_limit_per_minute = incremental_per_minute = RELAXED_PER_MINUTE
-        self.relaxed_limits = relaxed_limits
+        api_token = opts.api_token or _derived_secret(seed, "api_token")
+        client_secret = opts.oauth_client_secret or _derived_secret(seed, "oauth_client_secret")
+        per_minute, incremental_per_minute = opts.rate_limit_per_minute, opts.incremental_per_minute
+        if opts.relaxed_limits:  # the demo and benchmarks measure the hub, not Zendesk's quotas
+            per_minute = incremental_per_minute = RELAXED_PER_MINUTE
+        self.options = opts
+        self.relaxed_limits = opts.relaxed_limits
         super().__init__(
             seed=seed,
             faults=faults,
             credentials={
-                "subdomain": subdomain,
-                "email": email,
+                "subdomain": opts.subdomain,
+                "email": opts.email,
                 "api_token": api_token,
-                "oauth_client_id": oauth_client_id,
+                "oauth_client_id": opts.oauth_client_id,
                 "oauth_client_secret": client_secret,
             },
         )
         self.data = ZendeskRecords(
-            records=records, seed=seed, admin_email=email, subdomain=subdomain
+            records=records, seed=seed, admin_email=opts.email, subdomain=opts.subdomain
         )
         self.state = ZendeskState(self.data, clock=clock)
         issuer = TokenIssuer(
-            access_ttl=token_ttl_seconds, refresh_ttl=refresh_ttl_seconds, clock=clock
+            access_ttl=opts.token_ttl_seconds, refresh_ttl=opts.refresh_ttl_seconds, clock=clock
         )
         self.auth = ZendeskAuth(
-            email=email,
+            email=opts.email,
             api_token=api_token,
-            client_id=oauth_client_id,
+            client_id=opts.oauth_client_id,
             client_secret=client_secret,
             issuer=issuer,
         )
-        self.account_limit = WindowLimiter(rate_limit_per_minute, clock=clock)
+        self.account_limit = WindowLimiter(per_minute, clock=clock)
         self.export_limit = WindowLimiter(incremental_per_minute, clock=clock)
-        self.idempotency = IdempotencyStore(ttl_seconds=idempotency_ttl_seconds, clock=clock)
+        self.idempotency = IdempotencyStore(ttl_seconds=opts.idempotency_ttl_seconds, clock=clock)
+        self.pipeline = RequestPipeline(
+            authenticate=self.auth.check,
+            render_error=_render_error,
+            limits=[Limit("account", self.account_limit, _account_refusal)],
+            headers=_rate_headers,
+        )
+        self._export_limits = [Limit("incremental", self.export_limit, _export_refusal)]
         self._audits = 0
 
     # -- SandboxApp ---------------------------------------------------------------------------
@@ -201,30 +222,8 @@ class ZendeskSandbox(SandboxApp):
     # -- the API wrapper: auth, limits, errors, rate-limit headers ------------------------------
 
     def _api(self, handler: Handler, export: bool = False) -> Handler:
-        async def endpoint(request: Request) -> Response:
-            refused = self.auth.check(request)
-            if refused is not None:
-                return refused
-            account = self.account_limit.take()
-            if not account.allowed:
-                return _too_many_requests(account.reset_after, account.limit)
-            if export:
-                limit = self.export_limit.take()
-                if not limit.allowed:
-                    return _too_many_requests(
-                        limit.reset_after,
-                        account.limit,
-                        **{"ratelimit-limit": str(limit.limit), "ratelimit-remaining": "0",
-                           "ratelimit-reset": str(limit.reset_after)},
-                    )  # fmt: skip
-            try:
-                response = await handler(request)
-            except ZendeskError as error:
-                response = JSONResponse(error.body, status_code=error.status)
-            _rate_headers(response, account)
-            return response
-
-        return endpoint
+        """``handler`` behind Zendesk's pipeline; exports also count against their own limit."""
+        return self.pipeline.wrap(handler, extra_limits=self._export_limits if export else ())
 
     # -- incremental exports --------------------------------------------------------------------
 
@@ -535,9 +534,31 @@ def _both(path: str, endpoint: Handler, methods: list[str] | None = None) -> lis
     ]
 
 
-def _rate_headers(response: Response, account: LimitDecision) -> None:
-    response.headers["X-Rate-Limit"] = str(account.limit)
-    response.headers["X-Rate-Limit-Remaining"] = str(account.remaining)
+def _account_refusal(account: LimitDecision, taken: Decisions) -> Response:
+    return _too_many_requests(account.reset_after, account.limit)
+
+
+def _export_refusal(limit: LimitDecision, taken: Decisions) -> Response:
+    # The incremental-export limit answers with its own ratelimit-* headers as well.
+    return _too_many_requests(
+        limit.reset_after,
+        taken["account"].limit,
+        **{"ratelimit-limit": str(limit.limit), "ratelimit-remaining": "0",
+           "ratelimit-reset": str(limit.reset_after)},
+    )  # fmt: skip
+
+
+def _rate_headers(decisions: Decisions) -> dict[str, str]:
+    account = decisions["account"]
+    return {"X-Rate-Limit": str(account.limit), "X-Rate-Limit-Remaining": str(account.remaining)}
+
+
+def _render_error(error: VendorApiError) -> Response:
+    """Zendesk's ``{"error", "description", "details"?}`` error body."""
+    body: dict[str, Any] = {"error": error.code, "description": error.message}
+    if error.details is not None:
+        body["details"] = error.details
+    return JSONResponse(body, status_code=error.status)
 
 
 def _base(request: Request) -> str:

@@ -6,17 +6,22 @@ https://developer.zendesk.com/documentation/api-basics/authentication/refresh-to
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
-import json
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from hub.sandbox.oauth import IssuedToken, TokenIssuer
+from hub.sandbox.oauth import (
+    CLIENT_CREDENTIALS,
+    REFRESH_TOKEN,
+    IssuedToken,
+    OAuthError,
+    TokenEndpoint,
+    TokenIssuer,
+    basic_credentials,
+    rfc6749_error,
+    same_secret,
+)
 
 BEARER_REFUSED = (
     "The access token provided is expired, revoked, malformed or invalid for other reasons."
@@ -40,7 +45,19 @@ def invalid_token() -> Response:
 
 
 def oauth_error(status: int, error: str, description: str) -> Response:
-    return JSONResponse({"error": error, "error_description": description}, status_code=status)
+    return rfc6749_error(OAuthError(status, error, description))
+
+
+def zendesk_token_body(token: IssuedToken) -> dict[str, Any]:
+    """Zendesk's token response: lower-case ``bearer`` and the refresh token's lifetime."""
+    return {
+        "access_token": token.access_token,
+        "token_type": "bearer",
+        "scope": token.scope,
+        "expires_in": token.expires_in,
+        "refresh_token": token.refresh_token,
+        "refresh_token_expires_in": token.refresh_expires_in,
+    }
 
 
 class ZendeskAuth:
@@ -51,9 +68,17 @@ class ZendeskAuth:
     ) -> None:
         self.email = email
         self.api_token = api_token
-        self.client_id = client_id
-        self.client_secret = client_secret
         self.issuer = issuer
+        # POST /oauth/tokens: client_credentials (with a refresh token) and refresh_token,
+        # a refresh spending the refresh token it used.
+        self.tokens = TokenEndpoint(
+            issuer=issuer,
+            clients={client_id: client_secret},
+            grants=(CLIENT_CREDENTIALS, REFRESH_TOKEN),
+            default_scope="read write",
+            token_body=zendesk_token_body,
+        )
+        self.token_endpoint = self.tokens.handle
 
     def check(self, request: Request) -> Response | None:
         """None when the request is authenticated, else the 401 Zendesk would send."""
@@ -61,70 +86,7 @@ class ZendeskAuth:
         if scheme.lower() == "bearer":
             return None if self.issuer.check(value.strip()) == "valid" else invalid_token()
         if scheme.lower() == "basic":
-            user, password = _basic(value)
-            if _same(user, f"{self.email}/token") and _same(password, self.api_token):
+            user, password = basic_credentials(value)
+            if same_secret(user, f"{self.email}/token") and same_secret(password, self.api_token):
                 return None
         return not_authenticated()
-
-    async def token_endpoint(self, request: Request) -> Response:
-        """``POST /oauth/tokens`` for the client_credentials and refresh_token grants."""
-        form = await _form(request)
-        client_id, client_secret = _basic(
-            request.headers.get("authorization", "").partition(" ")[2]
-        )
-        client_id = form.get("client_id", client_id)
-        client_secret = form.get("client_secret", client_secret)
-        if not (_same(client_id, self.client_id) and _same(client_secret, self.client_secret)):
-            return oauth_error(401, "invalid_client", "Client authentication failed.")
-        grant = form.get("grant_type", "")
-        if grant == "client_credentials":
-            return _token_response(self.issuer.issue(form.get("scope", "read write")))
-        if grant == "refresh_token":
-            issued = self.issuer.refresh(form.get("refresh_token", ""))
-            if issued is None:
-                return oauth_error(
-                    400,
-                    "invalid_grant",
-                    "The provided authorization grant is invalid, expired, revoked, "
-                    "or was issued to another client.",
-                )
-            return _token_response(issued)
-        return oauth_error(400, "unsupported_grant_type", "The grant type is not supported.")
-
-
-def _token_response(token: IssuedToken) -> Response:
-    return JSONResponse(
-        {
-            "access_token": token.access_token,
-            "token_type": "bearer",
-            "scope": token.scope,
-            "expires_in": token.expires_in,
-            "refresh_token": token.refresh_token,
-            "refresh_token_expires_in": token.refresh_expires_in,
-        },
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-async def _form(request: Request) -> dict[str, str]:
-    raw = await request.body()
-    if "json" in request.headers.get("content-type", ""):
-        try:
-            body: Any = json.loads(raw or b"{}")
-        except ValueError:
-            return {}
-        return {str(k): str(v) for k, v in body.items()} if isinstance(body, dict) else {}
-    return dict(parse_qsl(raw.decode("utf-8", "replace")))
-
-
-def _basic(value: str) -> tuple[str, str]:
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return "", ""
-    user, _, password = decoded.partition(":")
-    return user, password
-
-
-def _same(given: str, expected: str) -> bool:
-    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())

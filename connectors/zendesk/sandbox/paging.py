@@ -1,6 +1,7 @@
 """Zendesk's pagination styles: cursor lists, offset lists and incremental-export cursors.
 
-See https://developer.zendesk.com/api-reference/introduction/pagination/ and
+Configurations of :mod:`hub.sandbox.paging`; see
+https://developer.zendesk.com/api-reference/introduction/pagination/ and
 https://developer.zendesk.com/documentation/ticketing/managing-tickets/using-the-incremental-export-api
 """
 
@@ -8,26 +9,46 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
+
+from hub.sandbox import paging
+from hub.sandbox.paging import CursorPaging, IdSpace, OffsetPaging, PositionToken
+from hub.sandbox.pipeline import VendorApiError
+
+__all__ = [
+    "CURSOR_PAGE_MAX",
+    "CURSOR_STYLE",
+    "OFFSET_PAGES_MAX",
+    "OFFSET_PAGE_MAX",
+    "OFFSET_STYLE",
+    "IdSpace",
+    "ZendeskError",
+    "bad_parameter",
+    "decode_export_cursor",
+    "encode_export_cursor",
+    "int_param",
+    "list_page",
+    "url",
+]
 
 CURSOR_PAGE_MAX = 100
 OFFSET_PAGE_MAX = 100
 OFFSET_PAGES_MAX = 100  # offset pagination stops after 100 pages (10,000 records), 2024 rollout
 
 
-class ZendeskError(Exception):
+class ZendeskError(VendorApiError):
     """An error answer in Zendesk's ``{"error", "description", "details"}`` shape."""
 
     def __init__(self, status: int, error: str, description: str, details: Any = None) -> None:
-        super().__init__(f"{status} {error}: {description}")
-        self.status = status
-        self.body: dict[str, Any] = {"error": error, "description": description}
-        if details is not None:
-            self.body["details"] = details
+        super().__init__(status, error, description, details)
+
+    @property
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.code, "description": self.message}
+        if self.details is not None:
+            body["details"] = self.details
+        return body
 
 
 def bad_parameter(description: str) -> ZendeskError:
@@ -36,20 +57,31 @@ def bad_parameter(description: str) -> ZendeskError:
 
 
 def int_param(params: Mapping[str, str], name: str, *, default: int, low: int, high: int) -> int:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad_parameter(f"{name} must be an integer") from None
-    if not low <= value <= high:
-        raise bad_parameter(f"{name} must be between {low} and {high}")
-    return value
+    return paging.int_param(
+        params, name, default=default, low=low, high=high, invalid=bad_parameter
+    )
 
 
-def url(base: str, path: str, params: Mapping[str, Any]) -> str:
-    return f"{base}{path}?{urlencode(params)}" if params else f"{base}{path}"
+url = paging.page_url
+
+CURSOR_STYLE = CursorPaging(
+    size_param="page[size]",
+    after_param="page[after]",
+    default_size=CURSOR_PAGE_MAX,
+    max_size=CURSOR_PAGE_MAX,
+    token=PositionToken("v", (("o", "id"),)),
+    invalid=bad_parameter,
+)
+OFFSET_STYLE = OffsetPaging(
+    page_param="page",
+    per_page_param="per_page",
+    default_per_page=OFFSET_PAGE_MAX,
+    max_per_page=OFFSET_PAGE_MAX,
+    max_pages=OFFSET_PAGES_MAX,
+    invalid=bad_parameter,
+    too_deep="Offset pagination is limited to the first {max_pages} pages. "
+    "Use cursor pagination instead.",
+)
 
 
 def encode_export_cursor(position: int, ts: int) -> str:
@@ -66,92 +98,22 @@ def decode_export_cursor(cursor: str) -> int:
         raise bad_parameter("cursor is invalid") from None
 
 
-def encode_list_cursor(position: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"o": "id", "v": position}).encode()).decode()
-
-
-def decode_list_cursor(cursor: str) -> int:
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))["v"]
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise bad_parameter("page[after] is invalid") from None
-    if not isinstance(value, int):
-        raise bad_parameter("page[after] is invalid")
-    return value
-
-
-@dataclass(frozen=True)
-class IdSpace:
-    """A listable collection: positions ``[low, high)``, a cheap filter, a renderer, a count."""
-
-    low: int
-    high: int
-    accept: Callable[[int], bool]
-    render: Callable[[int], dict[str, Any]]
-    count: Callable[[], int]
-
-    def positions(self, start: int, limit: int) -> list[int]:
-        found: list[int] = []
-        position = max(start, self.low)
-        while position < self.high and len(found) < limit:
-            if self.accept(position):
-                found.append(position)
-            position += 1
-        return found
-
-
 def list_page(
     space: IdSpace, *, key: str, base: str, path: str, params: Mapping[str, str]
 ) -> dict[str, Any]:
-    """One page in cursor style when ``page[size]`` is given, else in offset style."""
-    if "page[size]" in params or "page[after]" in params:
-        return _cursor_page(space, key=key, base=base, path=path, params=params)
-    return _offset_page(space, key=key, base=base, path=path, params=params)
-
-
-def _cursor_page(
-    space: IdSpace, *, key: str, base: str, path: str, params: Mapping[str, str]
-) -> dict[str, Any]:
-    size = int_param(params, "page[size]", default=CURSOR_PAGE_MAX, low=1, high=CURSOR_PAGE_MAX)
-    after = params.get("page[after]")
-    start = decode_list_cursor(after) if after else space.low
-    found = space.positions(start, size + 1)
-    page, has_more = found[:size], len(found) > size
-    after_cursor = encode_list_cursor(page[-1] + 1) if page else None
-    keep = {k: v for k, v in params.items() if k not in ("page[size]", "page[after]")}
-    next_url = (
-        url(base, path, {**keep, "page[size]": size, "page[after]": after_cursor})
-        if has_more and after_cursor
-        else None
-    )
+    """One page in cursor style when ``page[size]`` or ``page[after]`` is given, else offset."""
+    if CURSOR_STYLE.applies(params):
+        cursor = CURSOR_STYLE.page(space, params, base=base, path=path)
+        return {
+            key: [space.render(p) for p in cursor.positions],
+            "meta": {"has_more": cursor.has_more, "after_cursor": cursor.after,
+                     "before_cursor": None},
+            "links": {"next": cursor.next_url, "prev": None},
+        }  # fmt: skip
+    offset = OFFSET_STYLE.page(space, params, base=base, path=path)
     return {
-        key: [space.render(p) for p in page],
-        "meta": {"has_more": has_more, "after_cursor": after_cursor, "before_cursor": None},
-        "links": {"next": next_url, "prev": None},
-    }
-
-
-def _offset_page(
-    space: IdSpace, *, key: str, base: str, path: str, params: Mapping[str, str]
-) -> dict[str, Any]:
-    number = int_param(params, "page", default=1, low=1, high=1_000_000)
-    per_page = int_param(params, "per_page", default=OFFSET_PAGE_MAX, low=1, high=OFFSET_PAGE_MAX)
-    if number > OFFSET_PAGES_MAX:
-        raise bad_parameter(
-            f"Offset pagination is limited to the first {OFFSET_PAGES_MAX} pages. "
-            "Use cursor pagination instead."
-        )
-    found = space.positions(space.low, number * per_page + 1)
-    page = found[(number - 1) * per_page : number * per_page]
-    keep = {k: v for k, v in params.items() if k not in ("page", "per_page")}
-    more = len(found) > number * per_page and number < OFFSET_PAGES_MAX
-    return {
-        key: [space.render(p) for p in page],
-        "next_page": url(base, path, {**keep, "page": number + 1, "per_page": per_page})
-        if more
-        else None,
-        "previous_page": url(base, path, {**keep, "page": number - 1, "per_page": per_page})
-        if number > 1
-        else None,
+        key: [space.render(p) for p in offset.positions],
+        "next_page": offset.next_url,
+        "previous_page": offset.previous_url,
         "count": space.count(),
     }

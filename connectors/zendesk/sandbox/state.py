@@ -1,15 +1,16 @@
-"""What the Zendesk sandbox holds at runtime: the lazy timelines plus the small log of writes.
+"""What the Zendesk sandbox holds at runtime: one generated-plus-overlay collection per kind.
 
 Generated records are never stored; only records changed at runtime (API writes and
 ``/_sandbox/mutate``) live in memory, and each change is appended to the export timeline with
-a fresh change time so the next incremental export returns it.
+a fresh change time so the next incremental export returns it (see
+:class:`hub.sandbox.collection.GeneratedCollection`).
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from connectors.zendesk.sandbox.records import (
@@ -20,6 +21,7 @@ from connectors.zendesk.sandbox.records import (
     ZendeskRecords,
     is_deleted,
 )
+from hub.sandbox.collection import GeneratedCollection
 from hub.sandbox.data import iso, rng_for
 from hub.sandbox.timeline import Entry, Timeline
 
@@ -46,56 +48,106 @@ def detail(field: str, description: str, error: str) -> Details:
     return {field: [{"description": description, "error": error}]}
 
 
+def _stamp_ticket(ticket: dict[str, Any], ts: int) -> dict[str, Any]:
+    ticket["updated_at"] = iso(ts)
+    ticket["generated_timestamp"] = ts
+    return ticket
+
+
+def _stamp_user(user: dict[str, Any], ts: int) -> dict[str, Any]:
+    user["updated_at"] = iso(ts)
+    return user
+
+
 class ZendeskState:
     """Current tickets, users and organizations: generated unless changed at runtime."""
 
     def __init__(self, records: ZendeskRecords, *, clock: Callable[[], float] = time.time) -> None:
         self.records = records
         self.clock = clock
-        self.tickets = Timeline(records.tickets_n, records.ticket_ts, lambda i: i + 1)
-        self.users = Timeline(records.users_n, records.user_ts, lambda i: USER_ID_BASE + i)
-        self.orgs = Timeline(records.orgs_n, records.org_ts, lambda i: ORG_ID_BASE + i)
-        self.ticket_changes: dict[int, dict[str, Any]] = {}
-        self.user_changes: dict[int, dict[str, Any]] = {}
-        self.next_ticket_id = records.tickets_n + 1
-        self.next_user_id = USER_ID_BASE + records.users_n
+        self.ticket_records = GeneratedCollection(
+            count=records.tickets_n,
+            generate=records.ticket,
+            id_of=lambda i: i + 1,
+            index_of=records.ticket_index,
+            ts_of=records.ticket_ts,
+            next_id=records.tickets_n + 1,
+            clock=clock,
+            stamp=_stamp_ticket,
+        )
+        self.user_records = GeneratedCollection(
+            count=records.users_n,
+            generate=records.user,
+            id_of=lambda i: USER_ID_BASE + i,
+            index_of=records.user_index,
+            ts_of=records.user_ts,
+            next_id=USER_ID_BASE + records.users_n,
+            clock=clock,
+            stamp=_stamp_user,
+        )
+        self.org_records = GeneratedCollection(
+            count=records.orgs_n,
+            generate=records.organization,
+            id_of=lambda i: ORG_ID_BASE + i,
+            index_of=lambda org_id: _index_below(org_id - ORG_ID_BASE, records.orgs_n),
+            ts_of=records.org_ts,
+            next_id=ORG_ID_BASE + records.orgs_n,
+            clock=clock,
+        )
         self.mutations = 0
         self._email_index: dict[str, int] | None = None
+
+    # -- the export timelines and the runtime overlay ----------------------------------------
+
+    @property
+    def tickets(self) -> Timeline:
+        return self.ticket_records.timeline
+
+    @property
+    def users(self) -> Timeline:
+        return self.user_records.timeline
+
+    @property
+    def orgs(self) -> Timeline:
+        return self.org_records.timeline
+
+    @property
+    def ticket_changes(self) -> Mapping[int, dict[str, Any]]:
+        return self.ticket_records.overlay
+
+    @property
+    def user_changes(self) -> Mapping[int, dict[str, Any]]:
+        return self.user_records.overlay
+
+    @property
+    def next_ticket_id(self) -> int:
+        return self.ticket_records.next_id
+
+    @property
+    def next_user_id(self) -> int:
+        return self.user_records.next_id
 
     # -- reads ------------------------------------------------------------------------------
 
     def ticket(self, ticket_id: int) -> dict[str, Any] | None:
-        if ticket_id in self.ticket_changes:
-            return self.ticket_changes[ticket_id]
-        index = self.records.ticket_index(ticket_id)
-        return None if index is None else self.records.ticket(index)
+        return self.ticket_records.get(ticket_id)
 
     def ticket_at(self, entry: Entry) -> dict[str, Any]:
-        if entry.record_id in self.ticket_changes:
-            return self.ticket_changes[entry.record_id]
-        assert entry.index is not None
-        return self.records.ticket(entry.index)
+        return self.ticket_records.at(entry)
 
     def ticket_is_deleted(self, entry: Entry) -> bool:
-        if entry.record_id in self.ticket_changes:
+        if self.ticket_records.changed(entry.record_id):
             return self.ticket_changes[entry.record_id].get("status") == "deleted"
         return entry.index is not None and is_deleted(self.records.seed, entry.index)
 
     def user(self, user_id: int) -> dict[str, Any] | None:
-        if user_id in self.user_changes:
-            return self.user_changes[user_id]
-        index = self.records.user_index(user_id)
-        return None if index is None else self.records.user(index)
+        return self.user_records.get(user_id)
 
     def user_at(self, entry: Entry) -> dict[str, Any]:
-        if entry.record_id in self.user_changes:
-            return self.user_changes[entry.record_id]
-        assert entry.index is not None
-        return self.records.user(entry.index)
+        return self.user_records.at(entry)
 
     def organization_at(self, entry: Entry) -> dict[str, Any]:
-        assert entry.index is not None
-        return self.records.organization(entry.index)
+        return self.org_records.at(entry)
 
     def find_user(self, *, email: str | None, external_id: str | None) -> dict[str, Any] | None:
         """The user matching ``external_id``, else ``email`` (case-insensitive), else None."""
@@ -133,24 +185,13 @@ class ZendeskState:
 
     def save_ticket(self, ticket: dict[str, Any]) -> dict[str, Any]:
         """Store a changed or new ticket and put it at the end of the export timeline."""
-        ticket_id = int(ticket["id"])
-        index = self.records.ticket_index(ticket_id)
-        ts = self.tickets.append(ticket_id, self._now(), index)
-        ticket["updated_at"] = iso(ts)
-        ticket["generated_timestamp"] = ts
-        self.ticket_changes[ticket_id] = ticket
-        return ticket
+        return self.ticket_records.save(ticket)
 
     def save_user(self, user: dict[str, Any]) -> dict[str, Any]:
-        user_id = int(user["id"])
-        ts = self.users.append(user_id, self._now(), self.records.user_index(user_id))
-        user["updated_at"] = iso(ts)
-        self.user_changes[user_id] = user
-        return user
+        return self.user_records.save(user)
 
     def new_ticket(self, fields: dict[str, Any], *, requester_id: int) -> dict[str, Any]:
-        ticket_id = self.next_ticket_id
-        self.next_ticket_id += 1
+        ticket_id = self.ticket_records.allocate_id()
         now = iso(self._now())
         requester = self.user(requester_id) or {}
         subject = fields.get("subject") or ""
@@ -195,8 +236,7 @@ class ZendeskState:
         return self.save_ticket(ticket)
 
     def new_user(self, fields: dict[str, Any]) -> dict[str, Any]:
-        user_id = self.next_user_id
-        self.next_user_id += 1
+        user_id = self.user_records.allocate_id()
         now = iso(self._now())
         user: dict[str, Any] = {
             "id": user_id,
@@ -263,6 +303,10 @@ class ZendeskState:
         changed["verified"] = not changed.get("verified", False)
         self.save_user(changed)
         return user_id
+
+
+def _index_below(index: int, count: int) -> int | None:
+    return index if 0 <= index < count else None
 
 
 def valid_email(value: object) -> bool:

@@ -13,6 +13,8 @@ import pytest
 
 from connectors.zendesk.sandbox import ZendeskSandbox
 from hub.sandbox import RunningSandbox, serve_in_background
+from hub.sandbox.app import build_sandbox
+from hub.sandbox.options import SandboxOptionError
 
 SEED = 11
 
@@ -406,3 +408,30 @@ async def test_a_million_tickets_are_generated_lazily() -> None:
     assert one.status_code in (200, 404)  # 404 when that ticket is a deleted one
     assert sandbox.data.built["ticket"] <= len(page["tickets"]) + 1
     assert len(sandbox.state.ticket_changes) == 0
+
+
+# -- options ------------------------------------------------------------------------------------
+
+
+def test_options_are_declared_and_a_misspelt_one_is_refused_with_the_valid_list() -> None:
+    specs = ZendeskSandbox.option_specs()
+    assert specs["relaxed_limits"].type == "bool"
+    assert specs["rate_limit_per_minute"].default == 700
+    assert ZendeskSandbox.demo_port == 8101
+    with pytest.raises(SandboxOptionError) as refused:
+        build_sandbox("zendesk", records=5, seed=SEED, rate_limit_per_mniute=5)
+    message = str(refused.value)
+    assert "unknown zendesk sandbox option 'rate_limit_per_mniute'" in message
+    assert "rate_limit_per_minute (int)" in message
+    assert "relaxed_limits (bool)" in message
+
+
+async def test_relaxed_limits_lift_both_rate_limits(clock: FakeClock) -> None:
+    sandbox = ZendeskSandbox(records=5, seed=SEED, relaxed_limits="true", clock=clock)
+    async with _serving(sandbox) as (_, api):
+        responses = [
+            (await api.get("/api/v2/incremental/users/cursor.json", params={"start_time": 0}))
+            for _ in range(12)
+        ]
+    assert {r.status_code for r in responses} == {200}
+    assert responses[0].headers["x-rate-limit"] == "1000000"
