@@ -107,10 +107,10 @@ async def bench_sync(
 
 
 def _connection_config(args: dict[str, Any]) -> dict[str, Any]:
-    from hub.plugins import connector_class
+    from hub.sandbox import build_sandbox
 
-    app = connector_class(args["connector"]).sandbox(
-        records=args["records"], seed=args["seed"], relaxed_limits=True
+    app = build_sandbox(
+        args["connector"], records=args["records"], seed=args["seed"], relaxed_limits=True
     )
     return app.connection_config(args["base_url"], args["ca_file"])
 

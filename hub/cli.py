@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hub.config import Settings, load_settings
+from hub.config import Settings, load_settings, parse_assignments
 from hub.errors import ConfigError, HubError
 from hub.log import configure_logging
 from hub.runtime import Hub
@@ -186,25 +186,16 @@ def sandbox_serve(
 
     try:
         sandbox = build_sandbox(
-            vendor, records=records, seed=seed, faults=faults, **_key_values(option or [])
+            vendor,
+            records=records,
+            seed=seed,
+            faults=faults,
+            **parse_assignments(option or [], flag="--option"),
         )
     except (ValueError, TypeError, HubError) as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
     serve_forever(sandbox, port=port, tls=tls)  # blocks until SIGINT/SIGTERM
-
-
-def _key_values(items: list[str]) -> dict[str, Any]:
-    parsed: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"{item!r} is not KEY=VALUE")
-        try:
-            parsed[key] = json.loads(value)
-        except json.JSONDecodeError:
-            parsed[key] = value
-    return parsed
 
 
 # -- secrets ------------------------------------------------------------------------------
@@ -276,7 +267,7 @@ def connections_add(
     """
     from hub.services import connections
 
-    config = connections.parse_settings(set_ or [])
+    config = parse_assignments(set_ or [])
     with_hub(lambda hub: connections.add_connection(hub, name, connector, config))
     console.print(f"connection {name} added; check it with: hub connections test {name}")
 

@@ -6,6 +6,7 @@ Relative paths in it are relative to the file's folder, so a hub directory can b
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from contextvars import ContextVar
@@ -156,3 +157,32 @@ def _describe(exc: ValidationError, path: Path) -> str:
         key = ".".join(str(p) for p in err["loc"])
         problems.append(f"{key}: {err['msg']}")
     return f"{path}: invalid configuration: " + "; ".join(problems)
+
+
+def parse_assignments(items: list[str], *, flag: str = "--set") -> dict[str, Any]:
+    """``KEY=VALUE`` pairs (dotted keys nest: ``http.timeout_seconds=10``) as a config dict.
+
+    A value that reads as JSON (``true``, ``50``, ``["a"]``) is taken as such, anything else
+    as text; the connector's config model then validates the whole.
+    """
+    config: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{flag} {item!r}: expected KEY=VALUE")
+        *parents, leaf = key.strip().split(".")
+        target = config
+        for part in parents:
+            child = target.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"{flag} {key}: {part} is set as a value and as a group")
+            target = child
+        target[leaf] = _value(value)
+    return config
+
+
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text

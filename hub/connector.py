@@ -30,7 +30,7 @@ from hub.http import CredentialSaver as CredentialSaver  # connectors import it 
 from hub.models import Pii
 
 if TYPE_CHECKING:
-    from hub.sandbox.app import SandboxApp
+    pass
 
 
 class ConnectorConfig(BaseModel):
@@ -175,13 +175,6 @@ class Connector(abc.ABC):
     async def update_case(self, external_id: str, changes: CaseWrite) -> WriteResult:
         """Update fields of an existing case."""
         raise NotImplementedError(f"{self.name} does not support updating cases")
-
-    @classmethod
-    def sandbox(
-        cls, *, records: int, seed: int, faults: str | None = None, **options: Any
-    ) -> SandboxApp:
-        """The vendor emulator for this connector (see hub.sandbox)."""
-        raise NotImplementedError(f"{cls.name} ships no sandbox")
 
     # -- shared machinery --------------------------------------------------------------
 

@@ -14,19 +14,15 @@ from urllib.parse import urlsplit
 from rich.console import Console
 
 from hub.config import load_settings
-from hub.connector import Connector
 from hub.log import configure_logging
-from hub.plugins import connectors
+from hub.plugins import connectors, sandboxes
 from hub.progress import SyncProgress, summary_table
 from hub.runtime import Hub
-from hub.sandbox.app import SandboxApp
+from hub.sandbox.app import SandboxApp, build_sandbox
 from hub.sandbox.server import RunningSandbox, serve_in_background
 from hub.services.sandboxes import connect_sandbox
 from hub.services.setup import initialise
 from hub.sync import StreamResult, sync_connection
-
-# Fixed ports when free, so `hub sandbox serve VENDOR --port N` can stand in after the demo.
-DEMO_PORTS = {"zendesk": 8101, "salesforce": 8102, "genesys": 8103, "twilio": 8104}
 
 
 def _port_free(port: int) -> bool:
@@ -38,15 +34,14 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def demo_sandboxes(records: int, seed: int) -> list[tuple[type[Connector], SandboxApp]]:
+def demo_sandboxes(records: int, seed: int) -> list[SandboxApp]:
     """The sandbox of every installed connector that ships one, with demo-friendly limits."""
-    found = []
-    for cls in connectors().values():
-        try:
-            found.append((cls, cls.sandbox(records=records, seed=seed, relaxed_limits=True)))
-        except NotImplementedError:
-            continue
-    return found
+    installed = connectors()
+    return [
+        build_sandbox(vendor, records=records, seed=seed, relaxed_limits=True)
+        for vendor in sorted(sandboxes())
+        if vendor in installed
+    ]
 
 
 async def _sync_all(hub: Hub, names: list[str], console: Console) -> list[StreamResult]:
@@ -67,24 +62,29 @@ async def run_demo(directory: Path, *, records: int, seed: int, console: Console
         console.print(line, highlight=False)
     settings = load_settings(directory / "hub.toml")
     configure_logging(settings.log_level)
-    sandboxes = demo_sandboxes(records, seed)
+    apps = demo_sandboxes(records, seed)
     async with contextlib.AsyncExitStack() as stack, Hub.open(settings) as hub:
         names: list[str] = []
         serve_again: list[str] = []  # how to bring each sandbox back on the port stored
-        for cls, app in sandboxes:
-            port = DEMO_PORTS.get(cls.name, 0)
+        for app in apps:
+            # The sandbox's fixed port when free, so `hub sandbox serve VENDOR --port N` can
+            # stand in after the demo.
+            port = app.demo_port or 0
             running: RunningSandbox = await stack.enter_async_context(
-                serve_in_background(app, port=port if _port_free(port) else 0)
+                serve_in_background(app, port=port if port and _port_free(port) else 0)
             )
-            console.print(f"sandbox {cls.name} serving at {running.base_url}", highlight=False)
+            console.print(f"sandbox {app.vendor} serving at {running.base_url}", highlight=False)
             serve_again.append(
-                f"  hub sandbox serve {cls.name} --port {urlsplit(running.base_url).port} "
+                f"  hub sandbox serve {app.vendor} --port {urlsplit(running.base_url).port} "
                 f"--records {records} --seed {seed} --option relaxed_limits=true"
             )
             await connect_sandbox(
-                hub, cls.name, cls.name, app.connection_config(running.base_url, running.ca_file)
+                hub,
+                app.vendor,
+                app.vendor,
+                app.connection_config(running.base_url, running.ca_file),
             )
-            names.append(cls.name)
+            names.append(app.vendor)
         console.rule("first sync: everything")
         first = await _sync_all(hub, names, console)
         console.print(summary_table(first, "first sync"))

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from hub.connector import Connector
     from hub.runtime import Hub
+    from hub.sandbox.app import SandboxApp
     from hub.sync import PageWrite
 
 hookspec = pluggy.HookspecMarker("hub")
@@ -53,6 +54,16 @@ class HubSpec:
         record then goes to the quarantine with a reason naming the transform (never the
         transform's own message, which might quote the value). Names must not clash with
         built-in transforms.
+        """
+
+    @hookspec
+    def hub_register_sandboxes(self) -> list[type[SandboxApp]]:  # type: ignore[empty-body]
+        """Return the vendor emulators (sandboxes) this plugin provides.
+
+        Called when a sandbox is wanted (``hub sandbox serve``, ``hub demo``, ``hub bench``,
+        the contract suite), so a plugin may import its sandbox inside the hook. A sandbox's
+        ``vendor`` is the name of the connector it emulates; it declares its options in
+        ``options_model`` and its demo port in ``demo_port``.
         """
 
     @hookspec
@@ -145,6 +156,30 @@ def connector_class(name: str) -> type[Connector]:
         raise ConfigError(
             f"no connector named {name!r} is installed; installed: {installed}"
         ) from None
+
+
+def sandboxes() -> dict[str, type[SandboxApp]]:
+    """Installed sandboxes by the name of the connector they emulate."""
+    from hub.errors import ConfigError
+
+    found: dict[str, type[SandboxApp]] = {}
+    for batch in plugin_manager().hook.hub_register_sandboxes():
+        for cls in batch:
+            if cls.vendor in found and found[cls.vendor] is not cls:
+                raise ConfigError(f"two plugins register a sandbox for {cls.vendor!r}")
+            found[cls.vendor] = cls
+    return found
+
+
+def sandbox_class(vendor: str) -> type[SandboxApp]:
+    """The sandbox of connector ``vendor``; a clear error names the installed ones."""
+    from hub.errors import ConfigError
+
+    known = sandboxes()
+    if vendor not in known:
+        installed = ", ".join(sorted(known)) or "none"
+        raise ConfigError(f"no sandbox for {vendor!r} is installed; sandboxes: {installed}")
+    return known[vendor]
 
 
 def plugin_transforms() -> dict[str, Callable[..., Any]]:

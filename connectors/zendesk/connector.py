@@ -305,17 +305,6 @@ class ZendeskConnector(Connector):
             raise VendorError(f"{where} answered without a ticket id", connection=self.connection)
         return ticket
 
-    # -- sandbox ---------------------------------------------------------------------
-
-    @classmethod
-    def sandbox(
-        cls, *, records: int = 1000, seed: int = 0, faults: str | None = None, **options: Any
-    ) -> ZendeskSandbox:
-        """The Zendesk emulator (an ASGI app) for demos, integration tests and benchmarks."""
-        from connectors.zendesk.sandbox import ZendeskSandbox
-
-        return ZendeskSandbox(records=records, seed=seed, faults=faults, **options)
-
 
 def _ticket_body(case: CaseWrite) -> JsonObject:
     """The ``ticket`` object of a create or update request, with only the fields given."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from connectors.zendesk.connector import ZendeskConnector
 from hub.connector import Connector
 from hub.plugins import hookimpl
+from hub.sandbox.app import SandboxApp
 
 # The repository's ``mappings/`` folder, next to the ``connectors`` package.
 MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "mappings"
@@ -20,6 +21,14 @@ MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "mappings"
 def hub_register_connectors() -> list[type[Connector]]:
     """The Zendesk connector."""
     return [ZendeskConnector]
+
+
+@hookimpl
+def hub_register_sandboxes() -> list[type[SandboxApp]]:
+    """The Zendesk emulator, imported only when a sandbox is wanted."""
+    from connectors.zendesk.sandbox import ZendeskSandbox
+
+    return [ZendeskSandbox]
 
 
 @hookimpl

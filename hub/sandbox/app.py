@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from starlette.applications import Starlette
@@ -37,7 +37,9 @@ class SandboxApp(abc.ABC):
     deterministic mutations and the connection config a hub connection needs.
 
     A subclass declares its options in ``options_model`` (see :mod:`hub.sandbox.options`)
-    and the port ``hub demo`` serves it on in ``demo_port`` (None: any free port).
+    and the port ``hub demo`` serves it on in ``demo_port`` (None: any free port). It is
+    built as ``cls(records=N, seed=S, faults=SPEC, **options)`` (see :func:`build_sandbox`)
+    and registered with the ``hub_register_sandboxes`` hook.
     """
 
     vendor: ClassVar[str]
@@ -132,15 +134,14 @@ def _control_error(message: str) -> Response:
 def build_sandbox(
     vendor: str, *, records: int, seed: int, faults: str | None = None, **options: Any
 ) -> SandboxApp:
-    """The sandbox of the installed connector named ``vendor`` (see ``Connector.sandbox``).
+    """The installed sandbox of connector ``vendor`` (``hub_register_sandboxes``).
 
     An option the sandbox does not declare, or one of the wrong type, raises
     :class:`~hub.sandbox.options.SandboxOptionError` (a ValueError) listing the valid ones.
     """
-    from hub.plugins import connector_class
+    from hub.plugins import sandbox_class
 
-    app = connector_class(vendor).sandbox(records=records, seed=seed, faults=faults, **options)
-    # A sandbox that validates in its constructor has refused bad options by now; this
-    # catches one that ignores its options, so a typo is never silently dropped.
-    parse_options(app.options_model, options, vendor=vendor)
-    return app
+    cls = sandbox_class(vendor)
+    parse_options(cls.options_model, options, vendor=vendor)  # before anything is built
+    build: Callable[..., SandboxApp] = cls  # the constructor contract in SandboxApp's docstring
+    return build(records=records, seed=seed, faults=faults, **options)

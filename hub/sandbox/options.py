@@ -2,7 +2,7 @@
 
 A sandbox subclasses :class:`SandboxOptions` with one field per option (type, default and a
 ``description`` as its help); ``hub sandbox serve VENDOR --option name=value`` and
-``Connector.sandbox(**options)`` both pass through :func:`parse_options`.
+:func:`hub.sandbox.build_sandbox` both pass through :func:`parse_options`.
 """
 
 from __future__ import annotations
@@ -11,16 +11,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.fields import FieldInfo
 
 OptionsT = TypeVar("OptionsT", bound="SandboxOptions")
 
 
 class SandboxOptions(BaseModel):
-    """The base of every sandbox's options model; unknown names are errors, not ignored."""
+    """The base of every sandbox's options model; unknown names are errors, not ignored.
+
+    ``relaxed_limits`` is understood by every sandbox: ``hub demo`` and ``hub bench`` set it to
+    measure the hub rather than the vendor's quotas.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+    relaxed_limits: bool = Field(
+        False, description="Lift the rate limits (demo, benchmarks: measure the hub)."
+    )
 
 
 class SandboxOptionError(ValueError):

@@ -3,7 +3,6 @@ list, test, remove; and what a connector's config takes."""
 
 from __future__ import annotations
 
-import json
 import types
 import typing
 from dataclasses import dataclass
@@ -82,35 +81,6 @@ def _type_name(annotation: Any) -> str:
     if origin is typing.Annotated:
         return _type_name(typing.get_args(annotation)[0])
     return str(annotation).replace("typing.", "")
-
-
-def parse_settings(items: list[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs (dotted keys nest: ``http.timeout_seconds=10``) as a config dict.
-
-    A value that reads as JSON (``true``, ``50``, ``["a"]``) is taken as such, anything else
-    as text; the connector's config model then validates the whole.
-    """
-    config: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
-        *parents, leaf = key.strip().split(".")
-        target = config
-        for part in parents:
-            child = target.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise ConfigError(f"--set {key}: {part} is set as a value and as a group")
-            target = child
-        target[leaf] = _value(value)
-    return config
-
-
-def _value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
 
 
 async def add_connection(hub: Hub, name: str, connector: str, config: dict[str, Any]) -> None:

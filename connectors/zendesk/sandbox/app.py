@@ -108,9 +108,6 @@ class ZendeskOptions(SandboxOptions):
     rate_limit_per_minute: int = Field(700, ge=1, description="Account requests per minute.")
     incremental_per_minute: int = Field(10, ge=1, description="Incremental exports per minute.")
     idempotency_ttl_seconds: int = Field(7200, ge=1, description="Idempotency key lifetime.")
-    relaxed_limits: bool = Field(
-        False, description="Lift the rate limits (demo, benchmarks: measure the hub)."
-    )
 
 
 class ZendeskSandbox(SandboxApp):

@@ -8,6 +8,8 @@ import pytest
 from pydantic import Field
 from starlette.routing import BaseRoute
 
+from hub.errors import ConfigError
+from hub.plugins import hookimpl, register_plugin, sandboxes, unregister_plugin
 from hub.sandbox.app import SandboxApp, build_sandbox
 from hub.sandbox.faults import FaultResponder
 from hub.sandbox.options import (
@@ -22,16 +24,16 @@ from hub.sandbox.options import (
 class _EchoOptions(SandboxOptions):
     greeting: str = Field("hello", description="What the sandbox says first.")
     per_minute: int = Field(60, ge=1, description="Requests per minute.")
-    relaxed_limits: bool = Field(False, description="Lift the limits.")
 
 
 def test_specs_list_each_option_with_its_type_default_and_help() -> None:
     specs = option_specs(_EchoOptions)
-    assert list(specs) == ["greeting", "per_minute", "relaxed_limits"]
+    # relaxed_limits comes from the base: every sandbox understands it (demo, bench).
+    assert list(specs) == ["relaxed_limits", "greeting", "per_minute"]
     assert specs["per_minute"] == OptionSpec("per_minute", "int", 60, "Requests per minute.")
     assert (
-        specs["relaxed_limits"].describe()
-        == "relaxed_limits (bool, default False): Lift the limits."
+        specs["relaxed_limits"].describe() == "relaxed_limits (bool, default False): "
+        "Lift the rate limits (demo, benchmarks: measure the hub)."
     )
 
 
@@ -46,8 +48,8 @@ def test_an_unknown_option_is_refused_with_the_valid_ones_and_their_types() -> N
     with pytest.raises(SandboxOptionError) as refused:
         parse_options(_EchoOptions, {"bad": 1}, vendor="echo")
     assert str(refused.value) == (
-        "unknown echo sandbox option 'bad'; valid options: greeting (str), per_minute (int), "
-        "relaxed_limits (bool)"
+        "unknown echo sandbox option 'bad'; valid options: relaxed_limits (bool), "
+        "greeting (str), per_minute (int)"
     )
 
 
@@ -63,7 +65,9 @@ class _EchoSandbox(SandboxApp):
     options_model = _EchoOptions
     demo_port = 8199
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(
+        self, *, records: int = 1, seed: int = 1, faults: str | None = None, **options: Any
+    ) -> None:
         self.options = self.parse_options(_EchoOptions, options)
         super().__init__(seed=1, faults=None, credentials={})
 
@@ -80,26 +84,32 @@ class _EchoSandbox(SandboxApp):
         return {}
 
 
-class _Connector:
-    """Stands in for an installed connector whose sandbox forgets to check its options."""
-
-    @classmethod
-    def sandbox(cls, **ignored: Any) -> SandboxApp:
-        return _EchoSandbox()
-
-
 def test_a_sandbox_class_declares_its_options_and_its_demo_port() -> None:
-    assert list(_EchoSandbox.option_specs()) == ["greeting", "per_minute", "relaxed_limits"]
+    assert list(_EchoSandbox.option_specs()) == ["relaxed_limits", "greeting", "per_minute"]
     assert _EchoSandbox.demo_port == 8199
     assert _EchoSandbox(relaxed_limits=True).options.relaxed_limits is True
     with pytest.raises(SandboxOptionError, match="unknown echo sandbox option 'grteeting'"):
         _EchoSandbox(grteeting="hi")
 
 
-def test_build_sandbox_refuses_options_even_when_the_sandbox_ignores_them(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr("hub.plugins.connector_class", lambda vendor: _Connector)
-    assert isinstance(build_sandbox("echo", records=1, seed=1, greeting="hi"), _EchoSandbox)
-    with pytest.raises(SandboxOptionError, match="valid options: greeting"):
-        build_sandbox("echo", records=1, seed=1, bad=1)
+class _EchoPlugin:
+    @hookimpl
+    def hub_register_sandboxes(self) -> list[type[SandboxApp]]:
+        return [_EchoSandbox]
+
+
+def test_sandboxes_register_through_the_hook_and_refuse_undeclared_options() -> None:
+    plugin = _EchoPlugin()
+    register_plugin(plugin)
+    try:
+        assert sandboxes()["echo"] is _EchoSandbox
+        assert isinstance(build_sandbox("echo", records=1, seed=1, greeting="hi"), _EchoSandbox)
+        with pytest.raises(SandboxOptionError, match="valid options: relaxed_limits"):
+            build_sandbox("echo", records=1, seed=1, bad=1)
+    finally:
+        unregister_plugin(plugin)
+
+
+def test_a_vendor_without_a_sandbox_is_refused_naming_the_installed_ones() -> None:
+    with pytest.raises(ConfigError, match="no sandbox for 'nobody' is installed; sandboxes: "):
+        build_sandbox("nobody", records=1, seed=1)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from hub.config import parse_assignments
 from hub.errors import ConfigError
 from hub.runtime import Hub
 from hub.services import connections
-from hub.services.connections import config_fields, parse_settings
+from hub.services.connections import config_fields
 
 
 def test_settings_nest_on_dots_and_read_json_values() -> None:
-    parsed = parse_settings(
+    parsed = parse_assignments(
         ["source=a", "page_size=10", "http.timeout_seconds=2.5", "http.max_attempts=3"]
     )
     assert parsed == {
@@ -23,7 +24,7 @@ def test_settings_nest_on_dots_and_read_json_values() -> None:
 
 def test_a_setting_without_equals_sign_is_refused_naming_it() -> None:
     with pytest.raises(ConfigError, match="'page_size': expected KEY=VALUE"):
-        parse_settings(["page_size"])
+        parse_assignments(["page_size"])
 
 
 def test_connector_fields_say_which_take_a_secret_and_which_are_sealed(memory_plugin: None) -> None:
