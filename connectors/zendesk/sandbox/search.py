@@ -99,8 +99,8 @@ class Query:
         return all(term.matches(record, result_type) for term in self.terms)
 
 
-def parse_query(raw: str, *, allow_type: bool = True) -> Query:
-    """Parse ``raw``; ``allow_type=False`` for the export, where ``type:`` is an error."""
+def parse_query(raw: str) -> Query:
+    """Parse ``raw`` into the result types it names and its terms."""
     try:
         tokens = shlex.split(raw)
     except ValueError:
@@ -115,8 +115,6 @@ def parse_query(raw: str, *, allow_type: bool = True) -> Query:
             continue
         key = _ALIASES.get(match["key"], match["key"])
         if key == "type":
-            if not allow_type:
-                raise invalid_search("use filter[type] instead of type: in the query")
             if match["value"] not in RESULT_TYPES:
                 raise invalid_search(f"unknown type {match['value']!r}")
             types.append(match["value"])
