@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import httpx
 from pydantic import SecretStr
@@ -30,9 +30,6 @@ from hub.http import (
     TokenEncoding,
     VendorErrors,
 )
-
-if TYPE_CHECKING:
-    from connectors.zendesk.sandbox import ZendeskSandbox
 
 JsonObject = dict[str, Any]
 

@@ -7,6 +7,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import Field
@@ -25,7 +26,7 @@ from connectors.zendesk.sandbox.paging import (
     list_page,
     url,
 )
-from connectors.zendesk.sandbox.records import ZendeskRecords, is_deleted, is_rated
+from connectors.zendesk.sandbox.records import ZendeskRecords, is_deleted, is_rated, ticket_view
 from connectors.zendesk.sandbox.state import (
     ZendeskState,
     detail,
@@ -198,7 +199,13 @@ class ZendeskSandbox(SandboxApp):
         return config
 
     def routes(self) -> list[BaseRoute]:
+        # Imported here: the resources module renders with this module's _base and _with_url.
+        from connectors.zendesk.sandbox.resources import ZendeskResources
+
         api = self._api
+        res = ZendeskResources(self.state)
+        tables = ("groups", "ticket_fields", "ticket_forms", "user_fields",
+                  "organization_fields", "macros", "slas/policies")  # fmt: skip
         return [
             Route("/oauth/tokens", self.auth.token_endpoint, methods=["POST"]),
             *_both("/api/v2/incremental/tickets/cursor", api(self._export_tickets, True)),
@@ -213,6 +220,26 @@ class ZendeskSandbox(SandboxApp):
             *_both("/api/v2/users/me", api(self._me)),
             *_both("/api/v2/users/{user_id:int}", api(self._show_user)),
             *_both("/api/v2/users/create_or_update", api(self._upsert_user), methods=["POST"]),
+            *_both("/api/v2/users", api(res.list_users)),
+            *_both("/api/v2/organizations", api(res.list_organizations)),
+            *_both("/api/v2/organizations/{record_id:int}", api(res.show_organization)),
+            *[r for t in tables for r in _both(f"/api/v2/{t}", api(res.list_table(t)))],
+            *[
+                r
+                for t in tables
+                for r in _both(f"/api/v2/{t}/{{record_id:int}}", api(res.show_table(t)))
+            ],
+            *_both("/api/v2/group_memberships", api(res.list_group_memberships)),
+            *_both("/api/v2/group_memberships/{record_id:int}", api(res.show_group_membership)),
+            *_both("/api/v2/tags", api(res.list_tags)),
+            *_both("/api/v2/tickets/{ticket_id:int}/comments", api(res.list_comments)),
+            *_both("/api/v2/tickets/{ticket_id:int}/audits", api(res.list_audits)),
+            *_both("/api/v2/tickets/{ticket_id:int}/audits/{record_id:int}", api(res.show_audit)),
+            *_both("/api/v2/incremental/ticket_metric_events", api(res.export_metric_events, True)),
+            *_both("/api/v2/search", api(res.search)),
+            *_both("/api/v2/search/count", api(res.search_count)),
+            *_both("/api/v2/search/export", api(res.search_export)),
+            Route("/api/v2/channels/voice/{path:path}", api(res.talk_not_provisioned)),
             Route("/{path:path}", _invalid_endpoint, methods=["GET", "POST", "PUT", "DELETE"]),
         ]
 
@@ -237,9 +264,13 @@ class ZendeskSandbox(SandboxApp):
         tickets = [self._ticket_out(self.state.ticket_at(e), base) for e in entries]
         body = {"tickets": tickets, **body}
         if side_load:
-            body["metric_sets"] = [
-                self._metric_out(t, base) for t in tickets if t.get("status") != "deleted"
-            ]
+            # [uncertain] Zendesk's community answers describe each ticket's metric set as
+            # "connected to the ticket" (tap-zendesk reads ticket["metric_set"]); the side-load
+            # list is kept at the top level as well, where the hub's connector reads it.
+            live = [t for t in tickets if t.get("status") != "deleted"]
+            for ticket in live:
+                ticket["metric_set"] = self._metric_out(ticket, base)
+            body["metric_sets"] = [t["metric_set"] for t in live]
         return JSONResponse(body)
 
     async def _export_users(self, request: Request) -> Response:
@@ -516,7 +547,7 @@ class ZendeskSandbox(SandboxApp):
 
     @staticmethod
     def _ticket_out(ticket: dict[str, Any], base: str) -> dict[str, Any]:
-        return _with_url(ticket, base, "tickets")
+        return _with_url(ticket_view(ticket), base, "tickets")
 
     def _metric_out(self, ticket: dict[str, Any], base: str) -> dict[str, Any]:
         return _with_url(self.data.metric_set(ticket), base, "ticket_metrics")
@@ -568,10 +599,17 @@ def _with_url(record: dict[str, Any], base: str, collection: str) -> dict[str, A
 
 
 def _unix_time(raw: str) -> int:
+    """Epoch seconds; Zendesk also takes "1700000000.0" and ISO-8601 times, which tap-zendesk
+    sends (its discovery would fail otherwise)."""
     try:
-        return int(raw)
+        return int(float(raw))
+    except (ValueError, OverflowError):
+        pass
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise bad_parameter("start_time and end_time must be Unix epoch seconds") from None
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
 
 
 def _root(raw: bytes, name: str) -> dict[str, Any]:

@@ -26,7 +26,9 @@ __all__ = [
     "ZendeskError",
     "bad_parameter",
     "decode_export_cursor",
+    "decode_list_cursor",
     "encode_export_cursor",
+    "encode_list_cursor",
     "int_param",
     "list_page",
     "url",
@@ -63,13 +65,28 @@ def int_param(params: Mapping[str, str], name: str, *, default: int, low: int, h
 
 
 url = paging.page_url
+LIST_TOKEN = PositionToken("v", (("o", "id"),))
+
+
+def encode_list_cursor(position: int) -> str:
+    """A ``page[after]`` token, as the cursor-paged lists write it."""
+    return LIST_TOKEN.encode(position)
+
+
+def decode_list_cursor(cursor: str) -> int:
+    """The position in a ``page[after]`` token; a 400 for one this sandbox did not issue."""
+    position = LIST_TOKEN.decode(cursor)
+    if position is None:
+        raise bad_parameter("page[after] is invalid")
+    return position
+
 
 CURSOR_STYLE = CursorPaging(
     size_param="page[size]",
     after_param="page[after]",
     default_size=CURSOR_PAGE_MAX,
     max_size=CURSOR_PAGE_MAX,
-    token=PositionToken("v", (("o", "id"),)),
+    token=LIST_TOKEN,
     invalid=bad_parameter,
 )
 OFFSET_STYLE = OffsetPaging(

@@ -35,9 +35,11 @@ PRIORITIES = ("urgent", "high", "normal", "low")
 TYPES = ("problem", "incident", "question", "task")
 _STATUS_WEIGHTS = (10, 26, 12, 5, 27, 20)
 _CHANNELS = ("email", "web", "api", "chat", "voice", "mobile_sdk", "native_messaging", "sms")
-_PRODUCTS = ("router-x2", "mesh-pro", "cam-360", "hub-mini", "thermo-s")
-_REGIONS = ("emea", "amer", "apac")
-_TAGS = ("vip", "billing", "firmware", "refund", "onboarding", "sla_gold", "sla_silver", "über")
+PRODUCTS = ("router-x2", "mesh-pro", "cam-360", "hub-mini", "thermo-s")
+REGIONS = ("emea", "amer", "apac")
+TIERS = ("gold", "silver", "bronze")
+PLANS = ("enterprise", "growth", "team")
+TAGS = ("vip", "billing", "firmware", "refund", "onboarding", "sla_gold", "sla_silver", "über")
 _SUBJECTS = (
     "Printer offline again",
     "My {product} keeps rebooting",
@@ -54,6 +56,12 @@ _COMPANIES = ("Acme", "Müller & Söhne", "株式会社サクラ", "Nordlys", "A
 _COMPANY_SUFFIXES = ("GmbH", "Ltd", "S.A.", "Inc.", "AB", "")
 _SCORES = ("good", "bad")
 _COMMENTS = ("Great support!", "Très rapide, merci", "Still not fixed.", "", "とても親切でした")
+
+
+def ticket_view(ticket: dict[str, Any]) -> dict[str, Any]:
+    """A ticket as the API returns it: ``fields`` repeats ``custom_fields`` (Zendesk keeps both)."""
+    custom = ticket.get("custom_fields") or []
+    return {**ticket, "fields": [dict(field) for field in custom]}
 
 
 def is_deleted(seed: int, index: int) -> bool:
@@ -148,7 +156,7 @@ class ZendeskRecords:
         created, updated = ts - age, ts - rng.randint(0, min(age, 3_600))
         status = self._status(index, rng)
         requester_index = rng.randrange(self.users_n)
-        product = rng.choice(_PRODUCTS)
+        product = rng.choice(PRODUCTS)
         subject = rng.choice(_SUBJECTS).format(product=product, n=100_000 + index)
         ticket: dict[str, Any] = {
             "id": index + 1,
@@ -178,14 +186,14 @@ class ZendeskRecords:
             "has_incidents": False,
             "is_public": True,
             "due_at": iso(created + 7 * 86_400) if rng.random() < 0.1 else None,
-            "tags": sorted(rng.sample(_TAGS, rng.randint(0, 3))),
+            "tags": sorted(rng.sample(TAGS, rng.randint(0, 3))),
             "custom_fields": [
                 {"id": FIELD_PRODUCT, "value": product},
                 {
                     "id": FIELD_CONTRACT,
                     "value": f"CTR-{rng.randint(1, 9999):04d}" if rng.random() < 0.6 else None,
                 },
-                {"id": FIELD_REGION, "value": rng.choice(_REGIONS)},
+                {"id": FIELD_REGION, "value": rng.choice(REGIONS)},
             ],
             "satisfaction_rating": self._ticket_rating(index, status, rng),
             "sharing_agreement_ids": [],
@@ -265,9 +273,10 @@ class ZendeskRecords:
             "role": role,
             "verified": rng.random() < 0.8,
             "external_id": self.user_external_id(index),
-            "tags": sorted(rng.sample(_TAGS, rng.randint(0, 2))),
+            "tags": sorted(rng.sample(TAGS, rng.randint(0, 2))),
             "alias": None,
             "active": True,
+            "chat_only": False,
             "shared": False,
             "shared_agent": False,
             "last_login_at": iso(ts) if role != "end-user" else None,
@@ -284,7 +293,7 @@ class ZendeskRecords:
             "suspended": rng.random() < 0.01,
             "default_group_id": GROUP_IDS[0] if role != "end-user" else None,
             "report_csv": False,
-            "user_fields": {"customer_tier": rng.choice(("gold", "silver", "bronze", None))},
+            "user_fields": {"customer_tier": rng.choice((*TIERS, None))},
         }
 
     def organization(self, index: int) -> dict[str, Any]:
@@ -306,8 +315,8 @@ class ZendeskRecords:
             "details": "",
             "notes": "",
             "group_id": None,
-            "tags": sorted(rng.sample(_TAGS, rng.randint(0, 2))),
-            "organization_fields": {"plan": rng.choice(("enterprise", "growth", "team"))},
+            "tags": sorted(rng.sample(TAGS, rng.randint(0, 2))),
+            "organization_fields": {"plan": rng.choice(PLANS)},
             "deleted_at": None,
         }
 
