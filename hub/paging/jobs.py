@@ -99,21 +99,10 @@ async def read_export_job(
             position = job.paginator.first(run.bounds)
             guard.reset()
         if await export.wait(job_id) is _Job.DONE:
-            guard.enter(position)
-            page = await export.results(job_id, position)
-            if page is not None:
-                guard.compare(position, page.records)
-                records = run.absorb(page.records)
-                following = export.walk.next_position(position, page)
-                if following is None:
-                    final = stream_state(run.finish(None))
-                    yield Page(records=records, state=final, requests=export.take_requests())
-                    return
-                after = {"job": job_id, "page": following}
-                yield Page(records=records, state=stream_state(run.progress(), next=after),
-                           requests=export.take_requests())  # fmt: skip
-                position = following
-                continue
+            async for page in export.pages(run, job_id, position, guard):
+                yield page
+            if export.finished:
+                return
         expiries += 1
         if expiries > job.max_resubmits:
             raise export.error(f"export job {job_id} expired {expiries} times; giving up")
@@ -132,6 +121,30 @@ class _Export:
         ))  # fmt: skip
         self._records = getter(job.records) if isinstance(job.records, str) else job.records
         self._requests = 0
+        self.finished = False
+
+    async def pages(
+        self, run: CursorRun, job_id: str, position: Position, guard: LoopGuard
+    ) -> AsyncIterator[Page]:
+        """The results of a done job from ``position``; sets ``finished`` after the last
+        page, and stops early (unfinished) when the vendor says the job is gone."""
+        while True:
+            guard.enter(position)
+            page = await self.results(job_id, position)
+            if page is None:
+                return
+            guard.compare(position, page.records)
+            records = run.absorb(page.records)
+            following = self.walk.next_position(position, page)
+            if following is None:
+                self.finished = True
+                final = stream_state(run.finish(None))
+                yield Page(records=records, state=final, requests=self.take_requests())
+                return
+            after = {"job": job_id, "page": following}
+            state = stream_state(run.progress(), next=after)
+            yield Page(records=records, state=state, requests=self.take_requests())
+            position = following
 
     def take_requests(self) -> int:
         count, self._requests = self._requests, 0
