@@ -18,6 +18,7 @@ from connectors.zendesk.connector import ZendeskConnector
 from connectors.zendesk.sandbox import ZendeskSandbox
 from hub.connector import CaseWrite, Page
 from hub.errors import AuthError, VendorError
+from hub.paging import PaginationLoop
 from hub.sandbox.server import RunningSandbox, serve_in_background
 from tests.support import zendesk_oauth_tokens
 
@@ -211,7 +212,7 @@ async def test_organizations_export_that_does_not_advance_fails_instead_of_loopi
 
 @respx.mock
 async def test_finished_ratings_run_restarts_a_lookback_before_the_newest_rating() -> None:
-    respx.get(f"{BASE}/api/v2/satisfaction_ratings.json").respond(
+    route = respx.get(f"{BASE}/api/v2/satisfaction_ratings.json").respond(
         json={
             "satisfaction_ratings": [
                 {"id": 1, "score": "offered", "created_at": "2024-01-01T00:00:00Z"},
@@ -222,9 +223,66 @@ async def test_finished_ratings_run_restarts_a_lookback_before_the_newest_rating
     )
     async with connector_for(satisfaction_ratings_lookback_seconds=3600, **TOKEN_AUTH) as zd:
         pages = await collect(zd.read("satisfaction_ratings", None))
+        again = await collect(zd.read("satisfaction_ratings", pages[-1].state))
 
     newest = 1704153600  # 2024-01-02T00:00:00Z
-    assert pages[-1].state == {"start_time": newest - 3600, "after": None}
+    assert route.calls.last.request.url.params["start_time"] == str(newest - 3600)
+    # The rating at the watermark comes again unchanged: a boundary duplicate, dropped.
+    assert 2 not in [record["id"] for record in again[-1].records]
+
+
+@respx.mock
+async def test_reads_on_from_a_state_the_connector_wrote_before_versioned_states() -> None:
+    exports = respx.get(f"{BASE}/api/v2/incremental/tickets/cursor.json").respond(
+        json={"tickets": [], "after_cursor": "next", "end_of_stream": True}
+    )
+    ratings = respx.get(f"{BASE}/api/v2/satisfaction_ratings.json").respond(
+        json={"satisfaction_ratings": [], "meta": {"has_more": False, "after_cursor": None}}
+    )
+    async with connector_for(**TOKEN_AUTH) as connector:
+        await collect(connector.read("tickets", {"cursor": "old-cursor"}))
+        old_ratings = {"start_time": 1700000000, "after": None}
+        await collect(connector.read("satisfaction_ratings", old_ratings))
+
+    assert exports.calls.last.request.url.params["cursor"] == "old-cursor"
+    assert "start_time" not in exports.calls.last.request.url.params
+    assert ratings.calls.last.request.url.params["start_time"] == "1700000000"
+
+
+@respx.mock
+async def test_tickets_export_whose_cursor_never_changes_fails_instead_of_looping() -> None:
+    route = respx.get(f"{BASE}/api/v2/incremental/tickets/cursor.json").respond(
+        json={"tickets": [{"id": 1}], "after_cursor": "stuck", "end_of_stream": False}
+    )
+    async with connector_for(**TOKEN_AUTH) as connector:
+        with pytest.raises(PaginationLoop, match="did not move past cursor stuck") as caught:
+            await collect(connector.read("tickets", None))
+
+    assert (caught.value.connection, caught.value.stream) == ("zd", "tickets")
+    assert route.call_count == 2
+
+
+@respx.mock
+async def test_a_refused_stored_export_cursor_restarts_from_the_watermark() -> None:
+    def export(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("cursor") == "expired":
+            return httpx.Response(
+                400, json={"error": "InvalidPaginationParameter", "description": "bad cursor"}
+            )
+        page = [{"id": 9, "generated_timestamp": 1700000500}]
+        return httpx.Response(
+            200, json={"tickets": page, "after_cursor": "fresh", "end_of_stream": True}
+        )
+
+    route = respx.get(f"{BASE}/api/v2/incremental/tickets/cursor.json").mock(side_effect=export)
+    async with connector_for(start_time=1700000000, **TOKEN_AUTH) as connector:
+        first = await collect(connector.read("tickets", {"cursor": "expired"}))
+        second = await collect(connector.read("tickets", first[-1].state))
+
+    assert route.calls[1].request.url.params["start_time"] == "1700000000"
+    assert [r["id"] for r in first[-1].records] == [9]
+    assert second[-1].records == []  # resumed at the fresh cursor, the ticket not repeated
+    assert route.calls.last.request.url.params["cursor"] == "fresh"
 
 
 @respx.mock

@@ -1,0 +1,80 @@
+"""Time-window slicing: walk ``[lower, upper)`` in windows of ``step``, each window paged
+by an inner paginator (Airbyte's ``DatetimeBasedCursor`` ``step``), for vendors whose
+queries must name a bounded interval or whose result sets are capped per query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from hub.paging.instants import Bounds, Clock, Render, iso8601, utc_now
+from hub.paging.paginators import Paginator, Position
+from hub.paging.request import PageRequest, PageResponse
+
+
+@dataclass(frozen=True)
+class TimeWindowPaginator(Paginator):
+    """Windows ``[start, start + step)`` from the run's lower bound to its upper bound (now,
+    from ``clock``, when the run has none), sent as ``start_param`` and ``end_param``.
+
+    The position is ``{"window": [start, end], "until": upper, "inner": inner position}``, so a
+    stored one resumes inside the window it stopped in.
+    """
+
+    step: timedelta
+    inner: Paginator
+    start_param: str
+    end_param: str
+    render: Render = iso8601
+    clock: Clock = utc_now
+
+    def __post_init__(self) -> None:
+        if self.step <= timedelta(0):
+            raise ValueError("a time window's step must be positive")
+
+    def first(self, bounds: Bounds) -> Position:
+        lower, upper = self._range(bounds)
+        return self._window(lower, upper)
+
+    def is_empty(self, bounds: Bounds) -> bool:
+        lower, upper = self._range(bounds)
+        return lower >= upper
+
+    def apply(self, request: PageRequest, position: Position) -> PageRequest:
+        start, end = _window_of(position)
+        request = request.with_params(
+            {self.start_param: self.render(start), self.end_param: self.render(end)}
+        )
+        return self.inner.apply(request, position["inner"])
+
+    def next_position(self, position: Position, page: PageResponse) -> Position | None:
+        inner = self.inner.next_position(position["inner"], page)
+        if inner is not None:
+            return {**position, "inner": inner}
+        _, end = _window_of(position)
+        until = datetime.fromisoformat(position["until"])
+        return self._window(end, until) if end < until else None
+
+    def describe(self, position: Position) -> str:
+        start, end = _window_of(position)
+        inner = self.inner.describe(position["inner"])
+        return f"window {iso8601(start)}..{iso8601(end)} at {inner}"
+
+    def _range(self, bounds: Bounds) -> tuple[datetime, datetime]:
+        if bounds.lower is None:
+            raise ValueError("time windows need a lower bound: give the cursor an initial value")
+        return bounds.lower, bounds.upper or self.clock()
+
+    def _window(self, start: datetime, until: datetime) -> dict[str, Any]:
+        end = min(start + self.step, until)
+        return {
+            "window": [start.isoformat(), end.isoformat()],
+            "until": until.isoformat(),
+            "inner": self.inner.first(Bounds(start, end)),
+        }
+
+
+def _window_of(position: Position) -> tuple[datetime, datetime]:
+    start, end = position["window"]
+    return datetime.fromisoformat(start), datetime.fromisoformat(end)
