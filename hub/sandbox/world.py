@@ -63,8 +63,8 @@ PLACEHOLDER_EMAILS = ("noreply@example.com", "no-reply@noemail.com", "none@none.
 PLACEHOLDER_PHONES = ("+10000000000", "0000000000", "n/a", "+1 555 555 5555", "1234567890")
 SHARED_MAILBOXES = ("support", "info", "office", "contact", "admin", "billing", "hello")
 _BROKEN_EMAILS = ("{local}@", "{local} @{domain}", "{local}@{bare}", "@{domain}", "{local}")
-_BROKEN_PHONES = ("12345", "n/a", "+{cc} 555", "call me", "{e164}{e164}", "{e164}x")
-PHONE_STYLES = ("e164", "international", "national", "dashed", "trunk00")
+_BROKEN_PHONES = ("12345", "n/a", "+{cc} 555", "call me", "{e164}{e164}", "{e164:.6}")
+PHONE_STYLES = ("e164", "international", "national", "dashed", "dial00")
 _INDUSTRIES = (
     "Logistics", "Systems", "Foods", "Partners", "Labs", "Energy", "Media", "Health", "Motors",
     "Consulting", "Analytics", "Textiles", "Pharma", "Solutions", "Retail", "Travel", "Bau",
@@ -210,6 +210,16 @@ def rng_for(seed: int, kind: str, index: int) -> random.Random:
     return random.Random(int.from_bytes(digest, "big"))
 
 
+def _draw(seed: int, kind: str, index: int) -> float:
+    """One uniform draw in [0, 1) owned by a record: rng_for without building a generator.
+
+    Whether someone is a namesake or in a household is asked of other people too, so it must
+    be cheap; below the share, the draw rescaled picks whom they copy.
+    """
+    digest = hashlib.blake2b(f"{seed}/{kind}/{index}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
 @dataclass(frozen=True)
 class Traps:
     """Shares of the world that carry each identity-linking trap (each between 0 and 1).
@@ -232,6 +242,8 @@ class Traps:
     def __post_init__(self) -> None:
         for name, share in vars(self).items():
             _check_share(f"Traps.{name}", share)
+        if self.family_phone > 0.5 or self.namesake > 0.5:
+            raise ValueError("Traps: family_phone and namesake may be at most 0.5 (short chains)")
         if self.placeholder_email + self.invalid_email + self.shared_mailbox > 0.5:
             raise ValueError("Traps: email traps may take at most half of the world together")
         if self.placeholder_phone + self.invalid_phone > 0.5:
@@ -300,7 +312,7 @@ class VendorProfile:
         ("international", 2),
         ("national", 1.5),
         ("dashed", 1),
-        ("trunk00", 0.5),
+        ("dial00", 0.5),
     )
     accent_loss: float = 0.1  # names typed without diacritics
     case_noise: float = 0.04  # names or emails in the wrong case
@@ -493,16 +505,10 @@ class World:
         rng = rng_for(self.seed, "individual", pid)
         traps: set[str] = set()
         head = self._household_head(pid)
-        namesake_of = None
-        if head is not None:
-            head_name = self._name(head)
-            name = self._name(pid, household=head_name)
-        elif pid > 0 and rng.random() < self.traps.namesake:
-            namesake_of = pid - 1 - rng.randrange(min(pid, NAMESAKE_REACH))
-            name = self._name(namesake_of)
+        namesake_of = None if head is not None else self._namesake_source(pid)
+        if namesake_of is not None:
             traps.add(NAMESAKE)
-        else:
-            name = self._name(pid)
+        name = self._known_as(pid)
         loc = name.locale
         company = self.company(_employer(pid, rng)) if rng.random() < EMPLOYED_SHARE else None
         email, other = self._emails(pid, rng, name, company, traps)
@@ -538,12 +544,31 @@ class World:
         head = None
         current = pid
         while current > 0:
-            rng = rng_for(self.seed, "household", current)
-            if rng.random() >= self.traps.family_phone:
+            draw = _draw(self.seed, "household", current)
+            if draw >= self.traps.family_phone:
                 break
-            current = current - 1 - rng.randrange(min(current, HOUSEHOLD_REACH))
+            reach = min(current, HOUSEHOLD_REACH)
+            current = current - 1 - int(draw / self.traps.family_phone * reach)
             head = current
         return head
+
+    def _namesake_source(self, pid: int) -> int | None:
+        """The different, nearby person whose name ``pid`` carries, if ``pid`` is a namesake."""
+        draw = _draw(self.seed, "namesake", pid)
+        if pid == 0 or draw >= self.traps.namesake:
+            return None
+        return pid - 1 - int(draw / self.traps.namesake * min(pid, NAMESAKE_REACH))
+
+    def _known_as(self, pid: int) -> _Name:
+        """The name ``pid`` goes by: their household's family name, a namesake's, or their own."""
+        while True:
+            head = self._household_head(pid)
+            if head is not None:  # a head joined no household, so this recursion is one deep
+                return self._name(pid, household=self._known_as(head))
+            source = self._namesake_source(pid)
+            if source is None:
+                return self._name(pid)
+            pid = source
 
     def _name(self, pid: int, household: _Name | None = None) -> _Name:
         """A person's own name; a household member takes the family name of its head."""
@@ -578,7 +603,10 @@ class World:
         """The address a person gives first and, for some, a second (older) one."""
         given, family = name.given_ascii or "user", name.family_ascii or str(pid)
         personal = f"{_personal_local(rng, given, family)}@{_mail_domain(rng, name.locale)}"
-        work = None if company is None else f"{_work_local(rng, given, family)}@{company.domain}"
+        work_local = _work_local(rng, given, family)
+        if NAMESAKE in traps:  # a colleague may already have the name: IT adds a digit
+            work_local += str(rng.randint(2, 9))
+        work = None if company is None else f"{work_local}@{company.domain}"
         primary, other = (work, personal) if work and rng.random() < 0.6 else (personal, work)
         if other is None and rng.random() < OTHER_EMAIL_SHARE:
             other = f"{_personal_local(rng, given, family)}@{_mail_domain(rng, name.locale)}"
@@ -826,6 +854,13 @@ def _valid_mobile(rng: random.Random, region: str) -> str:
     return f"+{cc}{national}"
 
 
+@cache
+def _dials_00(region: str) -> bool:
+    """Whether callers in ``region`` dial abroad with 00 (most of Europe, Africa and Asia)."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return metadata is not None and metadata.international_prefix == "00"
+
+
 def _styled_phone(who: Individual, rng: random.Random, profile: VendorProfile) -> str | None:
     """A valid number in one of the vendor's formats; anything else stays as the person gave it."""
     styles, weights = zip(*profile.phone_styles, strict=True)
@@ -833,9 +868,9 @@ def _styled_phone(who: Individual, rng: random.Random, profile: VendorProfile) -
     phone = who.phone
     if phone is None or not who.phone_valid or style == "e164":
         return phone
-    if style == "trunk00":
-        return "00" + phone[1:]
     cc = str(_mobile_plan(who.region)[0])
+    if style == "dial00" and _dials_00(who.region):
+        return "00" + phone[1:]
     number = PhoneNumber(country_code=int(cc), national_number=int(phone[1 + len(cc) :]))
     if style == "national":
         return phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
