@@ -602,14 +602,15 @@ class World:
     ) -> tuple[str | None, str | None]:
         """The address a person gives first and, for some, a second (older) one."""
         given, family = name.given_ascii or "user", name.family_ascii or str(pid)
-        personal = f"{_personal_local(rng, given, family)}@{_mail_domain(rng, name.locale)}"
+        numbered = NAMESAKE in traps
+        personal = _personal_address(rng, given, family, name.locale, numbered=numbered)
         work_local = _work_local(rng, given, family)
-        if NAMESAKE in traps:  # a colleague may already have the name: IT adds a digit
+        if numbered:  # a colleague may already have the name: IT adds a digit
             work_local += str(rng.randint(2, 9))
         work = None if company is None else f"{work_local}@{company.domain}"
         primary, other = (work, personal) if work and rng.random() < 0.6 else (personal, work)
         if other is None and rng.random() < OTHER_EMAIL_SHARE:
-            other = f"{_personal_local(rng, given, family)}@{_mail_domain(rng, name.locale)}"
+            other = _personal_address(rng, given, family, name.locale, numbered=numbered)
         if other == primary:
             other = None
         draw = rng.random()
@@ -777,9 +778,10 @@ def _typo(text: str, rng: random.Random) -> str:
 # -- emails and companies ---------------------------------------------------------------------
 
 
-def _personal_local(rng: random.Random, given: str, family: str) -> str:
-    """A free-mail local part: popular names are taken, so most carry a number."""
-    pattern = rng.randrange(8)
+def _personal_local(rng: random.Random, given: str, family: str, *, numbered: bool) -> str:
+    """A free-mail local part: popular names are taken, so most carry a number (and a
+    ``numbered`` one always does: a namesake found the bare name taken)."""
+    pattern = rng.randrange(1 if numbered else 0, 8)
     year = rng.randint(1950, 2006)
     number = rng.randint(1, 9999)
     return (
@@ -798,8 +800,12 @@ def _work_local(rng: random.Random, given: str, family: str) -> str:
     return rng.choice((f"{given}.{family}", f"{given[0]}{family}", f"{family}.{given}"))
 
 
-def _mail_domain(rng: random.Random, loc: _Locale) -> str:
-    return rng.choice(loc.mail) if rng.random() < 0.45 else rng.choice(_GLOBAL_MAIL)
+def _personal_address(
+    rng: random.Random, given: str, family: str, loc: _Locale, *, numbered: bool
+) -> str:
+    """An address at the region's own mail providers or a global one."""
+    domain = rng.choice(loc.mail) if rng.random() < 0.45 else rng.choice(_GLOBAL_MAIL)
+    return f"{_personal_local(rng, given, family, numbered=numbered)}@{domain}"
 
 
 @cache
