@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -158,21 +159,35 @@ def test_operator_walkthrough_init_secret_connection_sync_find_quarantine(
 
 
 def _an_email(sandbox: dict[str, Any]) -> str:
+    """A valid end-user address held by exactly one user (the world also has shared ones)."""
     import httpx
+
+    from hub.sandbox.world import SHARED_MAILBOXES
+    from hub.vault import normalise_email
 
     creds = sandbox["credentials"]
     auth = (f"{creds['email']}/token", creds["api_token"])
     users = httpx.get(
         f"{sandbox['base_url']}/api/v2/incremental/users/cursor.json",
-        params={"start_time": 0, "per_page": 50},
+        params={"start_time": 0, "per_page": 200},
         auth=auth,
         timeout=10,
     ).json()["users"]
-    return next(
-        u["email"]
-        for u in users
-        if u["role"] == "end-user" and u.get("email") and "@example.com" in u["email"]
-    )
+    holders = Counter(str(u["email"]).casefold() for u in users if u.get("email"))
+
+    def usable(user: dict[str, Any]) -> bool:
+        email = user.get("email")
+        if user["role"] != "end-user" or not email or holders[email.casefold()] != 1:
+            return False
+        if email.partition("@")[0].casefold() in SHARED_MAILBOXES:  # others may hold it too
+            return False
+        try:
+            normalise_email(email)
+        except ValueError:
+            return False
+        return True
+
+    return next(str(u["email"]) for u in users[:50] if usable(u))
 
 
 def test_commands_outside_a_hub_say_how_to_make_one(tmp_path: Path) -> None:

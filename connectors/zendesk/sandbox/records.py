@@ -26,6 +26,7 @@ GROUP_IDS = (360_000_001, 360_000_002, 360_000_003)
 BRAND_ID = 360_000_100
 TICKET_FORM_ID = 360_000_200
 FIELD_PRODUCT, FIELD_CONTRACT, FIELD_REGION = 360_001, 360_002, 360_003
+WORLD_VENDOR = "zendesk"  # this sandbox's name in the shared world its users are drawn from
 AGENT_EVERY, ADMIN_EVERY = 20, 100
 # Periods of the arithmetic predicates; their product is the period of combined counts.
 _DELETED_MOD, _RATED_MOD, _BROKEN_MOD = 33, 7, 97
@@ -219,7 +220,7 @@ class ZendeskRecords:
         channel = rng.choice(_CHANNELS)
         source: dict[str, Any] = {"from": {}, "to": {}, "rel": None}
         if channel == "email":
-            who = person(self.seed, requester_index)
+            who = person(self.seed, requester_index, WORLD_VENDOR)
             source["from"] = {"address": who.email, "name": who.display_name}
             source["to"] = {"address": f"support@{self.subdomain}.zendesk.com", "name": "Support"}
         return {"channel": channel, "source": source}
@@ -242,7 +243,7 @@ class ZendeskRecords:
         self.built["user"] += 1
         rng = rng_for(self.seed, "user", index)
         ts = self.user_ts(index)
-        who = person(self.seed, index)
+        who = person(self.seed, index, WORLD_VENDOR)
         role = (
             "admin"
             if index % ADMIN_EVERY == 0
