@@ -37,7 +37,7 @@ from hub.http import (
 )
 from hub.log import configure_logging
 
-BASE = "https://acme.zendesk.com/api/v2/"
+BASE = "https://vendor.example/api/v2/"
 FAST = HttpSettings(max_attempts=4, backoff_base_seconds=0.01, backoff_max_seconds=0.02)
 
 
@@ -59,7 +59,7 @@ def pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     async with create_client(
-        BASE, auth=StaticBearer("tkn-static-1"), settings=FAST, connection="zendesk-prod"
+        BASE, auth=StaticBearer("tkn-static-1"), settings=FAST, connection="vendor-prod"
     ) as built:
         yield built
 
@@ -216,17 +216,17 @@ async def test_retry_after_beyond_the_budget_raises_rate_limited_at_once(
             "search.json",
             params={"query": "jane.doe@example.com"},
             settings=FAST,
-            connection="zendesk-prod",
+            connection="vendor-prod",
             stream="tickets",
         )
     assert route.call_count == 1
     assert pauses == []
     message = str(caught.value)
-    for part in ("zendesk-prod/tickets", "GET /api/v2/search.json", "429", "1 attempt"):
+    for part in ("vendor-prod/tickets", "GET /api/v2/search.json", "429", "1 attempt"):
         assert part in message
     assert "jane" not in message
     assert caught.value.status == 429
-    assert caught.value.connection == "zendesk-prod"
+    assert caught.value.connection == "vendor-prod"
 
 
 # -- retries ---------------------------------------------------------------------------------
@@ -316,7 +316,7 @@ async def test_server_errors_that_persist_raise_vendor_error_with_status(
         ),
         (403, "forbidden", None),
     ],
-    ids=["zendesk", "salesforce", "twilio", "genesys", "not-json"],
+    ids=["error-and-description", "salesforce", "twilio", "genesys", "not-json"],
 )
 async def test_client_errors_raise_at_once_with_the_vendor_code_only(
     client: httpx.AsyncClient,
