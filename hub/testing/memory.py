@@ -13,6 +13,7 @@ registered); it is not an entry point, so users never see it.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,8 @@ from hub.connector import Connector, ConnectorConfig, Page, Stream
 from hub.errors import AuthError, ConfigError, VendorError
 from hub.models import Pii
 from hub.plugins import hookimpl
+
+log = logging.getLogger(__name__)
 
 MAPPINGS_DIR = Path(__file__).parent / "mappings"
 STREAMS = ("people", "cases")
@@ -192,13 +195,16 @@ class MemoryConnector(Connector):
         self._authenticate()
         source = self.source
         position = int((state or {}).get("position", 0))
-        log = source.logs[stream]
+        changes = source.logs[stream]
         while True:
             if source.fail_at_page is not None and source.pages_read >= source.fail_at_page:
                 raise VendorError("the memory source failed on purpose", stream=stream)
             if source.page_delay_seconds:
                 await asyncio.sleep(source.page_delay_seconds)
-            chunk = log[position : position + self.config.page_size]
+            chunk = changes[position : position + self.config.page_size]
+            # As an HTTP client logs each request: a DEBUG line per page, ids and counts only.
+            log.debug("read %s/%s from position %d: %d change(s)",
+                      self.connection, stream, position, len(chunk))  # fmt: skip
             position += len(chunk)
             source.pages_read += 1
             yield Page(
@@ -207,7 +213,7 @@ class MemoryConnector(Connector):
                 requests=0,
                 deleted_ids=[c.deleted_id for c in chunk if c.deleted_id is not None],
             )
-            if position >= len(log):
+            if position >= len(changes):
                 return
 
     async def aclose(self) -> None:

@@ -49,13 +49,6 @@ def _add_memory_connection(home: Path, name: str, *settings: str) -> None:
     assert added.returncode == 0, added.stderr
 
 
-def test_init_creates_the_config_and_a_private_master_key(tmp_path: Path) -> None:
-    init = hub_cli(tmp_path, "init")
-    assert init.returncode == 0, init.stderr
-    assert (tmp_path / "hub.toml").is_file()
-    assert (tmp_path / "secrets" / "master.key").stat().st_mode & 0o777 == 0o600
-
-
 def test_connector_show_lists_the_config_fields_their_types_and_which_are_secret(
     tmp_path: Path,
 ) -> None:
@@ -70,9 +63,12 @@ def test_connector_show_lists_the_config_fields_their_types_and_which_are_secret
     assert unknown.returncode == 1 and "nope" in unknown.stderr
 
 
-def test_operator_walkthrough_secret_connection_sync_find_quarantine(tmp_path: Path) -> None:
+def test_operator_walkthrough_init_secret_connection_sync_find_quarantine(tmp_path: Path) -> None:
     home = tmp_path
-    assert hub_cli(home, "init").returncode == 0
+    init = hub_cli(home, "init")
+    assert init.returncode == 0, init.stderr
+    assert (home / "hub.toml").is_file()
+    assert (home / "secrets" / "master.key").stat().st_mode & 0o777 == 0o600
 
     literal = hub_cli(home, "connections", "add", "mem", "--connector", "memory",
                       "--set", f"token={TOKEN}")  # fmt: skip
