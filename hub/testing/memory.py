@@ -4,14 +4,16 @@ about HTTP or any vendor.
 A :class:`MemorySource` holds streams as change logs; the :class:`MemoryConnector` reads them
 from a position, one page at a time, and can be told to fail at a given page. A source is
 either registered under a name by a test (and changed while the test runs) or generated from
-``generate = {people, cases, seed}`` in the connection's config, so a subprocess (a crash test)
-rebuilds the same data. Register the plugin with ``hub.plugins.register_plugin(memory)``; it
-is not an entry point, so users never see it.
+``generate = {people, cases, seed, ...}`` in the connection's config, so a subprocess (a crash
+test, a CLI test) rebuilds the same data and behaviour. Register the plugin with
+``hub.plugins.register_plugin(memory)`` (or run ``python -m hub.testing``, the CLI with it
+registered); it is not an entry point, so users never see it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,6 +27,8 @@ from hub.connector import Connector, ConnectorConfig, Page, Stream
 from hub.errors import AuthError, ConfigError, VendorError
 from hub.models import Pii
 from hub.plugins import hookimpl
+
+log = logging.getLogger(__name__)
 
 MAPPINGS_DIR = Path(__file__).parent / "mappings"
 STREAMS = ("people", "cases")
@@ -76,8 +80,8 @@ class MemorySource:
 
     @classmethod
     def generated(cls, *, people: int, cases: int, seed: int = 0) -> MemorySource:
-        """A deterministic source: ``people`` people and ``cases`` cases (every
-        ``INVALID_EVERY``-th with an unknown status)."""
+        """A deterministic source: ``people`` people with a name, an email and a phone each,
+        and ``cases`` cases (every ``INVALID_EVERY``-th with an unknown status)."""
         source = cls()
         for i in range(people):
             n = i + seed * 100_000
@@ -86,8 +90,8 @@ class MemorySource:
                 {
                     "id": f"p{i}",
                     "name": f"Person {n}",
-                    "email": f"person{n}@example.test",
-                    "phone": None,
+                    "email": f"person{n}@example.com",
+                    "phone": f"+1 (415) 555-{n % 10_000:04d}",
                     "tags": ["generated"],
                     "deleted": False,
                 },
@@ -117,11 +121,15 @@ def register_source(name: str, source: MemorySource) -> MemorySource:
 
 
 class Generate(BaseModel):
+    """A source built from the config alone, the same in every process that reads it."""
+
     model_config = ConfigDict(extra="forbid")
 
     people: int = Field(default=100, ge=0)
     cases: int = Field(default=300, ge=0)
     seed: int = 0
+    page_delay_seconds: float = Field(default=0.0, ge=0, description="Wait before each page.")
+    fail_at_page: int | None = Field(default=None, ge=0, description="Fail reading this page.")
 
 
 class MemoryConfig(ConnectorConfig):
@@ -165,7 +173,9 @@ class MemoryConnector(Connector):
                 raise ConfigError(f"no memory source {self.config.source!r} is registered")
             return _SOURCES[self.config.source]
         g = self.config.generate or Generate()
-        return MemorySource.generated(people=g.people, cases=g.cases, seed=g.seed)
+        source = MemorySource.generated(people=g.people, cases=g.cases, seed=g.seed)
+        source.page_delay_seconds, source.fail_at_page = g.page_delay_seconds, g.fail_at_page
+        return source
 
     def auth(self) -> httpx.Auth:
         return httpx.Auth()  # no HTTP
@@ -185,13 +195,16 @@ class MemoryConnector(Connector):
         self._authenticate()
         source = self.source
         position = int((state or {}).get("position", 0))
-        log = source.logs[stream]
+        changes = source.logs[stream]
         while True:
             if source.fail_at_page is not None and source.pages_read >= source.fail_at_page:
                 raise VendorError("the memory source failed on purpose", stream=stream)
             if source.page_delay_seconds:
                 await asyncio.sleep(source.page_delay_seconds)
-            chunk = log[position : position + self.config.page_size]
+            chunk = changes[position : position + self.config.page_size]
+            # As an HTTP client logs each request: a DEBUG line per page, ids and counts only.
+            log.debug("read %s/%s from position %d: %d change(s)",
+                      self.connection, stream, position, len(chunk))  # fmt: skip
             position += len(chunk)
             source.pages_read += 1
             yield Page(
@@ -200,7 +213,7 @@ class MemoryConnector(Connector):
                 requests=0,
                 deleted_ids=[c.deleted_id for c in chunk if c.deleted_id is not None],
             )
-            if position >= len(log):
+            if position >= len(changes):
                 return
 
     async def aclose(self) -> None:

@@ -1,30 +1,32 @@
-"""The `hub` command as an operator uses it: real subprocesses against a real sandbox."""
+"""The `hub` command as an operator uses it: real subprocesses of ``python -m hub.testing`` (the
+CLI with the memory connector registered), so the CLI is covered without any vendor."""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hub.testing import MemorySource
+
 pytestmark = pytest.mark.slow
 
+TOKEN = "memory-token-7c2d"  # made up for the tests
+GENERATE = {"people": 30, "cases": 75, "seed": 4}
 
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    return {**env, **extra}
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
 
 
 def hub_cli(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "hub.cli", *args],
+        [sys.executable, "-m", "hub.testing", *args],
         cwd=home,
         env=_env(),
         input=stdin,
@@ -35,159 +37,96 @@ def hub_cli(home: Path, *args: str, stdin: str | None = None) -> subprocess.Comp
     )
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[dict[str, Any]]:
-    """`hub sandbox serve zendesk` in its own process; its first stdout line describes it."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "hub.cli",
-            "sandbox",
-            "serve",
-            "zendesk",
-            "--records",
-            "150",
-            "--seed",
-            "4",
-            "--option",
-            "relaxed_limits=true",
-        ],
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    info = json.loads(proc.stdout.readline())
-    yield info
-    proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=10)
+def _json(out: subprocess.CompletedProcess[str]) -> Any:
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
 
 
-def test_sandbox_serve_first_line_names_vendor_url_and_credentials(sandbox: dict[str, Any]) -> None:
-    assert sandbox["vendor"] == "zendesk"
-    assert sandbox["base_url"].startswith("http://127.0.0.1:")
-    assert {"email", "api_token"} <= set(sandbox["credentials"])
+def _add_memory_connection(home: Path, name: str, *settings: str) -> None:
+    sets = [f"generate={json.dumps(GENERATE)}", "page_size=10", *settings]
+    added = hub_cli(home, "connections", "add", name, "--connector", "memory",
+                    *(arg for s in sets for arg in ("--set", s)))  # fmt: skip
+    assert added.returncode == 0, added.stderr
 
 
-def test_operator_walkthrough_init_secret_connection_sync_find_quarantine(
-    tmp_path: Path, sandbox: dict[str, Any]
+def test_connector_show_lists_the_config_fields_their_types_and_which_are_secret(
+    tmp_path: Path,
 ) -> None:
+    shown = _json(hub_cli(tmp_path, "connector", "show", "memory", "--json"))
+    fields = {f["name"]: f for f in shown["fields"]}
+    assert fields["token"]["secret"] and not fields["token"]["personal"]
+    assert fields["email"]["personal"] and not fields["email"]["secret"]
+    assert (fields["page_size"]["type"], fields["page_size"]["default"]) == ("int", 50)
+    assert [s["name"] for s in shown["streams"]] == ["people", "cases"]
+    assert "memory" in [c["name"] for c in _json(hub_cli(tmp_path, "connector", "list", "--json"))]
+    unknown = hub_cli(tmp_path, "connector", "show", "nope")
+    assert unknown.returncode == 1 and "nope" in unknown.stderr
+
+
+def test_operator_walkthrough_init_secret_connection_sync_find_quarantine(tmp_path: Path) -> None:
     home = tmp_path
     init = hub_cli(home, "init")
     assert init.returncode == 0, init.stderr
     assert (home / "hub.toml").is_file()
     assert (home / "secrets" / "master.key").stat().st_mode & 0o777 == 0o600
 
-    creds = sandbox["credentials"]
-    literal = hub_cli(
-        home,
-        "connections",
-        "add",
-        "zd",
-        "--connector",
-        "zendesk",
-        "--set",
-        f"base_url={sandbox['base_url']}",
-        "--set",
-        f"email={creds['email']}",
-        "--set",
-        f"token={creds['api_token']}",
-    )
+    literal = hub_cli(home, "connections", "add", "mem", "--connector", "memory",
+                      "--set", f"token={TOKEN}")  # fmt: skip
     assert literal.returncode == 1 and "secret:NAME" in literal.stderr
-    assert creds["api_token"] not in literal.stderr
+    assert TOKEN not in literal.stderr
+    misspelt = hub_cli(home, "connections", "add", "mem", "--connector", "memory",
+                       "--set", "colour=red")  # fmt: skip
+    assert misspelt.returncode == 1 and "colour" in misspelt.stderr
 
-    stored = hub_cli(home, "secrets", "set", "zd-token", stdin=creds["api_token"] + "\n")
+    stored = hub_cli(home, "secrets", "set", "mem-token", stdin=TOKEN + "\n")
     assert stored.returncode == 0, stored.stderr
     listed = hub_cli(home, "secrets", "list", "--json")
-    assert [s["name"] for s in json.loads(listed.stdout)] == ["zd-token"]
-    assert creds["api_token"] not in listed.stdout
+    assert [s["name"] for s in _json(listed)] == ["mem-token"]
+    assert TOKEN not in listed.stdout
 
-    added = hub_cli(
-        home,
-        "connections",
-        "add",
-        "zd",
-        "--connector",
-        "zendesk",
-        "--set",
-        f"base_url={sandbox['base_url']}",
-        "--set",
-        f"email={creds['email']}",
-        "--set",
-        "token=secret:zd-token",
-        "--set",
-        "incremental_requests_per_minute=100000",
-    )
-    assert added.returncode == 0, added.stderr
-    assert hub_cli(home, "connections", "test", "zd").returncode == 0
+    _add_memory_connection(home, "mem", "token=secret:mem-token", "email=ops.person@acme.example")
+    assert hub_cli(home, "connections", "test", "mem").returncode == 0
 
-    synced = hub_cli(home, "sync", "zd", "--json")
-    assert synced.returncode == 0, synced.stderr
-    results = {r["stream"]: r for r in json.loads(synced.stdout)}
-    assert set(results) == {
-        "users",
-        "organizations",
-        "tickets",
-        "ticket_metrics",
-        "satisfaction_ratings",
-    }
-    assert results["users"]["records_written"] > 0, synced.stdout
+    results = {r["stream"]: r for r in _json(hub_cli(home, "sync", "mem", "--json"))}
+    assert set(results) == {"people", "cases"}
+    assert results["people"]["records_written"] == GENERATE["people"]
+    assert results["cases"]["records_quarantined"] > 0
 
-    only_tickets = hub_cli(home, "sync", "zd", "--stream", "tickets", "--full-refresh", "--json")
-    assert [r["stream"] for r in json.loads(only_tickets.stdout)] == ["tickets"]
-    assert json.loads(only_tickets.stdout)[0]["records_written"] == 0
+    refreshed = _json(hub_cli(home, "sync", "mem", "--stream", "cases", "--full-refresh", "--json"))
+    assert [(r["stream"], r["records_written"]) for r in refreshed] == [("cases", 0)]
 
-    email = _an_email(sandbox)
+    email = MemorySource.generated(**GENERATE).latest("people")["p3"]["email"]
     found = hub_cli(home, "customers", "find", "--email", f"  {email.upper()} ", "--json")
-    assert found.returncode == 0, found.stderr
-    assert [r["kind"] for r in json.loads(found.stdout)] == ["customer"]
+    assert [r["kind"] for r in _json(found)] == ["customer"]
     assert email not in found.stdout  # the answer carries ids, not personal data
 
-    quarantined = json.loads(hub_cli(home, "quarantine", "list", "--json").stdout)
-    assert quarantined and all(q["stream"] == "tickets" for q in quarantined)
-    shown = hub_cli(home, "quarantine", "show", str(quarantined[0]["id"]), "--json")
-    assert "payload_fields" in json.loads(shown.stdout)
-    replay = json.loads(hub_cli(home, "quarantine", "replay", "--json").stdout)
+    quarantined = _json(hub_cli(home, "quarantine", "list", "--json"))
+    assert len(quarantined) == results["cases"]["records_quarantined"]
+    assert all(q["stream"] == "cases" for q in quarantined)
+    shown = _json(hub_cli(home, "quarantine", "show", str(quarantined[0]["id"]), "--json"))
+    assert "payload_fields" in shown
+    replay = _json(hub_cli(home, "quarantine", "replay", "--json"))
     assert replay["still_invalid"] == len(quarantined)
 
-    connectors = json.loads(hub_cli(home, "connector", "list", "--json").stdout)
-    assert [c["name"] for c in connectors] == ["zendesk"]
-    assert hub_cli(home, "connections", "remove", "zd").returncode == 0
-    assert json.loads(hub_cli(home, "connections", "list", "--json").stdout) == []
+    assert hub_cli(home, "connections", "remove", "mem").returncode == 0
+    assert _json(hub_cli(home, "connections", "list", "--json")) == []
 
 
-def _an_email(sandbox: dict[str, Any]) -> str:
-    """A valid end-user address held by exactly one user (the world also has shared ones)."""
-    import httpx
-
-    from hub.sandbox.world import SHARED_MAILBOXES
-    from hub.vault import normalise_email
-
-    creds = sandbox["credentials"]
-    auth = (f"{creds['email']}/token", creds["api_token"])
-    users = httpx.get(
-        f"{sandbox['base_url']}/api/v2/incremental/users/cursor.json",
-        params={"start_time": 0, "per_page": 200},
-        auth=auth,
-        timeout=10,
-    ).json()["users"]
-    holders = Counter(str(u["email"]).casefold() for u in users if u.get("email"))
-
-    def usable(user: dict[str, Any]) -> bool:
-        email = user.get("email")
-        if user["role"] != "end-user" or not email or holders[email.casefold()] != 1:
-            return False
-        if email.partition("@")[0].casefold() in SHARED_MAILBOXES:  # others may hold it too
-            return False
-        try:
-            normalise_email(email)
-        except ValueError:
-            return False
-        return True
-
-    return next(str(u["email"]) for u in users[:50] if usable(u))
+def test_a_failing_source_shows_every_stream_failed_and_exits_1(tmp_path: Path) -> None:
+    assert hub_cli(tmp_path, "init").returncode == 0
+    assert hub_cli(tmp_path, "secrets", "set", "t", stdin=TOKEN).returncode == 0
+    _add_memory_connection(
+        tmp_path, "broken", "token=secret:t", f"generate={json.dumps({'fail_at_page': 0})}"
+    )
+    table = hub_cli(tmp_path, "sync", "broken")
+    assert table.returncode == 1
+    assert "broken/cases" in table.stdout and "failed" in table.stdout
+    assert TOKEN not in table.stdout + table.stderr
+    as_json = hub_cli(tmp_path, "sync", "broken", "--json")
+    assert as_json.returncode == 1
+    results = json.loads(as_json.stdout)
+    assert {r["stream"] for r in results} == {"people", "cases"}
+    assert all(r["status"] == "failed" and "failed on purpose" in r["error"] for r in results)
 
 
 def test_commands_outside_a_hub_say_how_to_make_one(tmp_path: Path) -> None:
@@ -198,46 +137,4 @@ def test_commands_outside_a_hub_say_how_to_make_one(tmp_path: Path) -> None:
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert hub_cli(tmp_path, "customers", "find").returncode == 2
-
-
-def test_demo_syncs_twice_and_leaves_a_working_hub(tmp_path: Path) -> None:
-    out = hub_cli(tmp_path, "demo", "--dir", "demo", "--records", "300")
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert "second sync re-wrote 0 record(s)" in out.stdout
-    assert (tmp_path / "demo" / "hub.toml").is_file()
-    listed = hub_cli(tmp_path / "demo", "connections", "list", "--json")
-    assert [c["name"] for c in json.loads(listed.stdout)] == ["zendesk"]
-
-
-def test_sync_of_an_unreachable_vendor_shows_every_stream_failed_and_exits_1(
-    tmp_path: Path,
-) -> None:
-    assert hub_cli(tmp_path, "init").returncode == 0
-    assert hub_cli(tmp_path, "secrets", "set", "t", stdin="not-a-real-token").returncode == 0
-    fast = '{"max_attempts": 2, "backoff_base_seconds": 0.01, "backoff_max_seconds": 0.02}'
-    added = hub_cli(
-        tmp_path,
-        "connections",
-        "add",
-        "dead",
-        "--connector",
-        "zendesk",
-        "--set",
-        "base_url=http://127.0.0.1:9",
-        "--set",
-        "email=ops@example.com",
-        "--set",
-        "token=secret:t",
-        "--set",
-        f"http={fast}",
-    )
-    assert added.returncode == 0, added.stderr
-    table = hub_cli(tmp_path, "sync", "dead")
-    assert table.returncode == 1
-    assert "dead/tickets" in table.stdout and "failed" in table.stdout
-    assert "not-a-real-token" not in table.stdout + table.stderr
-    as_json = hub_cli(tmp_path, "sync", "dead", "--json")
-    assert as_json.returncode == 1
-    results = json.loads(as_json.stdout)
-    assert len(results) == 5
-    assert all(r["status"] == "failed" and "ConnectError" in r["error"] for r in results)
+    assert hub_cli(tmp_path, "sync", "--no-such-option").returncode == 2

@@ -20,7 +20,7 @@ from hub.log import RedactionFilter, configure_logging, redact
         ("Authorization: Bearer eyJhbGciOi.J9.sig", "eyJhbGciOi"),
         ("authorization: Basic YWdlbnRAYWNtZS5jb20vdG9rZW46YWJj", "YWdlbnRAYWNtZS5jb20"),
         ("{'authorization': 'Token tk_9f8e7d'}", "tk_9f8e7d"),
-        ("[(b'Set-Cookie', b'_zendesk_session=s3ss10n; path=/'), (b'Vary', b'Accept')]", "s3ss10n"),
+        ("[(b'Set-Cookie', b'_vendor_session=s3ss10n; path=/'), (b'Vary', b'Accept')]", "s3ss10n"),
         ("(b'Authorization', b'OAuth 00D5g.xyz')", "00D5g.xyz"),
         ("Cookie: sid=abc123def", "abc123def"),
         ("GET https://x.test/oauth?access_token=at-5566&page=2", "at-5566"),

@@ -13,24 +13,25 @@ from hub.replay import replay_quarantine
 from hub.runtime import Hub, utcnow
 from hub.store.schema import quarantine, records, stream_leases, sync_runs
 from hub.sync import StreamResult, sync_connection
+from hub.testing import MemorySource
 
 
 async def test_invalid_records_are_quarantined_while_the_rest_sync_and_replay_moves_them_in(
-    hub: Hub, zendesk: tuple[object, object], tmp_path: object
+    hub: Hub, memory: MemorySource
 ) -> None:
-    result = (await sync_connection(hub, "zd", streams=["tickets"]))[0]
+    result = (await sync_connection(hub, "mem", streams=["cases"]))[0]
     bad = result.counters.records_quarantined
     assert bad > 0 and result.counters.records_written > 0
     async with hub.engine.connect() as conn:
         entries = (await conn.execute(sa.select(quarantine))).all()
     assert len(entries) == bad
-    assert all(e.mapping_version == "zendesk-1" and e.error for e in entries)
+    assert all(e.mapping_version == "memory-1" and e.error for e in entries)
 
     # Nothing changed in the mapping: a replay leaves them where they are.
     assert (await replay_quarantine(hub)).still_invalid == bad
 
     # An operator's corrected copy of the mapping (searched first) accepts them.
-    fixed = _lenient_zendesk_mapping(hub)
+    fixed = _lenient_memory_mapping(hub)
     hub._mappings.clear()
     replayed = await replay_quarantine(hub)
     assert replayed.moved == bad and replayed.still_invalid == 0
@@ -55,35 +56,29 @@ async def test_invalid_records_are_quarantined_while_the_rest_sync_and_replay_mo
     assert versions == {fixed}
 
 
-def _lenient_zendesk_mapping(hub: Hub) -> str:
-    """Write an operator copy of zendesk.yaml that maps unknown priorities to normal."""
-    source = next(
-        Path(p) / "zendesk.yaml"
-        for p in plugin_mapping_paths()
-        if (Path(p) / "zendesk.yaml").exists()
-    )
+def _lenient_memory_mapping(hub: Hub) -> str:
+    """Write an operator copy of memory.yaml that reads unknown statuses as open."""
+    found = (Path(p) / "memory.yaml" for p in plugin_mapping_paths())
+    source = next(path for path in found if path.exists())
     text = source.read_text(encoding="utf-8").replace(
-        'version: "zendesk-1"', 'version: "zendesk-1-lenient"'
+        'version: "memory-1"', 'version: "memory-1-lenient"'
     )
     target_dir = hub.settings.resolved_mapping_dirs[0]
     target_dir.mkdir(parents=True, exist_ok=True)
-    (target_dir / "zendesk.yaml").write_text(_accept_unknown_values(text), encoding="utf-8")
-    return "zendesk-1-lenient"
+    (target_dir / "memory.yaml").write_text(_accept_unknown_statuses(text), encoding="utf-8")
+    return "memory-1-lenient"
 
 
-def _accept_unknown_values(text: str) -> str:
-    """The sandbox breaks tickets with priority "critical" or no status; accept both."""
-    strict_priorities = "values: {urgent: urgent, high: high, normal: normal, low: low}"
-    assert strict_priorities in text and "            path: status\n" in text
-    text = text.replace(strict_priorities, strict_priorities[:-1] + ", critical: urgent}")
-    return text.replace(
-        "            path: status\n", "            path: status\n            default: open\n"
-    )
+def _accept_unknown_statuses(text: str) -> str:
+    """The memory source gives some cases the status "bogus"; read it (and others) as open."""
+    strict = "                  strict: true\n"
+    assert text.count(strict) == 1
+    return text.replace(strict, "                  default: open\n")
 
 
-async def _quarantine_tickets_then_fix_the_mapping(hub: Hub) -> StreamResult:
-    [synced] = await sync_connection(hub, "zd", streams=["tickets"])
-    _lenient_zendesk_mapping(hub)
+async def _quarantine_cases_then_fix_the_mapping(hub: Hub) -> StreamResult:
+    [synced] = await sync_connection(hub, "mem", streams=["cases"])
+    _lenient_memory_mapping(hub)
     hub._mappings.clear()
     return synced
 
@@ -95,29 +90,29 @@ async def _open_entries(hub: Hub) -> int:
 
 
 async def test_a_replay_is_a_run_of_its_own_that_counts_what_it_moved(
-    hub: Hub, zendesk: tuple[object, object]
+    hub: Hub, memory: MemorySource
 ) -> None:
-    synced = await _quarantine_tickets_then_fix_the_mapping(hub)
+    synced = await _quarantine_cases_then_fix_the_mapping(hub)
     replayed = await replay_quarantine(hub)
     async with hub.engine.connect() as conn:
         run = (await conn.execute(sa.select(sync_runs).where(sync_runs.c.kind == "replay"))).one()
         leases_left = await conn.scalar(sa.select(sa.func.count()).select_from(stream_leases))
     assert replayed.moved == synced.counters.records_quarantined > 0
-    assert (run.stream, run.status) == ("tickets", "succeeded")
+    assert (run.stream, run.status) == ("cases", "succeeded")
     assert (run.records_read, run.records_written) == (replayed.moved, replayed.moved)
     assert leases_left == 0
 
 
 async def test_replay_leaves_a_stream_being_synced_alone_and_its_entries_open(
-    hub: Hub, zendesk: tuple[object, object]
+    hub: Hub, memory: MemorySource
 ) -> None:
-    synced = await _quarantine_tickets_then_fix_the_mapping(hub)
-    # A sync of zd/tickets is running on another machine.
+    synced = await _quarantine_cases_then_fix_the_mapping(hub)
+    # A sync of mem/cases is running on another machine.
     async with hub.engine.begin() as conn:
         await conn.execute(
             sa.insert(stream_leases).values(
-                connection="zd",
-                stream="tickets",
+                connection="mem",
+                stream="cases",
                 run_id=synced.run_id + 1000,
                 holder="elsewhere:4242:1",
                 expires_at=utcnow() + timedelta(minutes=1),
@@ -125,7 +120,7 @@ async def test_replay_leaves_a_stream_being_synced_alone_and_its_entries_open(
         )
 
     held = await replay_quarantine(hub)
-    assert held.moved == 0 and len(held.busy) == 1 and "zd/tickets" in held.busy[0]
+    assert held.moved == 0 and len(held.busy) == 1 and "mem/cases" in held.busy[0]
     assert await _open_entries(hub) == synced.counters.records_quarantined
 
     async with hub.engine.begin() as conn:  # that sync ended

@@ -1,4 +1,5 @@
-"""The sync engine end to end: Zendesk connector against its sandbox over loopback HTTP."""
+"""The sync engine end to end, against the memory connector: what a sync stores, what a second
+sync rewrites, how failures and plugins meet the page transaction."""
 
 from __future__ import annotations
 
@@ -12,15 +13,17 @@ from hub.runtime import Hub
 from hub.store.schema import records, stream_state, sync_runs
 from hub.sync import PageWrite, sync_connection
 from hub.testing import MemorySource
+from hub.testing.memory import Change
 from tests.support import store_snapshot
 
-STREAMS = {"users", "organizations", "tickets", "ticket_metrics", "satisfaction_ratings"}
+STREAMS = {"people", "cases"}
 
 
 async def test_full_sync_stores_every_stream_then_incremental_sync_rewrites_nothing(
-    hub: Hub, zendesk: tuple[object, object]
+    hub: Hub, memory: MemorySource
 ) -> None:
-    first = await sync_connection(hub, "zd")
+    gone = memory.put("people", {**memory.latest("people")["p5"], "deleted": True})
+    first = await sync_connection(hub, "mem")
     assert {r.stream for r in first} == STREAMS
     assert all(r.status == "succeeded" for r in first)
     for r in first:
@@ -30,17 +33,15 @@ async def test_full_sync_stores_every_stream_then_incremental_sync_rewrites_noth
             c.records_read
             == c.records_written + c.records_unchanged + c.records_deleted + c.records_quarantined
         )
-    tickets = next(r for r in first if r.stream == "tickets").counters
-    assert tickets.pages > 1  # pages of 50: the cursor really moved between pages
-    assert tickets.records_deleted > 0  # the sandbox deletes some tickets
+    people = next(r for r in first if r.stream == "people").counters
+    cases = next(r for r in first if r.stream == "cases").counters
+    assert cases.pages > 1  # pages of 25: the cursor really moved between pages
+    assert people.records_deleted > 0  # a person flagged deleted after being created
+    assert cases.records_quarantined > 0  # the source makes some cases invalid on purpose
 
-    second = await sync_connection(hub, "zd")
+    second = await sync_connection(hub, "mem")
     assert sum(r.counters.records_written for r in second) == 0
-    reread = {r.stream: r.counters.records_read for r in second}
-    # Cursor exports resume exactly after the last record; the time-based organization
-    # export re-reads the boundary record (Zendesk's documented overlap), harmlessly.
-    assert reread["users"] == reread["tickets"] == reread["ticket_metrics"] == 0
-    assert reread["organizations"] <= 1
+    assert {r.stream: r.counters.records_read for r in second} == {"people": 0, "cases": 0}
 
     async with hub.engine.connect() as conn:
         kinds = dict(
@@ -52,68 +53,59 @@ async def test_full_sync_stores_every_stream_then_incremental_sync_rewrites_noth
         )
         states = (await conn.execute(sa.select(sa.func.count()).select_from(stream_state))).scalar()
         runs = (await conn.execute(sa.select(sync_runs.c.status))).scalars().all()
-    assert {"customer", "agent", "organization", "case", "case_metrics", "interaction"} <= set(
-        kinds
-    )
+    assert set(kinds) == {"customer", "case"}
     assert states == len(STREAMS)
     assert runs == ["succeeded"] * (2 * len(STREAMS))
+    assert (await store_snapshot(hub, "mem"))[("person", gone["id"])][1] is True
 
 
 async def test_changes_in_the_source_reach_the_store_on_the_next_sync(
-    hub: Hub, zendesk: tuple[object, object]
+    hub: Hub, memory: MemorySource
 ) -> None:
-    app, _ = zendesk
-    await sync_connection(hub, "zd", streams=["users", "tickets"])
-    before = await store_snapshot(hub, "zd")
-    changed = {tuple(c.split("/")) for c in app.mutate(6)}  # type: ignore[attr-defined]
-    results = await sync_connection(hub, "zd", streams=["users", "tickets"])
-    after = await store_snapshot(hub, "zd")
+    await sync_connection(hub, "mem")
+    before = await store_snapshot(hub, "mem")
+    changed = set()
+    for stream, object_type, record_id in (
+        ("people", "person", "p1"),
+        ("people", "person", "p7"),
+        ("cases", "case", "c2"),
+        ("cases", "case", "c30"),
+    ):
+        record = memory.latest(stream)[record_id]
+        memory.put(stream, {**record, "tags": [*record["tags"], "changed"]})
+        changed.add((object_type, record_id))
+    results = await sync_connection(hub, "mem")
+    after = await store_snapshot(hub, "mem")
     assert sum(r.counters.records_written for r in results) == len(changed)
     differing = {k for k in after if after[k] != before.get(k)}
     assert differing == changed
-    assert all("sandbox_mutated" in after[k][2]["tags"] for k in changed)  # type: ignore[operator]
+    assert all("changed" in after[k][2]["tags"] for k in changed)  # type: ignore[operator]
 
 
 async def test_full_refresh_reads_everything_again_but_writes_only_changes(
-    hub: Hub, zendesk: tuple[object, object]
+    hub: Hub, memory: MemorySource
 ) -> None:
-    first = await sync_connection(hub, "zd", streams=["users"])
-    again = await sync_connection(hub, "zd", streams=["users"], full_refresh=True)
+    first = await sync_connection(hub, "mem", streams=["people"])
+    again = await sync_connection(hub, "mem", streams=["people"], full_refresh=True)
     assert again[0].counters.records_read == first[0].counters.records_read
     assert again[0].counters.records_written == 0
     assert again[0].counters.records_unchanged == first[0].counters.records_written
 
 
-async def test_a_page_item_that_is_not_an_object_is_quarantined_not_dropped(hub: Hub) -> None:
-    import httpx
-    import respx
-
-    from hub.services.sandboxes import connect_sandbox
-
-    base = "https://acme.zendesk.com"
-    await connect_sandbox(
-        hub, "zd", "zendesk", {"base_url": base, "email": "ops@example.com", "token": "t0k"}
-    )
-    user = {
-        "id": 7,
-        "name": "Ana",
-        "email": "ana@example.com",
-        "role": "end-user",
-        "updated_at": "2026-01-01T00:00:00Z",
-        "created_at": "2026-01-01T00:00:00Z",
-    }
-    page = {"users": [user, "not a user"], "after_cursor": "c1", "end_of_stream": True}
-    with respx.mock(base_url=base) as vendor:
-        vendor.get("/api/v2/incremental/users/cursor.json").mock(
-            return_value=httpx.Response(200, json=page)
-        )
-        result = (await sync_connection(hub, "zd", streams=["users"]))[0]
+async def test_a_page_item_that_is_not_an_object_is_quarantined_not_dropped(
+    hub: Hub, memory: MemorySource
+) -> None:
+    memory.logs["people"] = [
+        Change(memory.latest("people")["p0"]),
+        Change("not a person"),  # type: ignore[arg-type]
+    ]
+    result = (await sync_connection(hub, "mem", streams=["people"]))[0]
     assert result.counters.records_read == 2
     assert result.counters.records_written == 1
     assert result.counters.records_quarantined == 1
 
 
-# -- the engine against the memory connector -----------------------------------------------
+# -- failures and the page transaction -------------------------------------------------------
 
 
 async def test_a_failed_page_commit_leaves_no_read_ahead_task_behind(

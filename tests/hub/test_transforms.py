@@ -60,7 +60,7 @@ def test_value_map_demands_an_explicit_unknown_value_policy(kwargs: dict[str, An
 @pytest.mark.parametrize(
     "raw",
     [
-        "2024-03-01T12:30:00Z",  # Zendesk
+        "2024-03-01T12:30:00Z",  # ISO 8601, Z for UTC
         "2024-03-01T12:30:00.000+0000",  # Salesforce
         "2024-03-01T14:30:00+02:00",
         "Fri, 01 Mar 2024 12:30:00 +0000",  # Twilio, RFC 2822

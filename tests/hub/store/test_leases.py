@@ -24,6 +24,7 @@ from hub.store.leases import Holder, this_process
 from hub.store.runs import start_run
 from hub.store.schema import records, stream_leases, sync_runs
 from hub.sync import StreamResult, sync_connection
+from hub.testing import MemorySource
 
 
 async def _runs(hub: Hub, stream: str) -> dict[int, str]:
@@ -41,10 +42,10 @@ async def _leave_lease(hub: Hub, stream: str, holder: str, expires_in: timedelta
     """A run of ``stream`` left running by ``holder``, holding the lease ``expires_in`` more."""
     now = utcnow()
     async with hub.engine.begin() as conn:
-        run_id = await start_run(conn, "zd", stream, full_refresh=False, now=now)
+        run_id = await start_run(conn, "mem", stream, full_refresh=False, now=now)
         await conn.execute(
             sa.insert(stream_leases).values(
-                connection="zd",
+                connection="mem",
                 stream=stream,
                 run_id=run_id,
                 holder=holder,
@@ -68,54 +69,53 @@ def _ended_process_on_this_host() -> str:
 
 
 async def test_a_second_run_of_a_stream_being_synced_is_refused_and_leaves_no_trace(
-    hub: Hub, zendesk: tuple[object, object]
+    hub: Hub, memory: MemorySource
 ) -> None:
+    memory.page_delay_seconds = 0.05  # the first run still holds the stream when the second asks
     one, two = await asyncio.gather(
-        sync_connection(hub, "zd", streams=["tickets"], raise_errors=False),
-        sync_connection(hub, "zd", streams=["tickets"], raise_errors=False),
+        sync_connection(hub, "mem", streams=["cases"], raise_errors=False),
+        sync_connection(hub, "mem", streams=["cases"], raise_errors=False),
     )
     results = sorted([*one, *two], key=lambda r: r.status)
     assert [r.status for r in results] == ["busy", "succeeded"]
     busy, done = results
-    assert busy.error is not None and "zd/tickets" in busy.error
-    assert await _runs(hub, "tickets") == {done.run_id: "succeeded"}
+    assert busy.error is not None and "mem/cases" in busy.error
+    assert await _runs(hub, "cases") == {done.run_id: "succeeded"}
     async with hub.engine.connect() as conn:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(stream_leases)) == 0
 
 
-async def test_a_live_run_on_another_host_keeps_its_stream(
-    hub: Hub, zendesk: tuple[object, object]
-) -> None:
-    other = await _leave_lease(hub, "users", "elsewhere:4242:1", timedelta(minutes=1))
-    [result] = await sync_connection(hub, "zd", streams=["users"], raise_errors=False)
+async def test_a_live_run_on_another_host_keeps_its_stream(hub: Hub, memory: MemorySource) -> None:
+    other = await _leave_lease(hub, "people", "elsewhere:4242:1", timedelta(minutes=1))
+    [result] = await sync_connection(hub, "mem", streams=["people"], raise_errors=False)
     assert result.status == "busy"
     assert result.error is not None
     assert f"run {other}" in result.error and "elsewhere" in result.error
-    assert await _runs(hub, "users") == {other: "running"}
+    assert await _runs(hub, "people") == {other: "running"}
     assert await _record_count(hub) == 0
     with pytest.raises(StreamBusy):
-        await sync_connection(hub, "zd", streams=["users"])
+        await sync_connection(hub, "mem", streams=["people"])
 
 
 # -- taking over from a dead holder -----------------------------------------------------------
 
 
 async def test_a_lapsed_lease_is_taken_over_and_its_run_marked_interrupted(
-    hub: Hub, zendesk: tuple[object, object]
+    hub: Hub, memory: MemorySource
 ) -> None:
-    dead = await _leave_lease(hub, "users", "elsewhere:4242:1", timedelta(seconds=-1))
-    [result] = await sync_connection(hub, "zd", streams=["users"])
+    dead = await _leave_lease(hub, "people", "elsewhere:4242:1", timedelta(seconds=-1))
+    [result] = await sync_connection(hub, "mem", streams=["people"])
     assert result.status == "succeeded" and result.counters.records_written > 0
-    assert await _runs(hub, "users") == {dead: "interrupted", result.run_id: "succeeded"}
+    assert await _runs(hub, "people") == {dead: "interrupted", result.run_id: "succeeded"}
 
 
 async def test_a_run_whose_process_ended_on_this_host_frees_its_stream_at_once(
-    hub: Hub, zendesk: tuple[object, object]
+    hub: Hub, memory: MemorySource
 ) -> None:
-    dead = await _leave_lease(hub, "users", _ended_process_on_this_host(), timedelta(hours=1))
-    [result] = await sync_connection(hub, "zd", streams=["users"])
+    dead = await _leave_lease(hub, "people", _ended_process_on_this_host(), timedelta(hours=1))
+    [result] = await sync_connection(hub, "mem", streams=["people"])
     assert result.status == "succeeded"
-    assert (await _runs(hub, "users"))[dead] == "interrupted"
+    assert (await _runs(hub, "people"))[dead] == "interrupted"
 
 
 def test_holders_are_presumed_alive_unless_this_host_sees_them_gone() -> None:
@@ -136,7 +136,7 @@ def test_a_reused_pid_is_told_apart_by_its_start_time() -> None:
 
 
 async def test_a_run_that_lost_its_stream_commits_no_further_page(
-    hub: Hub, zendesk: tuple[object, object]
+    hub: Hub, memory: MemorySource
 ) -> None:
     # The progress callback is synchronous: it steals the lease through a blocking engine.
     thief = sa.create_engine(
@@ -150,7 +150,7 @@ async def test_a_run_that_lost_its_stream_commits_no_further_page(
 
     try:
         with pytest.raises(StreamBusy, match="lost the stream"):
-            await sync_connection(hub, "zd", streams=["tickets"], progress=steal_after_first_page)
+            await sync_connection(hub, "mem", streams=["cases"], progress=steal_after_first_page)
     finally:
         thief.dispose()
     async with hub.engine.connect() as conn:
@@ -160,10 +160,10 @@ async def test_a_run_that_lost_its_stream_commits_no_further_page(
 
 
 async def test_a_run_keeps_its_stream_while_waiting_longer_than_the_lease_between_pages(
-    hub: Hub, zendesk: tuple[object, object]
+    hub: Hub, memory: MemorySource
 ) -> None:
     hub.settings = hub.settings.model_copy(update={"sync_lease_seconds": 1.0})
-    async with hub.connection("zd") as connector:  # the one sync_connection will use too
+    async with hub.connection("mem") as connector:  # the one sync_connection will use too
         pass
     pages_of = connector.read
     first_page_done = asyncio.Event()
@@ -187,7 +187,7 @@ async def test_a_run_keeps_its_stream_while_waiting_longer_than_the_lease_betwee
         async with hub.engine.connect() as conn, conn.begin() as transaction:
             try:
                 await leases.acquire(
-                    conn, "zd", "tickets", -1, now=utcnow(), period=timedelta(seconds=1)
+                    conn, "mem", "cases", -1, now=utcnow(), period=timedelta(seconds=1)
                 )
             except StreamBusy:
                 return False
@@ -196,7 +196,7 @@ async def test_a_run_keeps_its_stream_while_waiting_longer_than_the_lease_betwee
             return True
 
     results, taken = await asyncio.gather(
-        sync_connection(hub, "zd", streams=["tickets"], progress=note_first_page),
+        sync_connection(hub, "mem", streams=["cases"], progress=note_first_page),
         probe_during_the_wait(),
     )
     assert not taken

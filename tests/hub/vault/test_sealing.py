@@ -38,7 +38,7 @@ ROW = "zd/user/42"
 def _customer(**changes: Any) -> Customer:
     fields: dict[str, Any] = {
         "provenance": Provenance(
-            system="zendesk",
+            system="acme",
             connection="zd",
             object_type="user",
             external_id="42",
@@ -185,7 +185,7 @@ def test_the_content_hash_is_keyed(keyring: Keyring, data_key: DataKey) -> None:
 def test_cases_seal_their_subject_and_description(keyring: Keyring) -> None:
     case = Case(
         provenance=Provenance(
-            system="zendesk", connection="zd", object_type="ticket", external_id="7"
+            system="acme", connection="zd", object_type="ticket", external_id="7"
         ),
         subject="Refund for Ana",
         description="Card ending 4242",

@@ -28,14 +28,14 @@ async def _set(engine: AsyncEngine, keyring: Keyring, name: str, value: str) -> 
 
 
 async def test_a_stored_secret_reads_back(engine: AsyncEngine, keyring: Keyring) -> None:
-    await _set(engine, keyring, "zendesk-token", TOKEN)
+    await _set(engine, keyring, "vendor-token", TOKEN)
 
     async with engine.connect() as conn:
-        assert await get_secret(conn, keyring, "zendesk-token") == TOKEN
+        assert await get_secret(conn, keyring, "vendor-token") == TOKEN
 
 
 async def test_the_database_holds_the_secret_sealed(engine: AsyncEngine, keyring: Keyring) -> None:
-    await _set(engine, keyring, "zendesk-token", TOKEN)
+    await _set(engine, keyring, "vendor-token", TOKEN)
 
     async with engine.connect() as conn:
         sealed = (await conn.execute(sa.select(secrets.c.sealed))).scalar_one()
@@ -45,12 +45,12 @@ async def test_the_database_holds_the_secret_sealed(engine: AsyncEngine, keyring
 
 
 async def test_setting_again_replaces_the_value(engine: AsyncEngine, keyring: Keyring) -> None:
-    await _set(engine, keyring, "zendesk-token", TOKEN)
-    await _set(engine, keyring, "zendesk-token", "rotated-token-9")
+    await _set(engine, keyring, "vendor-token", TOKEN)
+    await _set(engine, keyring, "vendor-token", "rotated-token-9")
 
     async with engine.connect() as conn:
-        assert await get_secret(conn, keyring, "zendesk-token") == "rotated-token-9"
-        assert [name for name, _ in await list_secrets(conn)] == ["zendesk-token"]
+        assert await get_secret(conn, keyring, "vendor-token") == "rotated-token-9"
+        assert [name for name, _ in await list_secrets(conn)] == ["vendor-token"]
 
 
 async def test_a_missing_secret_says_how_to_set_it(engine: AsyncEngine, keyring: Keyring) -> None:
@@ -81,22 +81,22 @@ async def test_listing_gives_names_and_aware_dates_only(
 async def test_removing_reports_whether_there_was_a_secret(
     engine: AsyncEngine, keyring: Keyring
 ) -> None:
-    await _set(engine, keyring, "zendesk-token", TOKEN)
+    await _set(engine, keyring, "vendor-token", TOKEN)
 
     async with engine.begin() as conn:
-        assert await remove_secret(conn, "zendesk-token") is True
-        assert await remove_secret(conn, "zendesk-token") is False
+        assert await remove_secret(conn, "vendor-token") is True
+        assert await remove_secret(conn, "vendor-token") is False
         assert await list_secrets(conn) == []
 
 
 async def test_a_sealed_secret_copied_under_another_name_does_not_open(
     engine: AsyncEngine, keyring: Keyring
 ) -> None:
-    await _set(engine, keyring, "zendesk-token", TOKEN)
+    await _set(engine, keyring, "vendor-token", TOKEN)
     await _set(engine, keyring, "other", "placeholder")
     async with engine.begin() as conn:
         sealed = (
-            await conn.execute(sa.select(secrets.c.sealed).where(secrets.c.name == "zendesk-token"))
+            await conn.execute(sa.select(secrets.c.sealed).where(secrets.c.name == "vendor-token"))
         ).scalar_one()
         await conn.execute(secrets.update().where(secrets.c.name == "other").values(sealed=sealed))
 
@@ -118,7 +118,7 @@ async def test_references_are_resolved_at_any_depth(engine: AsyncEngine, keyring
     await _set(engine, keyring, "zd-token", TOKEN)
     await _set(engine, keyring, "zd-email", "agent@example.com")
     config = {
-        "base_url": "https://acme.zendesk.com",
+        "base_url": "https://acme.vendor.example",
         "auth": {"email": "secret:zd-email", "token": "secret:zd-token"},
         "extra": [{"token": "secret:zd-token"}, 3, None, "plain"],
     }
@@ -127,7 +127,7 @@ async def test_references_are_resolved_at_any_depth(engine: AsyncEngine, keyring
         resolved = await resolve_secret_refs(conn, keyring, config)
 
     assert resolved == {
-        "base_url": "https://acme.zendesk.com",
+        "base_url": "https://acme.vendor.example",
         "auth": {"email": "agent@example.com", "token": TOKEN},
         "extra": [{"token": TOKEN}, 3, None, "plain"],
     }
