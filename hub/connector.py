@@ -30,6 +30,8 @@ from hub.http import CredentialSaver as CredentialSaver  # connectors import it 
 from hub.models import Pii
 
 if TYPE_CHECKING:
+    from hub.paging import RestStream
+
     pass
 
 
@@ -164,9 +166,20 @@ class Connector(abc.ABC):
     async def check(self) -> None:
         """Verify the credentials with one cheap call; raise AuthError/ConnectorError."""
 
-    @abc.abstractmethod
-    def read(self, stream: str, state: dict[str, Any] | None) -> AsyncIterator[Page]:
-        """Yield pages of raw records of ``stream`` after ``state`` (None = from the start)."""
+    async def read(self, stream: str, state: dict[str, Any] | None) -> AsyncIterator[Page]:
+        """Yield pages of raw records of ``stream`` after ``state`` (None = from the start).
+
+        By default the stream is read by :func:`hub.paging.read_stream` from the declaration
+        :meth:`reading` returns; a connector whose API fits no declaration overrides this.
+        """
+        from hub.paging import read_stream
+
+        async for page in read_stream(self, stream, self.reading(self.stream(stream).name), state):
+            yield page
+
+    def reading(self, stream: str) -> RestStream:
+        """How ``stream`` is read, as a :class:`hub.paging.RestStream` declaration."""
+        raise NotImplementedError(f"{self.name} declares no reading for stream {stream!r}")
 
     async def create_case(self, case: CaseWrite, *, idempotency_key: str) -> WriteResult:
         """Create a case idempotently: the same key twice creates one case."""

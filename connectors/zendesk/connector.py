@@ -9,7 +9,6 @@ refresh live once in :mod:`hub.http`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -18,7 +17,7 @@ from pydantic import SecretStr
 
 from connectors.zendesk import legacy_state as legacy
 from connectors.zendesk.config import AuthForm, ZendeskConfig
-from hub.connector import CaseWrite, Connector, CredentialSaver, Page, Stream, WriteResult
+from hub.connector import CaseWrite, Connector, Stream, WriteResult
 from hub.errors import AuthError, ConnectorError, VendorError
 from hub.http import (
     AccessTokenOnly,
@@ -38,7 +37,6 @@ from hub.paging import (
     TokenPaginator,
     Watermark,
     epoch_seconds,
-    read_stream,
 )
 
 JsonObject = dict[str, Any]
@@ -92,21 +90,8 @@ class ZendeskConnector(Connector):
         Stream("satisfaction_ratings", "satisfaction_rating", "CSAT ratings.", "created_at"),
     )
 
-    config: ZendeskConfig
+    config: ZendeskConfig  # narrowed for the type checker; the hub validates it against the model
     vendor_errors: ClassVar[VendorErrors] = ZENDESK_ERRORS
-
-    def __init__(
-        self,
-        config: ZendeskConfig,
-        *,
-        connection: str,
-        client: httpx.AsyncClient | None = None,
-        save_credential: CredentialSaver | None = None,
-    ) -> None:
-        super().__init__(
-            config, connection=connection, client=client, save_credential=save_credential
-        )
-        self.config = config  # narrowed to ZendeskConfig for the type checker
 
     # -- connection ------------------------------------------------------------------
 
@@ -115,7 +100,8 @@ class ZendeskConnector(Connector):
         OAuth (Zendesk rotates the refresh token on every refresh; the saver keeps it)."""
         config = self.config
         if config.auth_form() is AuthForm.API_TOKEN:
-            return httpx.BasicAuth(f"{config.email}/token", _secret(config.token) or "")
+            token = config.token.get_secret_value() if config.token else ""
+            return httpx.BasicAuth(f"{config.email}/token", token)
         return OAuth2(
             self._grant(),
             token_url=TOKEN_PATH,
@@ -149,9 +135,7 @@ class ZendeskConnector(Connector):
         if not isinstance(body, dict) or "error" not in body:
             return None
         # Only the error code: descriptions and details may quote submitted personal values.
-        error = body["error"]
-        code = error.get("title") if isinstance(error, dict) else error
-        return f"Zendesk answered {response.status_code} with error {code!s:.80}"
+        return f"Zendesk answered {response.status_code} with error {_zendesk_error_code(body)}"
 
     async def check(self) -> None:
         """``GET /api/v2/users/me``: Zendesk answers bad credentials with the anonymous user."""
@@ -166,14 +150,8 @@ class ZendeskConnector(Connector):
 
     # -- reading ---------------------------------------------------------------------
 
-    async def read(self, stream: str, state: dict[str, Any] | None) -> AsyncIterator[Page]:
-        """Yield pages of ``stream`` after ``state``; each page carries the state after it."""
-        async for page in read_stream(self, stream, self.reading(stream), state):
-            yield page
-
     def reading(self, stream: str) -> RestStream:
         """How ``stream`` is read, as a declaration on :mod:`hub.paging`."""
-        self.stream(stream)  # KeyError naming the known streams
         config = self.config
         if stream == "organizations":
             # Time-based export: ``end_time`` is the next ``start_time``; the boundary records
@@ -267,19 +245,11 @@ class ZendeskConnector(Connector):
 
 def _ticket_body(case: CaseWrite) -> JsonObject:
     """The ``ticket`` object of a create or update request, with only the fields given."""
-    ticket: JsonObject = {}
-    if case.subject is not None:
-        ticket["subject"] = case.subject
-    if case.description is not None:
-        ticket["comment"] = {"body": case.description}
-    if case.priority is not None:
-        ticket["priority"] = case.priority
-    if case.status is not None:
-        ticket["status"] = _STATUS_TO_ZENDESK.get(case.status, case.status)
-    if case.tags is not None:
-        ticket["tags"] = case.tags
-    if case.external_id is not None:
-        ticket["external_id"] = case.external_id
+    status = None if case.status is None else _STATUS_TO_ZENDESK.get(case.status, case.status)
+    comment = None if case.description is None else {"body": case.description}
+    fields = {"subject": case.subject, "comment": comment, "priority": case.priority,
+              "status": status, "tags": case.tags, "external_id": case.external_id}  # fmt: skip
+    ticket: JsonObject = {key: value for key, value in fields.items() if value is not None}
     requester = {
         key: value
         for key, value in (("email", case.requester_email), ("name", case.requester_name))
@@ -295,7 +265,3 @@ def _export_cursor_refused(error: ConnectorError) -> bool:
     failing every run. [uncertain] Zendesk documents no cursor expiry; the 400 code is the one
     it answers bad paging parameters with."""
     return error.status == 400 and error.vendor_code == "InvalidPaginationParameter"
-
-
-def _secret(value: SecretStr | None) -> str | None:
-    return None if value is None else value.get_secret_value()
