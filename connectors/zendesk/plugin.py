@@ -7,11 +7,14 @@ Loaded through the ``hub`` entry-point group (``zendesk = "connectors.zendesk.pl
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from connectors.zendesk.connector import ZendeskConnector
 from hub.connector import Connector
 from hub.plugins import hookimpl
-from hub.sandbox.app import SandboxApp
+
+if TYPE_CHECKING:
+    from hub.sandbox.app import SandboxApp
 
 # The repository's ``mappings/`` folder, next to the ``connectors`` package.
 MAPPINGS_DIR = Path(__file__).resolve().parents[2] / "mappings"

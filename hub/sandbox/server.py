@@ -32,7 +32,8 @@ class RunningSandbox:
     app: SandboxApp | None = field(default=None, repr=False, compare=False)
 
     def info(self) -> dict[str, Any]:
-        """What ``hub sandbox serve`` prints: vendor, base_url, credentials and the CA file."""
+        """What ``hub sandbox serve`` prints: vendor, base_url, credentials, the CA file, and
+        the connection config a hub uses for it (so a client needs no sandbox code)."""
         info: dict[str, Any] = {
             "vendor": self.vendor,
             "base_url": self.base_url,
@@ -40,6 +41,8 @@ class RunningSandbox:
         }
         if self.ca_file is not None:
             info["ca_file"] = self.ca_file
+        if self.app is not None:
+            info["connection_config"] = self.connection_config()
         return info
 
     def connection_config(self) -> dict[str, Any]:
