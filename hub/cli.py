@@ -542,7 +542,7 @@ def customers_find(
 
 @bench_app.command("sync")
 def bench_sync(
-    connector: Annotated[str, typer.Option(help="Connector whose sandbox to use.")] = "zendesk",
+    connector: Annotated[str, typer.Option(help="Connector whose sandbox to use.")],
     records: Annotated[int, typer.Option(help="Records in the sandbox.")] = 100_000,
     seed: Annotated[int, typer.Option()] = 7,
     database_url: Annotated[

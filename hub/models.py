@@ -30,7 +30,7 @@ class Provenance(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    system: str  # connector name, e.g. "zendesk"
+    system: str  # connector name, e.g. "acme"
     connection: str  # connection name, e.g. "zd"
     object_type: str  # vendor object type, e.g. "user", "ticket"
     external_id: str

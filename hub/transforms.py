@@ -137,7 +137,7 @@ def _parse_datetime_text(text: str) -> datetime:
     except ValueError:
         pass
     try:
-        # Twilio's RFC 2822 dates: "Mon, 16 Aug 2010 03:45:01 +0000".
+        # RFC 2822 dates, as some vendor APIs write them: "Mon, 16 Aug 2010 03:45:01 +0000".
         return email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         raise ValueError("not an ISO-8601 or RFC 2822 timestamp") from None

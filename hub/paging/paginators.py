@@ -121,7 +121,7 @@ class TokenPaginator(Paginator):
 
     The walk stops when ``has_more`` (a body path) is false, when ``end`` (a body path such as
     ``end_of_stream``) is true, or when no token comes back. ``replaces`` names parameters the
-    token stands in for (Zendesk's exports take ``start_time`` or ``cursor``, never both).
+    token stands in for (an export that takes ``start_time`` or ``cursor``, never both).
     """
 
     token: str
