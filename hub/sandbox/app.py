@@ -101,6 +101,11 @@ class SandboxApp(abc.ABC):
     def connection_config(self, base_url: str, ca_file: str | None) -> dict[str, Any]:
         """The connector config that talks to this sandbox, credential values included."""
 
+    def oauth_connection_config(self, base_url: str, ca_file: str | None) -> dict[str, Any] | None:
+        """A config that authenticates with expiring OAuth tokens, or None when the vendor
+        has none; the contract suite's token checks use it."""
+        return None
+
     # -- control endpoints ----------------------------------------------------------------
 
     def _control_routes(self) -> list[BaseRoute]:

@@ -40,7 +40,7 @@ from hub.log import configure_logging
 from hub.plugins import connector_class
 from hub.run import StreamResult
 from hub.runtime import Hub
-from hub.sandbox.app import SandboxApp
+from hub.sandbox.app import SandboxApp, build_sandbox
 from hub.sandbox.server import RunningSandbox, serve_in_background
 from hub.services import connections
 from hub.services.sandboxes import connect_sandbox
@@ -76,7 +76,7 @@ class ConnectorContract:
     connector: ClassVar[str]
     """Name of the installed connector under test (its ``Connector.name``)."""
     sandbox_options: ClassVar[dict[str, Any]] = {"records": 100, "seed": 1}
-    """Keyword arguments of the connector's ``sandbox()``: small, and without vendor quotas
+    """Keyword arguments of :func:`hub.sandbox.build_sandbox`: small, and without vendor quotas
     (a sandbox's ``relaxed_limits``, say) so the suite measures the connector, not waits."""
     streams: ClassVar[tuple[str, ...] | None] = None
     """Streams to check; None means every stream the connector declares."""
@@ -105,12 +105,11 @@ class ConnectorContract:
 
     def oauth_connection_config(self, sandbox: ServedSandbox) -> dict[str, Any] | None:
         """A config that authenticates with expiring OAuth tokens, or None when the connector
-        has none. By default the sandbox's optional ``oauth_connection_config(base_url,
-        ca_file)``; the token checks skip when neither gives one."""
-        offer = getattr(sandbox.app, "oauth_connection_config", None)
-        if offer is None:
-            return None
-        config = offer(sandbox.running.base_url, sandbox.running.ca_file)
+        has none. By default the sandbox's ``oauth_connection_config(base_url, ca_file)``;
+        the token checks skip when it gives none."""
+        config = sandbox.app.oauth_connection_config(
+            sandbox.running.base_url, sandbox.running.ca_file
+        )
         return None if config is None else dict(config)
 
     # -- fixtures --------------------------------------------------------------------------
@@ -348,8 +347,8 @@ class ConnectorContract:
     async def serve(self, faults: str | None = None) -> AsyncIterator[ServedSandbox]:
         """The connector's sandbox with :attr:`sandbox_options` (and ``faults``), served on a
         loopback port for the block."""
-        options = {**self.sandbox_options, "faults": faults}
-        app = connector_class(self.connector).sandbox(**options)
+        options = {"records": 100, "seed": 1, **self.sandbox_options}
+        app = build_sandbox(self.connector, faults=faults, **options)
         async with serve_in_background(app) as running:
             yield ServedSandbox(app, running)
 

@@ -198,6 +198,16 @@ class ZendeskSandbox(SandboxApp):
             config["requests_per_minute"] = RELAXED_PER_MINUTE
         return config
 
+    def oauth_connection_config(self, base_url: str, ca_file: str | None) -> dict[str, Any]:
+        """Config for OAuth client credentials: bearer tokens that expire."""
+        config = self.connection_config(base_url, ca_file)
+        del config["email"], config["token"]
+        return {
+            **config,
+            "oauth_client_id": self.credentials["oauth_client_id"],
+            "oauth_client_secret": self.credentials["oauth_client_secret"],
+        }
+
     def routes(self) -> list[BaseRoute]:
         # Imported here: the resources module renders with this module's _base and _with_url.
         from connectors.zendesk.sandbox.resources import ZendeskResources

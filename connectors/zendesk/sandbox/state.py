@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from connectors.zendesk.sandbox.records import (
+    METRIC_ID_BASE,
     ORG_ID_BASE,
     PRIORITIES,
     TYPES,
@@ -261,13 +262,15 @@ class ZendeskState:
 
     def mutate(self, count: int) -> list[str]:
         """Change ``count`` records, alternating tickets and users; which ones and how depends
-        only on the seed and the mutation number."""
+        only on the seed and the mutation number. A changed ticket's metric set is derived
+        from it and changes too, so both are reported."""
         changed: list[str] = []
         for _ in range(count):
             number = self.mutations
             self.mutations += 1
             if number % 2 == 0:
-                changed.append(f"ticket/{self._mutate_ticket(number)}")
+                ticket_id = self._mutate_ticket(number)
+                changed += [f"ticket/{ticket_id}", f"ticket_metric/{METRIC_ID_BASE + ticket_id}"]
             else:
                 changed.append(f"user/{self._mutate_user(number)}")
         return changed
