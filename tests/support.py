@@ -40,16 +40,14 @@ async def store_snapshot(
     Keys differ between hubs, so stores are compared by their plaintext, not their bytes.
     """
     from hub.store.schema import records
-    from hub.vault import record_row, unseal_data
+    from hub.testing.store import store_snapshot as snapshot_of
 
-    snap: dict[tuple[str, ...], tuple[str, bool, dict[str, object]]] = {}
-    query = sa.select(records)
     if connection is not None:
-        query = query.where(records.c.connection == connection)
+        return {k: v[:3] for k, v in (await snapshot_of(hub, connection)).items()}
     async with hub.engine.connect() as conn:
-        for r in await conn.execute(query):
-            row = record_row(r.connection, r.object_type, r.external_id)
-            data = {} if r.deleted else unseal_data(r.kind, dict(r.data), hub.keyring, row=row)
-            key = (r.object_type, r.external_id)
-            snap[key if connection else (r.connection, *key)] = (r.kind, bool(r.deleted), data)
-    return snap
+        names = set((await conn.execute(sa.select(records.c.connection).distinct())).scalars())
+    return {
+        (name, *key): value[:3]
+        for name in sorted(names)
+        for key, value in (await snapshot_of(hub, name)).items()
+    }
