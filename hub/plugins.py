@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 
@@ -29,6 +29,7 @@ hookspec = pluggy.HookspecMarker("hub")
 hookimpl = pluggy.HookimplMarker("hub")
 
 ENTRY_POINT_GROUP = "hub"
+T = TypeVar("T")
 
 
 class HubSpec:
@@ -131,55 +132,49 @@ def unregister_plugin(plugin: object) -> None:
     plugin_manager().unregister(plugin)
 
 
-def connectors() -> dict[str, type[Connector]]:
-    """Installed connector classes by name."""
+def _by_name(batches: list[list[T]], name_of: Callable[[T], str], what: str) -> dict[str, T]:
+    """Hook results of all plugins by name; two different ones with one name are an error."""
     from hub.errors import ConfigError
 
-    found: dict[str, type[Connector]] = {}
-    for batch in plugin_manager().hook.hub_register_connectors():
-        for cls in batch:
-            if cls.name in found and found[cls.name] is not cls:
-                raise ConfigError(f"two plugins register a connector named {cls.name!r}")
-            found[cls.name] = cls
+    found: dict[str, T] = {}
+    for batch in batches:
+        for item in batch:
+            name = name_of(item)
+            if name in found and found[name] is not item:
+                raise ConfigError(f"two plugins register a {what} named {name!r}")
+            found[name] = item
     return found
+
+
+def _lookup(known: dict[str, T], name: str, what: str) -> T:
+    from hub.errors import ConfigError
+
+    if name not in known:
+        installed = ", ".join(sorted(known)) or "none"
+        raise ConfigError(f"no {what} named {name!r} is installed; installed: {installed}")
+    return known[name]
+
+
+def connectors() -> dict[str, type[Connector]]:
+    """Installed connector classes by name."""
+    batches = plugin_manager().hook.hub_register_connectors()
+    return _by_name(batches, lambda cls: cls.name, "connector")
 
 
 def connector_class(name: str) -> type[Connector]:
     """The connector class called ``name``; a clear error names the installed ones."""
-    from hub.errors import ConfigError
-
-    known = connectors()
-    try:
-        return known[name]
-    except KeyError:
-        installed = ", ".join(sorted(known)) or "none"
-        raise ConfigError(
-            f"no connector named {name!r} is installed; installed: {installed}"
-        ) from None
+    return _lookup(connectors(), name, "connector")
 
 
 def sandboxes() -> dict[str, type[SandboxApp]]:
     """Installed sandboxes by the name of the connector they emulate."""
-    from hub.errors import ConfigError
-
-    found: dict[str, type[SandboxApp]] = {}
-    for batch in plugin_manager().hook.hub_register_sandboxes():
-        for cls in batch:
-            if cls.vendor in found and found[cls.vendor] is not cls:
-                raise ConfigError(f"two plugins register a sandbox for {cls.vendor!r}")
-            found[cls.vendor] = cls
-    return found
+    batches = plugin_manager().hook.hub_register_sandboxes()
+    return _by_name(batches, lambda cls: cls.vendor, "sandbox")
 
 
 def sandbox_class(vendor: str) -> type[SandboxApp]:
     """The sandbox of connector ``vendor``; a clear error names the installed ones."""
-    from hub.errors import ConfigError
-
-    known = sandboxes()
-    if vendor not in known:
-        installed = ", ".join(sorted(known)) or "none"
-        raise ConfigError(f"no sandbox for {vendor!r} is installed; sandboxes: {installed}")
-    return known[vendor]
+    return _lookup(sandboxes(), vendor, "sandbox")
 
 
 def plugin_transforms() -> dict[str, Callable[..., Any]]:

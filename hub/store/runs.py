@@ -28,6 +28,11 @@ class RunCounters:
     records_deleted: int = 0
     records_quarantined: int = 0
 
+    @classmethod
+    def of_run(cls, row: Any) -> RunCounters:
+        """The counters stored on a ``sync_runs`` row."""
+        return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})
+
     def add(self, other: RunCounters) -> None:
         for f in fields(self):
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))

@@ -501,15 +501,7 @@ def _difference(expected: Outcome, actual: Outcome) -> str:
 async def _stored_counters(hub: Hub, run_id: int) -> RunCounters:
     async with hub.engine.connect() as conn:
         row = (await conn.execute(sa.select(sync_runs).where(sync_runs.c.id == run_id))).one()
-    return RunCounters(
-        pages=row.pages,
-        requests=row.requests,
-        records_read=row.records_read,
-        records_written=row.records_written,
-        records_unchanged=row.records_unchanged,
-        records_deleted=row.records_deleted,
-        records_quarantined=row.records_quarantined,
-    )
+    return RunCounters.of_run(row)
 
 
 async def _quarantine_rows(
