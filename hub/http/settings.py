@@ -12,12 +12,18 @@ class HttpSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    timeout_seconds: float = Field(default=30.0, gt=0)
-    max_attempts: int = Field(default=8, ge=1)
-    max_total_seconds: float = Field(default=300.0, gt=0)
-    backoff_base_seconds: float = Field(default=0.5, ge=0)
-    backoff_max_seconds: float = Field(default=30.0, ge=0)
-    min_retry_after_seconds: float = Field(default=0.05, ge=0)
+    timeout_seconds: float = Field(default=30.0, gt=0, description="Per read, connect, write.")
+    max_attempts: int = Field(default=8, ge=1, description="Tries of one request, in all.")
+    max_total_seconds: float = Field(
+        default=300.0, gt=0, description="Budget for the waits between a request's tries."
+    )
+    backoff_base_seconds: float = Field(
+        default=0.5, ge=0, description="First backoff step (full jitter, doubling)."
+    )
+    backoff_max_seconds: float = Field(default=30.0, ge=0, description="Longest backoff step.")
+    min_retry_after_seconds: float = Field(
+        default=0.05, ge=0, description="Floor under a vendor's Retry-After."
+    )
 
 
 @dataclass(frozen=True)
