@@ -9,7 +9,7 @@ connector package runs against its own sandbox over loopback with a few lines::
 
 Each ``test_`` method is one guarantee, checked through the hub's own path: connections are
 added as a user adds them (credentials into the secret store), and syncs run the real engine
-against the sandbox the connector's ``sandbox()`` builds, served on a loopback port. The suite
+against the connector's registered sandbox (``hub_register_sandboxes``), served on a loopback port. The suite
 brings its own fixtures (a SQLite file, and a PostgreSQL schema when ``HUB_TEST_DATABASE_URL``
 is set), so a package needs nothing of the hub's own tests. The class variables and the two
 ``*_connection_config`` methods are the knobs; docs/testing-kit.md describes them.
@@ -40,7 +40,7 @@ from hub.log import configure_logging
 from hub.plugins import connector_class
 from hub.run import StreamResult
 from hub.runtime import Hub
-from hub.sandbox.app import SandboxApp
+from hub.sandbox.app import SandboxApp, build_sandbox
 from hub.sandbox.server import RunningSandbox, serve_in_background
 from hub.services import connections
 from hub.services.sandboxes import connect_sandbox
@@ -76,7 +76,8 @@ class ConnectorContract:
     connector: ClassVar[str]
     """Name of the installed connector under test (its ``Connector.name``)."""
     sandbox_options: ClassVar[dict[str, Any]] = {"records": 100, "seed": 1}
-    """Keyword arguments of the connector's ``sandbox()``: small, and without vendor quotas
+    """Keyword arguments of :func:`hub.sandbox.build_sandbox` for the connector's sandbox
+    (``records``, ``seed`` and its declared options): small, and without vendor quotas
     (a sandbox's ``relaxed_limits``, say) so the suite measures the connector, not waits."""
     streams: ClassVar[tuple[str, ...] | None] = None
     """Streams to check; None means every stream the connector declares."""
@@ -348,8 +349,8 @@ class ConnectorContract:
     async def serve(self, faults: str | None = None) -> AsyncIterator[ServedSandbox]:
         """The connector's sandbox with :attr:`sandbox_options` (and ``faults``), served on a
         loopback port for the block."""
-        options = {**self.sandbox_options, "faults": faults}
-        app = connector_class(self.connector).sandbox(**options)
+        options = {"records": 100, "seed": 1, **self.sandbox_options, "faults": faults}
+        app = build_sandbox(self.connector, **options)
         async with serve_in_background(app) as running:
             yield ServedSandbox(app, running)
 
