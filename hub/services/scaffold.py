@@ -65,9 +65,7 @@ def check_connector_name(name: str) -> None:
     if keyword.iskeyword(name):
         raise ConfigError(f"connector name {name!r} is a Python keyword; choose another")
     if name in connectors():
-        raise ConfigError(
-            f"a connector named {name!r} is already installed; choose another name"
-        )
+        raise ConfigError(f"a connector named {name!r} is already installed; choose another name")
 
 
 def _name_problem(name: str) -> str:

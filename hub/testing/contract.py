@@ -9,9 +9,10 @@ connector package runs against its own sandbox over loopback with a few lines::
 
 Each ``test_`` method is one guarantee, checked through the hub's own path: connections are
 added as a user adds them (credentials into the secret store), and syncs run the real engine
-against the connector's registered sandbox (``hub_register_sandboxes``), served on a loopback port. The suite
-brings its own fixtures (a SQLite file, and a PostgreSQL schema when ``HUB_TEST_DATABASE_URL``
-is set), so a package needs nothing of the hub's own tests. The class variables and the two
+against the connector's registered sandbox (``hub_register_sandboxes``, built with
+:func:`hub.sandbox.build_sandbox`), served on a loopback port. The suite brings its own
+fixtures (a SQLite file, and a PostgreSQL schema when ``HUB_TEST_DATABASE_URL`` is set), so a
+package needs nothing of the hub's own tests. The class variables and the two
 ``*_connection_config`` methods are the knobs; docs/testing-kit.md describes them.
 
 Failure messages name streams, counts and record keys, never record contents or credentials.
