@@ -430,6 +430,36 @@ def connector_show(
     console.print(stream_table)
 
 
+@connector_app.command("new")
+def connector_new(
+    name: Annotated[str, typer.Argument(help="Connector name: lower case, e.g. acme_crm.")],
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Folder to create the package folder NAME in.")
+    ] = Path("."),
+) -> None:
+    """Scaffold an installable connector package (config, stream, mapping, sandbox, tests).
+
+    Example: hub connector new acme --dir ~/src
+    """
+    from hub.services.scaffold import new_connector
+
+    try:
+        package = new_connector(name, directory)
+    except HubError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    console.print(f"wrote {package.distribution} in {package.root}:", highlight=False, markup=False)
+    for file in package.files:
+        console.print(f"  {file}", highlight=False, markup=False)
+    console.print(
+        f"next: pip install -e '{package.root}[dev]', then `python -m pytest` in it, and "
+        f"`hub sandbox serve {package.name}`; its README.md says what to change first",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+
+
 # -- quarantine ---------------------------------------------------------------------------
 
 
