@@ -2,7 +2,8 @@
 kit a sandbox is built from (request pipeline, OAuth token endpoint, paging, generated
 collections, async jobs, declared options).
 
-Each built-in connector ships a sandbox built from these pieces (see ``Connector.sandbox``).
+Each built-in connector ships a sandbox built from these pieces, registered with the
+``hub_register_sandboxes`` hook and built by :func:`build_sandbox`.
 """
 
 from hub.sandbox.app import SandboxApp, build_sandbox
