@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import httpx
 import sqlalchemy as sa
 
@@ -51,3 +56,29 @@ async def store_snapshot(
         for name in sorted(names)
         for key, value in (await snapshot_of(hub, name)).items()
     }
+
+
+def hub_env() -> dict[str, str]:
+    """The environment without HUB_* settings: a subprocess finds its hub by its own config."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+
+
+def run_hub(
+    *args: str,
+    cwd: Path | None = None,
+    stdin: str | None = None,
+    module: str = "hub.cli",
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """The ``hub`` command in a subprocess (``module="hub.testing"``: with the memory
+    connector registered)."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        env=hub_env(),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -4,15 +4,14 @@ CLI with the memory connector registered), so the CLI is covered without any ven
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hub.testing import MemorySource
+from tests.support import run_hub
 
 pytestmark = pytest.mark.slow
 
@@ -20,21 +19,8 @@ TOKEN = "memory-token-7c2d"  # made up for the tests
 GENERATE = {"people": 30, "cases": 75, "seed": 4}
 
 
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-
-
 def hub_cli(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hub.testing", *args],
-        cwd=home,
-        env=_env(),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_hub(*args, cwd=home, stdin=stdin, module="hub.testing")
 
 
 def _json(out: subprocess.CompletedProcess[str]) -> Any:

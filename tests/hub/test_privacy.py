@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import os
 import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from hub.store.schema import metadata
 from hub.sync import sync_connection
 from hub.testing import MemorySource
 from hub.vault import normalise_phone
+from tests.support import run_hub
 
 GENERATE = {"people": 60, "cases": 90, "seed": 3}
 TOKEN = "memory-token-5f1e9c"  # made up for the tests
@@ -86,15 +86,8 @@ async def test_database_holds_none_of_the_source_names_emails_phones_or_token_in
 
 
 def _run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("HUB_MASTER_KEY", "HUB_CONFIG")}
-    return subprocess.run(
-        [sys.executable, "-m", "hub.testing", "--config", str(settings.home / "hub.toml"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    config = str(settings.home / "hub.toml")
+    return run_hub("--config", config, *args, module="hub.testing", timeout=300)
 
 
 @pytest.mark.slow

@@ -4,7 +4,6 @@ sandbox (`hub sandbox serve zendesk`), the demo, and a Zendesk that cannot be re
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,25 +14,13 @@ from typing import Any
 
 import pytest
 
+from tests.support import hub_env, run_hub
+
 pytestmark = pytest.mark.slow
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    return {**env, **extra}
-
-
 def hub_cli(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hub.cli", *args],
-        cwd=home,
-        env=_env(),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_hub(*args, cwd=home, stdin=stdin)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +41,7 @@ def sandbox() -> Iterator[dict[str, Any]]:
             "--option",
             "relaxed_limits=true",
         ],
-        env=_env(),
+        env=hub_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import re
 import subprocess
-import sys
 
 import pytest
 
@@ -17,19 +15,12 @@ from hub.config import Settings
 from hub.runtime import Hub
 from hub.sandbox.server import serve_in_background
 from hub.services.sandboxes import connect_sandbox
-from tests.support import UNLIMITED, zendesk_config
+from tests.support import UNLIMITED, run_hub, zendesk_config
 
 
 def _run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("HUB_MASTER_KEY", "HUB_CONFIG")}
-    return subprocess.run(
-        [sys.executable, "-m", "hub.cli", "--config", str(settings.home / "hub.toml"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    config = str(settings.home / "hub.toml")
+    return run_hub("--config", config, *args, module="hub.cli", timeout=300)
 
 
 @pytest.mark.slow
