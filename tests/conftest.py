@@ -18,7 +18,6 @@ from hub.config import Settings, load_settings, write_default_config
 from hub.runtime import Hub
 from hub.testing import MemorySource, register_source
 from hub.vault import create_master_key
-from tests.support import UNLIMITED, zendesk_config
 
 PG_ENV = "HUB_TEST_DATABASE_URL"
 
@@ -76,32 +75,6 @@ def hub_settings(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPa
 async def hub(hub_settings: Settings) -> AsyncIterator[Hub]:
     async with Hub.open(hub_settings) as opened:
         yield opened
-
-
-# -- Zendesk sandbox wired to a hub --------------------------------------------------------
-
-
-@pytest.fixture
-def sandbox_options() -> dict[str, object]:
-    """Options for the test sandbox; override in a module to change size or faults."""
-    return {"records": 240, "seed": 11}
-
-
-@pytest.fixture
-async def zendesk(
-    hub: Hub, sandbox_options: dict[str, object]
-) -> AsyncIterator[tuple[object, object]]:
-    """A Zendesk sandbox on a loopback port and a connection "zd" to it (pages of 50)."""
-    from connectors.zendesk.sandbox import ZendeskSandbox
-    from hub.sandbox.server import serve_in_background
-    from hub.services.sandboxes import connect_sandbox
-
-    app = ZendeskSandbox(
-        incremental_per_minute=UNLIMITED, rate_limit_per_minute=UNLIMITED, **sandbox_options
-    )
-    async with serve_in_background(app) as running:
-        await connect_sandbox(hub, "zd", "zendesk", zendesk_config(app, running, page_size=50))
-        yield app, running
 
 
 @pytest.fixture

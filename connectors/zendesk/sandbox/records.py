@@ -14,7 +14,7 @@ import random
 from collections import Counter
 from typing import Any
 
-from hub.sandbox.data import count_where, iso, person, rng_for, spread_timestamp
+from hub.sandbox.data import count_where, iso, person, rng_for, spread_timestamp, world
 
 DATA_START = 1_640_995_200  # 2022-01-01T00:00:00Z
 DATA_END = 1_735_689_600  # 2025-01-01T00:00:00Z: generated history ends here; writes come later
@@ -53,8 +53,6 @@ _SUBJECTS = (
     "Заказ #{n} не пришёл",
     "Warranty question about {product}",
 )
-_COMPANIES = ("Acme", "Müller & Söhne", "株式会社サクラ", "Nordlys", "Al-Noor Trading", "Οδύσσεια")
-_COMPANY_SUFFIXES = ("GmbH", "Ltd", "S.A.", "Inc.", "AB", "")
 _SCORES = ("good", "bad")
 _COMMENTS = ("Great support!", "Très rapide, merci", "Still not fixed.", "", "とても親切でした")
 
@@ -127,8 +125,11 @@ class ZendeskRecords:
         return count_where(index, period, lambda i: is_rated(self.seed, i))
 
     def user_org_id(self, index: int) -> int | None:
-        rng = rng_for(self.seed, "user-org", index)
-        return ORG_ID_BASE + rng.randrange(self.orgs_n) if rng.random() < 0.7 else None
+        """The organization of the world company the user works for (organization ``i`` is
+        world company ``i``), or None when they work for none this account knows."""
+        shared = world(self.seed)
+        company = shared.individual(shared.truth(WORLD_VENDOR, index)).company_id
+        return None if company is None or company >= self.orgs_n else ORG_ID_BASE + company
 
     def user_external_id(self, index: int) -> str | None:
         return f"crm-{index:07d}" if rng_for(self.seed, "user-ext", index).random() < 0.6 else None
@@ -301,18 +302,16 @@ class ZendeskRecords:
         self.built["organization"] += 1
         rng = rng_for(self.seed, "org", index)
         ts = self.org_ts(index)
-        name = f"{rng.choice(_COMPANIES)} {rng.choice(_COMPANY_SUFFIXES)} {index}".replace(
-            "  ", " "
-        )
+        company = world(self.seed).company(index)  # the same company other vendors see
         return {
             "id": ORG_ID_BASE + index,
-            "name": name,
+            "name": company.name,
             "shared_tickets": False,
             "shared_comments": False,
             "external_id": f"acct-{index:06d}" if rng.random() < 0.7 else None,
             "created_at": iso(ts - rng.randint(0, 365 * 86_400)),
             "updated_at": iso(ts),
-            "domain_names": [f"org{index}.example"],
+            "domain_names": [company.domain],
             "details": "",
             "notes": "",
             "group_id": None,

@@ -20,7 +20,7 @@ from hub.connector import CaseWrite, Page
 from hub.errors import AuthError, VendorError
 from hub.paging import PaginationLoop
 from hub.sandbox.server import RunningSandbox, serve_in_background
-from tests.support import zendesk_oauth_tokens
+from tests.connectors.zendesk.support import UNLIMITED, zendesk_oauth_tokens
 
 BASE = "https://acme.zendesk.com"
 FAST_HTTP = {"max_attempts": 2, "backoff_base_seconds": 0.01, "backoff_max_seconds": 0.02}
@@ -315,7 +315,6 @@ async def test_reading_an_unknown_stream_names_the_known_ones() -> None:
 
 # -- integration: the connector against the Zendesk sandbox over loopback HTTP ------------
 
-UNLIMITED = 1_000_000
 STREAM_KEYS = ("users", "organizations", "tickets", "ticket_metrics", "satisfaction_ratings")
 # Small pages so that every stream of the 200-ticket sandbox spans several of them.
 PAGE_SIZES = {"organizations": 3, "satisfaction_ratings": 8, "users": 25}

@@ -11,7 +11,8 @@ from hub.runtime import Hub
 from hub.sandbox.server import serve_in_background
 from hub.services.sandboxes import connect_sandbox
 from hub.sync import sync_connection
-from tests.support import UNLIMITED, store_snapshot
+from tests.connectors.zendesk.support import UNLIMITED
+from tests.support import store_snapshot
 
 FAULTS = "429=0.05,500=0.02,reset=0.01,slow=0.02,truncate=0.01,expire=0.01"
 FAST_RETRIES = {"backoff_base_seconds": 0.01, "backoff_max_seconds": 0.05, "max_attempts": 12}

@@ -15,7 +15,8 @@ from hub.config import Settings
 from hub.runtime import Hub
 from hub.sandbox.server import serve_in_background
 from hub.services.sandboxes import connect_sandbox
-from tests.support import UNLIMITED, run_hub, zendesk_config
+from tests.connectors.zendesk.support import UNLIMITED, zendesk_config
+from tests.support import run_hub
 
 
 def _run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:

