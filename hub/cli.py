@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.config import Settings, load_settings, parse_assignments
-from hub.errors import ConfigError, HubError
+from hub.errors import HubError
 from hub.log import configure_logging
 from hub.runtime import Hub
 
@@ -211,8 +211,6 @@ def secrets_set(name: Annotated[str, typer.Argument(help="Secret name, e.g. zd-t
         value = typer.prompt(f"value of {name}", hide_input=True, confirmation_prompt=True)
     else:
         value = sys.stdin.read().rstrip("\r\n")
-    if not value:
-        raise ConfigError("empty secret value; nothing stored")
     from hub.services import secrets
 
     with_hub(lambda hub: secrets.set_secret(hub, name, value))

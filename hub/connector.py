@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, get_args
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from hub.errors import UnknownStream
 from hub.http import (
     GENERIC_ERRORS,
     HttpSettings,
@@ -196,7 +197,7 @@ class Connector(abc.ABC):
             if s.name == name:
                 return s
         known = ", ".join(s.name for s in self.streams)
-        raise KeyError(f"{self.name} has no stream {name!r}; streams: {known}")
+        raise UnknownStream(f"{self.name} has no stream {name!r}; streams: {known}")
 
     @property
     def client(self) -> httpx.AsyncClient:

@@ -2,6 +2,7 @@
 
     HubError
     ├── ConfigError          bad hub.toml / environment / CLI input (names the key)
+    │   └── UnknownStream    a stream the connector does not offer (also a KeyError)
     ├── StoreError           database unreachable or schema out of date
     │   └── StreamBusy       another run holds the stream (see hub.store.leases)
     ├── ConnectorError       anything a vendor connection raised (names connection and stream)
@@ -25,6 +26,13 @@ class HubError(Exception):
 
 class ConfigError(HubError):
     """Configuration is missing or invalid; the message names the key or file."""
+
+
+class UnknownStream(ConfigError, KeyError):
+    """A stream name the connector does not offer; the message lists the ones it does."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 class StoreError(HubError):

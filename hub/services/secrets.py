@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from hub.errors import ConfigError
 from hub.runtime import Hub
 from hub.vault import list_secrets as vault_list_secrets
 from hub.vault import remove_secret as vault_remove_secret
@@ -11,7 +12,13 @@ from hub.vault import set_secret as vault_set_secret
 
 
 async def set_secret(hub: Hub, name: str, value: str) -> None:
-    """Store or replace a secret; connections using it rebuild their connector on next use."""
+    """Store or replace a secret; connections using it rebuild their connector on next use.
+
+    An empty or whitespace-only value is refused: it is always a slip (an empty pipe, a
+    stray newline), never a credential.
+    """
+    if not value.strip():
+        raise ConfigError(f"secret {name}: the value is empty; nothing stored")
     async with hub.engine.begin() as conn:
         await vault_set_secret(conn, hub.keyring, name, value)
 

@@ -124,3 +124,29 @@ def test_commands_outside_a_hub_say_how_to_make_one(tmp_path: Path) -> None:
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert hub_cli(tmp_path, "customers", "find").returncode == 2
     assert hub_cli(tmp_path, "sync", "--no-such-option").returncode == 2
+
+
+@pytest.mark.parametrize("value", ["", "   \n"])
+def test_an_empty_secret_is_refused_in_one_line_and_nothing_is_stored(
+    tmp_path: Path, value: str
+) -> None:
+    assert hub_cli(tmp_path, "init").returncode == 0
+    refused = hub_cli(tmp_path, "secrets", "set", "blank", stdin=value)
+    assert refused.returncode == 1
+    assert "secret blank: the value is empty; nothing stored" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert json.loads(hub_cli(tmp_path, "secrets", "list", "--json").stdout) == []
+
+
+def test_syncing_an_unknown_stream_names_the_streams_there_are(tmp_path: Path) -> None:
+    assert hub_cli(tmp_path, "init").returncode == 0
+    added = hub_cli(
+        tmp_path, "connections", "add", "mem", "--connector", "memory", "--set",
+        f"generate={json.dumps(GENERATE)}",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    out = hub_cli(tmp_path, "sync", "mem", "--stream", "nope")
+    assert out.returncode == 1
+    assert "memory has no stream 'nope'; streams: people, cases" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert hub_cli(tmp_path, "sync", "mem", "--stream", "people").returncode == 0
