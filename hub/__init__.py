@@ -1,38 +1,91 @@
 """The unified customer-service integration hub.
 
-What plugin authors and users import lives here; everything else may move.
+What plugin authors and users import lives here; everything else may move. Names load on
+first use (PEP 562), so a command that needs none of them (``hub --help``) starts fast.
 """
 
-from hub.connector import CaseWrite, Connector, ConnectorConfig, Page, Stream, WriteResult
-from hub.errors import (
-    AuditError,
-    AuthError,
-    ConfigError,
-    ConnectorError,
-    HubError,
-    MappingError,
-    RateLimited,
-    RecordInvalid,
-    StoreError,
-    StreamBusy,
-    VaultError,
-    VendorError,
-)
-from hub.http import HttpSettings, RateLimit
-from hub.models import (
-    Agent,
-    Case,
-    CaseMetrics,
-    Contract,
-    Customer,
-    Entitlement,
-    Interaction,
-    Organization,
-    Pii,
-    Product,
-    Provenance,
-)
-from hub.plugins import hookimpl, hookspec
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hub.connector import CaseWrite, Connector, ConnectorConfig, Page, Stream, WriteResult
+    from hub.errors import (
+        AuditError,
+        AuthError,
+        ConfigError,
+        ConnectorError,
+        HubError,
+        MappingError,
+        RateLimited,
+        RecordInvalid,
+        StoreError,
+        StreamBusy,
+        VaultError,
+        VendorError,
+    )
+    from hub.http import HttpSettings, RateLimit
+    from hub.models import (
+        Agent,
+        Case,
+        CaseMetrics,
+        Contract,
+        Customer,
+        Entitlement,
+        Interaction,
+        Organization,
+        Pii,
+        Product,
+        Provenance,
+    )
+    from hub.plugins import hookimpl, hookspec
+
+_SOURCES = {
+    "Agent": "hub.models",
+    "AuditError": "hub.errors",
+    "AuthError": "hub.errors",
+    "Case": "hub.models",
+    "CaseMetrics": "hub.models",
+    "CaseWrite": "hub.connector",
+    "ConfigError": "hub.errors",
+    "Connector": "hub.connector",
+    "ConnectorConfig": "hub.connector",
+    "ConnectorError": "hub.errors",
+    "Contract": "hub.models",
+    "Customer": "hub.models",
+    "Entitlement": "hub.models",
+    "HttpSettings": "hub.http",
+    "HubError": "hub.errors",
+    "Interaction": "hub.models",
+    "MappingError": "hub.errors",
+    "Organization": "hub.models",
+    "Page": "hub.connector",
+    "Pii": "hub.models",
+    "Product": "hub.models",
+    "Provenance": "hub.models",
+    "RateLimit": "hub.http",
+    "RateLimited": "hub.errors",
+    "RecordInvalid": "hub.errors",
+    "StoreError": "hub.errors",
+    "Stream": "hub.connector",
+    "StreamBusy": "hub.errors",
+    "VaultError": "hub.errors",
+    "VendorError": "hub.errors",
+    "WriteResult": "hub.connector",
+    "hookimpl": "hub.plugins",
+    "hookspec": "hub.plugins",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _SOURCES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hub' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Agent",

@@ -6,23 +6,26 @@ Exit codes: 0 success, 1 failure (one line saying what and what to do), 2 usage 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from hub.config import Settings, load_settings, parse_assignments
 from hub.errors import HubError
 from hub.log import configure_logging
-from hub.runtime import Hub
+
+# The engine, the database layer and pydantic load inside the commands that use them, so
+# `hub --help` and usage errors answer at once.
+if TYPE_CHECKING:
+    from hub.config import Settings
+    from hub.runtime import Hub
 
 T = TypeVar("T")
 
@@ -88,6 +91,8 @@ def main(
 def run(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a command's coroutine; hub errors become one line on stderr and exit code 1."""
     try:
+        import asyncio
+
         return asyncio.run(coro_fn())
     except HubError as exc:
         if state.verbose:
@@ -100,6 +105,8 @@ def run(coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 def settings() -> Settings:
+    from hub.config import load_settings
+
     s = load_settings(state.config)
     configure_logging(s.log_level if not state.verbose else "DEBUG")
     return s
@@ -108,11 +115,19 @@ def settings() -> Settings:
 def with_hub(service: Callable[[Hub], Awaitable[T]]) -> T:
     """Open the configured hub, run one service on it, close it; errors as :func:`run`."""
 
+    from hub.runtime import Hub
+
     async def go() -> T:
         async with Hub.open(settings()) as hub:
             return await service(hub)
 
     return run(go)
+
+
+def _assignments(items: list[str] | None, *, flag: str) -> dict[str, Any]:
+    from hub.config import parse_assignments
+
+    return parse_assignments(items or [], flag=flag)
 
 
 def _print_json(value: Any) -> None:
@@ -190,7 +205,7 @@ def sandbox_serve(
             records=records,
             seed=seed,
             faults=faults,
-            **parse_assignments(option or [], flag="--option"),
+            **_assignments(option, flag="--option"),
         )
     except (ValueError, TypeError, HubError) as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False)
@@ -265,7 +280,7 @@ def connections_add(
     """
     from hub.services import connections
 
-    config = parse_assignments(set_ or [])
+    config = _assignments(set_, flag="--set")
     with_hub(lambda hub: connections.add_connection(hub, name, connector, config))
     console.print(f"connection {name} added; check it with: hub connections test {name}")
 
