@@ -9,12 +9,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.errors import RecordInvalid, StreamBusy
+from hub.errors import ConfigError, RecordInvalid, StreamBusy
 from hub.mapping import Tombstone as MappedTombstone
 from hub.run import Run
 from hub.runtime import Hub, utcnow
 from hub.store.connections import get_connection
-from hub.store.quarantine import list_open, mark_resolved, record_failure
+from hub.store.quarantine import get_entry, list_open, mark_resolved, record_failure
 from hub.store.records import Tombstone, latest_source_update
 from hub.store.runs import RunCounters
 from hub.sync import QUARANTINE_TABLE, PageWrite, quarantine_row_key, store_page, to_record_row
@@ -36,11 +36,18 @@ async def replay_quarantine(
 ) -> ReplayResult:
     """Replay open quarantine entries (of one connection, or only the given ids).
 
+    An unknown connection, or an id that is unknown, resolved or of another connection, is a
+    ConfigError raised before anything is replayed.
+
     Each stream's entries are replayed in a run of their own that holds the stream's lease, so
     a replay never interleaves with a sync of that stream; a busy stream's entries stay open.
     """
     result = ReplayResult()
     async with hub.engine.connect() as conn:
+        if connection is not None:
+            await get_connection(conn, connection)  # an unknown name is an error, not "moved 0"
+        for entry_id in entry_ids or ():
+            await _check_replayable(conn, entry_id, connection)
         entries = [
             e for e in await list_open(conn, connection) if not entry_ids or e.id in entry_ids
         ]
@@ -55,6 +62,23 @@ async def replay_quarantine(
         except StreamBusy as exc:
             result.busy.append(str(exc))
     return result
+
+
+async def _check_replayable(conn: AsyncConnection, entry_id: int, connection: str | None) -> None:
+    """Raise ConfigError unless the entry exists, is open, and belongs to ``connection``."""
+    entry = await get_entry(conn, entry_id)
+    if entry is None:
+        raise ConfigError(f"no quarantine entry {entry_id}; see `hub quarantine list`")
+    if entry.resolved_at is not None:
+        raise ConfigError(
+            f"quarantine entry {entry_id} was resolved at {entry.resolved_at:%Y-%m-%d %H:%M:%S} "
+            "UTC; only open entries can be replayed (see `hub quarantine list`)"
+        )
+    if connection is not None and entry.connection != connection:
+        raise ConfigError(
+            f"quarantine entry {entry_id} belongs to connection {entry.connection!r}, "
+            f"not {connection!r}"
+        )
 
 
 async def _replay_stream(

@@ -22,7 +22,8 @@ def _entry_dict(row: Any) -> dict[str, Any]:
         "external_id": row.external_id,
         "mapping_version": row.mapping_version,
         "error": row.error,
-        "created_at": row.created_at,
+        "created_at": row.created_at,  # first seen invalid
+        "last_seen_at": row.last_seen_at,  # the id stays while the record stays invalid
     }
 
 
@@ -53,5 +54,8 @@ async def show_entry(hub: Hub, entry_id: int) -> dict[str, Any]:
 
 
 async def replay(hub: Hub, connection: str | None, entry_ids: Sequence[int] | None) -> ReplayResult:
-    """Map open entries again with today's mapping; valid ones move into the store."""
+    """Map open entries again with today's mapping; valid ones move into the store.
+
+    An unknown connection, or an unknown, resolved or other connection's id, is a ConfigError.
+    """
     return await replay_quarantine(hub, connection=connection, entry_ids=entry_ids)

@@ -156,7 +156,8 @@ quarantine = sa.Table(
     sa.Column("error", sa.Text, nullable=False),  # field names and reasons, never values
     sa.Column("mapping_version", sa.String(50), nullable=False),
     sa.Column("run_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=True),
-    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),  # first seen invalid
+    sa.Column("last_seen_at", UtcDateTime(), nullable=False),  # last read, still invalid
     sa.Column("resolved_at", UtcDateTime(), nullable=True),
 )
 sa.Index("ix_quarantine_open", quarantine.c.connection, quarantine.c.resolved_at)

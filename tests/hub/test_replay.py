@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
+from hub.errors import ConfigError
 from hub.plugins import plugin_mapping_paths
 from hub.replay import replay_quarantine
 from hub.runtime import Hub, utcnow
+from hub.services.sandboxes import connect_sandbox
 from hub.store.schema import quarantine, records, stream_leases, sync_runs
 from hub.sync import StreamResult, sync_connection
 from hub.testing import MemorySource
@@ -127,3 +131,60 @@ async def test_replay_leaves_a_stream_being_synced_alone_and_its_entries_open(
         await conn.execute(sa.delete(stream_leases))
     assert (await replay_quarantine(hub)).moved == synced.counters.records_quarantined
     assert await _open_entries(hub) == 0
+
+
+# -- what cannot be replayed --------------------------------------------------------------
+
+
+async def _replay_refused(hub: Hub, **kwargs: Any) -> str:
+    """The ConfigError message of a refused replay, checking it changed nothing."""
+    before = await _quarantine_and_runs(hub)
+    with pytest.raises(ConfigError) as refused:
+        await replay_quarantine(hub, **kwargs)
+    assert await _quarantine_and_runs(hub) == before
+    return str(refused.value)
+
+
+async def _quarantine_and_runs(hub: Hub) -> tuple[list[Any], list[Any]]:
+    async with hub.engine.connect() as conn:
+        entries = (await conn.execute(sa.select(quarantine).order_by(quarantine.c.id))).all()
+        runs = (await conn.execute(sa.select(sync_runs).order_by(sync_runs.c.id))).all()
+    return list(entries), list(runs)
+
+
+async def test_replaying_an_unknown_id_is_an_error_naming_it(
+    hub: Hub, memory: MemorySource
+) -> None:
+    await _quarantine_cases_then_fix_the_mapping(hub)
+    message = await _replay_refused(hub, entry_ids=[9999])
+    assert "no quarantine entry 9999" in message
+
+
+async def test_replaying_a_resolved_entry_is_an_error_saying_it_was_resolved(
+    hub: Hub, memory: MemorySource
+) -> None:
+    await _quarantine_cases_then_fix_the_mapping(hub)
+    async with hub.engine.connect() as conn:
+        first, second = (await conn.execute(sa.select(quarantine.c.id).limit(2))).scalars()
+    assert (await replay_quarantine(hub, entry_ids=[first])).moved == 1
+    message = await _replay_refused(hub, entry_ids=[second, first])
+    assert f"quarantine entry {first} was resolved" in message
+
+
+async def test_replaying_an_unknown_connection_is_an_error_naming_it(
+    hub: Hub, memory: MemorySource
+) -> None:
+    await _quarantine_cases_then_fix_the_mapping(hub)
+    message = await _replay_refused(hub, connection="nope")
+    assert "no connection named 'nope'" in message and "mem" in message
+
+
+async def test_replaying_an_id_under_another_connection_is_an_error_naming_both(
+    hub: Hub, memory: MemorySource
+) -> None:
+    await _quarantine_cases_then_fix_the_mapping(hub)
+    await connect_sandbox(hub, "other", "memory", {"source": "unused", "token": "t"})
+    async with hub.engine.connect() as conn:
+        entry_id = await conn.scalar(sa.select(quarantine.c.id).limit(1))
+    message = await _replay_refused(hub, connection="other", entry_ids=[entry_id])
+    assert f"entry {entry_id} belongs to connection 'mem', not 'other'" in message

@@ -3,6 +3,8 @@ sync rewrites, how failures and plugins meet the page transaction."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -10,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.errors import ConfigError, StoreError
 from hub.plugins import hookimpl, register_plugin, unregister_plugin
 from hub.runtime import Hub
-from hub.store.schema import records, stream_state, sync_runs
-from hub.sync import PageWrite, sync_connection
+from hub.store.schema import quarantine, records, stream_state, sync_runs
+from hub.sync import QUARANTINE_TABLE, PageWrite, quarantine_row_key, sync_connection
 from hub.testing import MemorySource
+from hub.testing.memory import MAPPINGS_DIR as MEMORY_MAPPINGS
 from hub.testing.memory import Change
+from hub.vault import open_value
 from tests.support import store_snapshot
 
 STREAMS = {"people", "cases"}
@@ -103,6 +107,70 @@ async def test_a_page_item_that_is_not_an_object_is_quarantined_not_dropped(
     assert result.counters.records_read == 2
     assert result.counters.records_written == 1
     assert result.counters.records_quarantined == 1
+
+
+# -- the quarantine across re-reads -----------------------------------------------------------
+
+
+async def _quarantined(hub: Hub) -> list[sa.Row[Any]]:
+    async with hub.engine.connect() as conn:
+        return list(await conn.execute(sa.select(quarantine).order_by(quarantine.c.id)))
+
+
+async def test_a_full_refresh_keeps_the_quarantine_id_of_each_record_still_invalid(
+    hub: Hub, memory: MemorySource
+) -> None:
+    [first] = await sync_connection(hub, "mem", streams=["cases"])
+    before = await _quarantined(hub)
+    assert len(before) == first.counters.records_quarantined > 0
+    _operator_mapping(hub, version="memory-2")  # a new version that still rejects them
+
+    [again] = await sync_connection(hub, "mem", streams=["cases"], full_refresh=True)
+    after = await _quarantined(hub)
+    assert again.counters.records_quarantined == len(before)
+    assert [(e.id, e.external_id, e.created_at) for e in after] == [
+        (e.id, e.external_id, e.created_at) for e in before
+    ]
+    assert all(e.resolved_at is None for e in after)
+    assert {(e.run_id, e.mapping_version) for e in after} == {(again.run_id, "memory-2")}
+    assert all(a.last_seen_at > b.last_seen_at for a, b in zip(after, before, strict=True))
+
+
+async def test_a_changed_record_that_is_still_invalid_updates_its_open_entry(
+    hub: Hub, memory: MemorySource
+) -> None:
+    await sync_connection(hub, "mem", streams=["cases"])
+    [entry, *_] = await _quarantined(hub)
+    changed = memory.put("cases", {**memory.latest("cases")[entry.external_id], "subject": "v2"})
+
+    [again] = await sync_connection(hub, "mem", streams=["cases"])
+    [updated] = [e for e in await _quarantined(hub) if e.external_id == entry.external_id]
+    assert (updated.id, updated.run_id, updated.resolved_at) == (entry.id, again.run_id, None)
+    row = quarantine_row_key("mem", updated.object_type, updated.external_id)
+    payload = open_value(updated.raw, hub.keyring, table=QUARANTINE_TABLE, column="raw", row=row)
+    assert payload == changed
+
+
+async def test_a_record_without_an_external_id_gets_a_new_entry_each_time_it_is_read(
+    hub: Hub, memory: MemorySource
+) -> None:
+    memory.logs["people"] = [Change("not a person")]  # type: ignore[arg-type]
+    await sync_connection(hub, "mem", streams=["people"])
+    await sync_connection(hub, "mem", streams=["people"], full_refresh=True)
+    entries = await _quarantined(hub)
+    assert [(e.external_id, e.resolved_at) for e in entries] == [(None, None), (None, None)]
+
+
+def _operator_mapping(hub: Hub, *, version: str) -> None:
+    """An operator's copy of memory.yaml (searched first) under another version."""
+    text = (MEMORY_MAPPINGS / "memory.yaml").read_text(encoding="utf-8")
+    assert 'version: "memory-1"' in text
+    target = hub.settings.resolved_mapping_dirs[0]
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "memory.yaml").write_text(
+        text.replace('version: "memory-1"', f'version: "{version}"'), encoding="utf-8"
+    )
+    hub._mappings.clear()
 
 
 # -- failures and the page transaction -------------------------------------------------------
