@@ -71,6 +71,9 @@ class Run:
         return self.result.run_id
 
     async def __aenter__(self) -> Run:
+        # Refused before queueing for a write lock that a live holder's page may be holding.
+        async with self.hub.engine.connect() as conn:
+            await leases.refuse_if_held(conn, self.connection, self.stream, now=utcnow())
         async with self.hub.engine.begin() as conn:
             self.result.run_id = await open_run(
                 conn,

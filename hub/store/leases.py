@@ -9,6 +9,11 @@ host (e.g. killed with SIGKILL), which frees the stream at once instead of after
 Renewal is a compare-and-set on the run id, so a run whose lease was taken over can commit
 nothing more: its next page fails with :class:`~hub.errors.StreamBusy`.
 
+A run first reads the lease outside any write transaction (:func:`refuse_if_held`): a live
+holder commits a page now and then, and on SQLite a writer would queue behind that page's
+write lock and might only get it once the holder has finished, and then run instead of being
+refused. :func:`acquire` repeats the check under the lock, so the read decides nothing alone.
+
 Hosts sharing one database must have distinct host names (true of VMs, pods and containers by
 default); the holder's process is only looked up on its own host.
 """
@@ -20,6 +25,7 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -87,7 +93,7 @@ async def acquire(
 
     Raises StreamBusy when a live run holds it.
     """
-    where = (stream_leases.c.connection == connection, stream_leases.c.stream == stream)
+    where = _of(connection, stream)
     current = (await conn.execute(sa.select(stream_leases).where(*where))).first()
     values = {"run_id": run_id, "holder": str(this_process()), "expires_at": now + period}
     if current is None:
@@ -98,14 +104,7 @@ async def acquire(
         except sa.exc.IntegrityError:
             raise _just_taken(connection, stream) from None
         return None
-    holder = Holder.parse(current.holder)
-    expires_at = current.expires_at
-    if expires_at > now and not holder.is_gone():
-        raise StreamBusy(
-            f"{connection}/{stream} is held by run {current.run_id} "
-            f"(process {holder.pid} on {holder.host}); should that run stop renewing its "
-            f"lease, the stream is free after {expires_at:%Y-%m-%d %H:%M:%S} UTC"
-        )
+    _refuse_live(current, connection, stream, now)
     # Compare-and-set: of several runs taking over at once, one wins.
     taken = await conn.execute(
         sa.update(stream_leases)
@@ -115,6 +114,31 @@ async def acquire(
     if taken.rowcount != 1:
         raise _just_taken(connection, stream)
     return int(current.run_id)
+
+
+async def refuse_if_held(
+    conn: AsyncConnection, connection: str, stream: str, *, now: datetime
+) -> None:
+    """StreamBusy when a live run holds the stream; a plain read, so it waits on no writer."""
+    current = (await conn.execute(sa.select(stream_leases).where(*_of(connection, stream)))).first()
+    if current is not None:
+        _refuse_live(current, connection, stream, now)
+
+
+def _of(connection: str, stream: str) -> tuple[sa.ColumnElement[bool], ...]:
+    return stream_leases.c.connection == connection, stream_leases.c.stream == stream
+
+
+def _refuse_live(lease: sa.Row[Any], connection: str, stream: str, now: datetime) -> None:
+    """StreamBusy unless ``lease`` has lapsed or its holder is gone."""
+    holder = Holder.parse(lease.holder)
+    expires_at = lease.expires_at
+    if expires_at > now and not holder.is_gone():
+        raise StreamBusy(
+            f"{connection}/{stream} is held by run {lease.run_id} "
+            f"(process {holder.pid} on {holder.host}); should that run stop renewing its "
+            f"lease, the stream is free after {expires_at:%Y-%m-%d %H:%M:%S} UTC"
+        )
 
 
 def _just_taken(connection: str, stream: str) -> StreamBusy:

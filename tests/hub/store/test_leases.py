@@ -4,10 +4,12 @@ is taken over, and a run that lost its lease commits nothing more."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -15,9 +17,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from hub.config import Settings
 from hub.connector import Page
 from hub.errors import StreamBusy
 from hub.runtime import Hub, utcnow
+from hub.services.sandboxes import connect_sandbox
 from hub.store import leases
 from hub.store.engine import async_url
 from hub.store.leases import Holder, this_process
@@ -25,6 +29,7 @@ from hub.store.runs import start_run
 from hub.store.schema import records, stream_leases, sync_runs
 from hub.sync import StreamResult, sync_connection
 from hub.testing import MemorySource
+from tests.support import hub_env
 
 
 async def _runs(hub: Hub, stream: str) -> dict[int, str]:
@@ -95,6 +100,62 @@ async def test_a_live_run_on_another_host_keeps_its_stream(hub: Hub, memory: Mem
     assert await _record_count(hub) == 0
     with pytest.raises(StreamBusy):
         await sync_connection(hub, "mem", streams=["people"])
+
+
+def _hub_sync(settings: Settings, *args: str) -> subprocess.Popen[str]:
+    """``hub sync ARGS`` in another process (the CLI with the memory connector registered)."""
+    config = str(settings.home / "hub.toml")
+    return subprocess.Popen(
+        [sys.executable, "-m", "hub.testing", "--config", config, "sync", *args],
+        env=hub_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+async def test_a_second_hub_sync_of_a_running_stream_is_busy_at_once_while_a_page_is_written(
+    hub: Hub, hub_settings: Settings, memory_plugin: None
+) -> None:
+    slow = {"people": 0, "cases": 60, "page_delay_seconds": 0.3}
+    await connect_sandbox(hub, "slow", "memory", {"generate": slow, "page_size": 10})
+    engine = sa.create_engine(
+        async_url(hub_settings.resolved_database_url).replace("+aiosqlite", "")
+    )
+    first = _hub_sync(hub_settings, "slow", "--stream", "cases")
+    try:
+        deadline = time.monotonic() + 120
+        with engine.connect() as conn:
+            while not conn.scalar(sa.select(sa.func.count()).select_from(stream_leases)):
+                assert first.poll() is None, first.communicate()
+                assert time.monotonic() < deadline, "the first sync never took its lease"
+                await asyncio.sleep(0.01)
+        # Write as the first run's next page does (its lease first), and keep the transaction
+        # open: on SQLite that is the database's write lock, on PostgreSQL the lease row's lock.
+        with engine.begin() as page:
+            held = page.execute(
+                sa.update(stream_leases).values(expires_at=stream_leases.c.expires_at)
+            )
+            assert held.rowcount == 1, "the first sync finished before the second started"
+            second = _hub_sync(hub_settings, "slow", "--stream", "cases", "--json")
+            out, err = await asyncio.to_thread(second.communicate, timeout=120)
+        assert second.returncode == 1, err
+        assert "Traceback" not in err
+        [result] = json.loads(out)
+        assert result["status"] == "busy"
+        assert "slow/cases is held by run" in result["error"]
+        assert first.poll() is None, "the second sync waited for the first to end"
+        _, first_err = await asyncio.to_thread(first.communicate, timeout=120)
+        assert first.returncode == 0, first_err
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+        engine.dispose()
+    async with hub.engine.connect() as conn:
+        runs = (await conn.execute(sa.select(sync_runs.c.status, sync_runs.c.pages))).all()
+    assert runs == [("succeeded", 6)]
 
 
 # -- taking over from a dead holder -----------------------------------------------------------
