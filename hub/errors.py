@@ -6,6 +6,7 @@
     ├── StoreError           database unreachable or schema out of date
     │   └── StreamBusy       another run holds the stream (see hub.store.leases)
     ├── ConnectorError       anything a vendor connection raised (names connection and stream)
+    │   ├── Unreachable      nothing answers at the address (refused, unknown host)
     │   ├── AuthError        credentials refused, refresh failed
     │   ├── RateLimited      retries exhausted while the vendor kept saying "slow down"
     │   └── VendorError      vendor answered with an error (status, vendor code)
@@ -61,6 +62,25 @@ class ConnectorError(HubError):
         self.vendor_code = vendor_code
         where = "/".join(p for p in (connection, stream) if p)
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class Unreachable(ConnectorError):
+    """Nothing answers at a connection's address: the connection was refused or the host name
+    is unknown. A wrong URL or a service not started, so a configuration error rather than a
+    transient one; ``detail`` is the message without the connection and stream."""
+
+    def __init__(
+        self,
+        address: str,
+        reason: str,
+        *,
+        connection: str | None = None,
+        stream: str | None = None,
+    ) -> None:
+        self.address = address
+        self.reason = reason
+        self.detail = f"cannot connect to {address} ({reason})"
+        super().__init__(self.detail, connection=connection, stream=stream)
 
 
 class AuthError(ConnectorError):

@@ -12,7 +12,8 @@ from hub.sync import StreamResult
 
 
 class SyncProgress:
-    """A progress line per stream: pages, records read and written, live."""
+    """A progress line per stream: pages, records read and written, and a retry while one
+    is pending (attempt, wait, reason), live."""
 
     def __init__(self, console: Console) -> None:
         self._progress = Progress(
@@ -23,6 +24,7 @@ class SyncProgress:
             TextColumn("{task.fields[written]:>9,} written"),
             TextColumn("{task.fields[quarantined]:>5,} quarantined"),
             TimeElapsedColumn(),
+            TextColumn("{task.fields[waiting]}"),
             console=console,
             transient=False,
         )
@@ -39,6 +41,7 @@ class SyncProgress:
                 pages=0,
                 written=0,
                 quarantined=0,
+                waiting="",
             )
         c = result.counters
         self._progress.update(
@@ -47,6 +50,7 @@ class SyncProgress:
             pages=c.pages,
             written=c.records_written,
             quarantined=c.records_quarantined,
+            waiting=result.waiting or "",
         )
 
     def stop(self) -> None:

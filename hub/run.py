@@ -35,6 +35,7 @@ class StreamResult:
     error: str | None = None
     seconds: float = 0.0
     counters: RunCounters = field(default_factory=RunCounters)
+    waiting: str | None = None  # while a request waits to be retried: attempt, wait, reason
 
 
 def safe_error(exc: BaseException) -> str:

@@ -25,7 +25,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.connector import Connector, Page
-from hub.errors import HubError, RecordInvalid, StreamBusy
+from hub.errors import HubError, RecordInvalid, StreamBusy, Unreachable
+from hub.http import RetryListener, RetryNotice, retry_listener
 from hub.mapping import StreamMapping
 from hub.mapping import Tombstone as MappedTombstone
 from hub.plugins import plugin_manager
@@ -216,12 +217,16 @@ class StreamSync:
                     await clear_state(conn, self.connection, name)
                 state = await load_state(conn, self.connection, name)
                 self._quarantine_open = await count_open(conn, self.connection) > 0
-            pages = _read_ahead(self._counted(self.connector.read(name, state)))
-            async with contextlib.aclosing(pages):  # stop the read-ahead now, not at GC
-                async for page in pages:
-                    run.committed(await self.commit_page(run, page))
-                    if progress is not None:
-                        progress(run.result)
+            with contextlib.ExitStack() as stack:
+                if progress is not None:
+                    stack.enter_context(retry_listener(_show_retries(run.result, progress)))
+                pages = _read_ahead(self._counted(self.connector.read(name, state)))
+                async with contextlib.aclosing(pages):  # stop the read-ahead now, not at GC
+                    async for page in pages:
+                        run.committed(await self.commit_page(run, page))
+                        run.result.waiting = None
+                        if progress is not None:
+                            progress(run.result)
         return run.result
 
     async def _counted(self, pages: AsyncIterator[Page]) -> AsyncIterator[Page]:
@@ -291,6 +296,16 @@ class StreamSync:
         return delta
 
 
+def _show_retries(result: StreamResult, progress: ProgressCallback) -> RetryListener:
+    """A retry listener that puts the coming retry on the stream's progress line."""
+
+    def show(notice: RetryNotice) -> None:
+        result.waiting = str(notice)
+        progress(result)
+
+    return show
+
+
 def _requests_sent(connector: Connector) -> int | None:
     try:
         return connector.requests_sent
@@ -311,24 +326,37 @@ async def sync_connection(
     the connection's one runtime (client, limiter and credentials shared by every stream).
 
     A failing stream does not stop the others; its error is in its result, and with
-    ``raise_errors`` the first failure is raised once every stream had its turn.
+    ``raise_errors`` the first failure is raised once every stream had its turn. Once the
+    connection's address proved unreachable (refused, unknown host), the streams after it are
+    not tried: they are ``skipped`` with the same reason.
     """
     results: list[StreamResult] = []
     first_error: BaseException | None = None
+    unreachable: Unreachable | None = None
     async with hub.connection(connection) as connector:
         names = list(streams) if streams else [s.name for s in connector.streams]
         for name in names:
             connector.stream(name)  # unknown stream names fail before anything runs
         for name in names:
+            if unreachable is not None:
+                results.append(StreamResult(connection, name, -1, "skipped", unreachable.detail))
+                continue
             sync = StreamSync(hub, connector, name)
             try:
                 results.append(await sync.run(full_refresh=full_refresh, progress=progress))
             except HubError as exc:
                 first_error = first_error or exc
+                if isinstance(exc, Unreachable):
+                    unreachable = exc
                 status = "busy" if isinstance(exc, StreamBusy) else "failed"
                 results.append(
                     sync.result or StreamResult(connection, name, -1, status, safe_error(exc))
                 )
+            finally:
+                if sync.result is not None and sync.result.waiting is not None:
+                    sync.result.waiting = None  # the stream ended: no retry is coming
+                    if progress is not None:
+                        progress(sync.result)
     if first_error is not None and raise_errors:
         raise first_error
     return results

@@ -8,7 +8,8 @@ count and the credential refresh live here once. Redaction of log output lives i
 Modules, in the order a request meets them: ``settings`` (what a connection configures),
 ``client`` (building the client), ``auth`` (credentials), ``grants`` and ``oauth`` (OAuth 2.0
 bearer credentials), ``limiter`` (client-side rate limits), ``counter`` (requests sent),
-``request`` (sending with retries), ``outcome`` (what an attempt's result means) and
+``request`` (sending with retries), ``outcome`` (what an attempt's result means),
+``notices`` (telling a progress display about retries while they happen) and
 ``vendor`` (error codes, as the connector describes them, and ``Retry-After``). All log as
 ``hub.http``.
 """
@@ -33,6 +34,7 @@ from hub.http.grants import (
     RefreshTokenGrant,
 )
 from hub.http.limiter import Clock, RateLimitedTransport, Sleep, SlidingWindowLimiter
+from hub.http.notices import RetryListener, RetryNotice, retry_listener
 from hub.http.oauth import CredentialSaver, OAuth2, TokenEncoding, TokenHook, TokenResponse
 from hub.http.outcome import BodyError
 from hub.http.request import request_json
@@ -61,6 +63,8 @@ __all__ = [
     "RefreshTokenGrant",
     "RefreshingAuth",
     "RequestCounter",
+    "RetryListener",
+    "RetryNotice",
     "Sleep",
     "SlidingWindowLimiter",
     "StaticBearer",
@@ -74,4 +78,5 @@ __all__ = [
     "request_counter",
     "request_json",
     "requests_sent",
+    "retry_listener",
 ]

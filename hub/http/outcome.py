@@ -3,13 +3,14 @@ caller gets, including the one raised when the retries run out."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import httpx
 
-from hub.errors import AuthError, ConnectorError, RateLimited, VendorError
+from hub.errors import AuthError, ConnectorError, RateLimited, Unreachable, VendorError
 from hub.http.settings import HttpSettings
 from hub.http.vendor import VendorErrors, parse_retry_after
 from hub.log import redact
@@ -40,7 +41,11 @@ class Call:
 
 
 class Retryable(Exception):
-    """One attempt failed in a way worth another try."""
+    """One attempt failed in a way worth another try.
+
+    ``unreachable`` says why nothing answered at ``address`` (refused, unknown host): worth one
+    more try at most, since a service that is not there rarely appears within seconds.
+    """
 
     def __init__(
         self,
@@ -49,12 +54,47 @@ class Retryable(Exception):
         status: int | None = None,
         vendor_code: str | None = None,
         retry_after: float | None = None,
+        unreachable: str | None = None,
+        address: str = "",
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
         self.vendor_code = vendor_code
         self.retry_after = retry_after
+        self.unreachable = unreachable
+        self.address = address
+
+
+_UNKNOWN_HOST_CODES = frozenset(
+    code for code in (getattr(socket, n, None) for n in ("EAI_NONAME", "EAI_NODATA")) if code
+)
+
+
+def unreachable_reason(error: BaseException) -> str | None:
+    """Why nothing answered, when ``error`` (an httpx.ConnectError) was caused by a refused
+    connection or a failed host name lookup; None for any other cause (TLS, a reset, ...).
+
+    httpx wraps httpcore's error, which wraps the OSError (or, when every address of a host
+    refused, an OSError raised from them), so the chain of causes is walked.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending:
+        exc = pending.pop()
+        if id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        if isinstance(exc, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(exc, socket.gaierror):
+            if exc.errno in _UNKNOWN_HOST_CODES:
+                return "unknown host"
+            return f"host name lookup failed: {exc.strerror}"
+        if isinstance(exc, BaseExceptionGroup):
+            pending += exc.exceptions
+        pending += [e for e in (exc.__cause__, exc.__context__) if e is not None]
+    return None
 
 
 def judge(
@@ -124,14 +164,16 @@ def give_up(
     failure: Retryable, call: Call, attempts: int, settings: HttpSettings, elapsed: float
 ) -> NoReturn:
     """Raise the error that ends a request whose retries ran out."""
+    where = call.where()
+    cause = failure.__cause__
+    if failure.unreachable is not None:
+        raise Unreachable(failure.address, failure.unreachable, **where) from cause
     why = f"{call} gave up after {attempts} attempt(s)"
     if attempts < settings.max_attempts:
         why += f" within the {settings.max_total_seconds:g} s budget"
         remaining = settings.max_total_seconds - elapsed
         if failure.retry_after is not None and failure.retry_after > remaining:
             why += f" (Retry-After {failure.retry_after:g} s, {max(remaining, 0):.0f} s left)"
-    where = call.where()
-    cause = failure.__cause__
     if failure.status is None:
         raise ConnectorError(f"{why}; last error: {failure.reason}", **where) from cause
     shown = f" {failure.vendor_code}" if failure.vendor_code else ""

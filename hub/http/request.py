@@ -1,5 +1,6 @@
 """One JSON request with retries: full-jitter backoff or ``Retry-After``, within the attempt
-and time budget of :class:`~hub.http.HttpSettings`, never resending an unsafe write."""
+and time budget of :class:`~hub.http.HttpSettings`, never resending an unsafe write, and only
+once more to an address where nothing answers."""
 
 from __future__ import annotations
 
@@ -19,9 +20,19 @@ from tenacity import (
     stop_before_delay,
     wait_random_exponential,
 )
+from tenacity.stop import stop_base
 
 from hub.errors import ConnectorError
-from hub.http.outcome import BodyError, Call, Retryable, give_up, judge, not_replayed
+from hub.http.notices import RetryNotice, notify_retry
+from hub.http.outcome import (
+    BodyError,
+    Call,
+    Retryable,
+    give_up,
+    judge,
+    not_replayed,
+    unreachable_reason,
+)
 from hub.http.settings import HttpSettings
 from hub.http.vendor import GENERIC_ERRORS, VendorErrors
 from hub.log import redact
@@ -38,6 +49,25 @@ _RETRY_AFTER_JITTER = 0.1  # up to 10 % on top of what the vendor asked
 # Failures that happen before a request reaches the vendor: safe to retry for any method.
 _NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _REPLAY_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# A refused connection or an unknown host is a wrong URL or a service not started: one short
+# retry covers a service that is just coming up; more would only keep the operator waiting.
+_UNREACHABLE_ATTEMPTS = 2
+_UNREACHABLE_PAUSE_MAX = 0.5
+
+
+def _unreachable(state: RetryCallState) -> Retryable | None:
+    failure = state.outcome.exception() if state.outcome else None
+    if isinstance(failure, Retryable) and failure.unreachable is not None:
+        return failure
+    return None
+
+
+class _StopWhenUnreachableTwice(stop_base):
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return (
+            _unreachable(retry_state) is not None
+            and retry_state.attempt_number >= _UNREACHABLE_ATTEMPTS
+        )
 
 
 def _path_of(client: httpx.AsyncClient, url: str) -> str:
@@ -45,6 +75,30 @@ def _path_of(client: httpx.AsyncClient, url: str) -> str:
     if target.is_relative_url:  # httpx appends relative URLs to the base URL's path
         return redact(client.base_url.path + target.path.lstrip("/"))
     return redact(target.path)
+
+
+def _origin(url: httpx.URL) -> str:
+    """Scheme, host and port: where a connection was attempted, without path or query."""
+    return f"{url.scheme}://{url.netloc.decode('ascii')}"
+
+
+def _attempted_url(exc: httpx.RequestError, client: httpx.AsyncClient) -> httpx.URL:
+    try:
+        return exc.request.url
+    except RuntimeError:  # an error raised without its request (a mocked transport)
+        return client.base_url
+
+
+def _tell_listener(settings: HttpSettings) -> Callable[[RetryCallState], None]:
+    def tell(state: RetryCallState) -> None:
+        failure = state.outcome.exception() if state.outcome else None
+        if not isinstance(failure, Retryable):
+            return
+        wait = state.next_action.sleep if state.next_action else 0.0
+        reason = failure.unreachable or failure.reason
+        notify_retry(RetryNotice(state.attempt_number + 1, settings.max_attempts, wait, reason))
+
+    return tell
 
 
 def _pause_before_retry(settings: HttpSettings) -> Callable[[RetryCallState], float]:
@@ -57,6 +111,8 @@ def _pause_before_retry(settings: HttpSettings) -> Callable[[RetryCallState], fl
         if isinstance(failure, Retryable) and failure.retry_after is not None:
             asked = max(failure.retry_after, settings.min_retry_after_seconds)
             return asked + random.uniform(0, _RETRY_AFTER_JITTER * asked)
+        if _unreachable(state) is not None:
+            return min(float(backoff(state)), _UNREACHABLE_PAUSE_MAX)
         return float(backoff(state))
 
     return pause
@@ -84,7 +140,10 @@ async def request_json(
 
     Transport errors, undecodable bodies, 408, 429 and 5xx are retried with full-jitter
     exponential backoff, or after ``Retry-After`` when the vendor sends one, within
-    ``settings.max_attempts`` and ``settings.max_total_seconds``. Other errors raise at once:
+    ``settings.max_attempts`` and ``settings.max_total_seconds``; the listener of
+    :func:`~hub.http.retry_listener` hears of each retry. A refused connection or an unknown
+    host is tried once more after a short pause, then raises Unreachable (a wrong URL or a
+    service not started, which more tries would not mend). Other errors raise at once:
     AuthError for a 401 (after the auth's one refresh), VendorError for other 4xx and for an
     error body that ``body_error`` recognises; ``vendor_errors`` reads the codes in error bodies.
 
@@ -101,8 +160,10 @@ async def request_json(
     retrying = AsyncRetrying(
         stop=stop_after_attempt(settings.max_attempts)
         # Stops *before* a pause that would end past the budget, instead of sleeping past it.
-        | stop_before_delay(settings.max_total_seconds),
+        | stop_before_delay(settings.max_total_seconds)
+        | _StopWhenUnreachableTwice(),
         wait=_pause_before_retry(settings),
+        before_sleep=_tell_listener(settings),
         retry=retry_if_exception_type(Retryable),
         sleep=_pause,
         reraise=True,
@@ -129,6 +190,9 @@ async def _send(
         log.debug("%s %s -> %s (attempt %d)", call.method, call.path, type(exc).__name__, attempt)
         if not call.replay_safe and not isinstance(exc, _NOT_SENT_ERRORS):
             raise not_replayed(call, type(exc).__name__) from exc
+        if isinstance(exc, httpx.ConnectError) and (why := unreachable_reason(exc)) is not None:
+            address = _origin(_attempted_url(exc, client))
+            raise Retryable(type(exc).__name__, unreachable=why, address=address) from exc
         raise Retryable(type(exc).__name__) from exc
     except httpx.HTTPError as exc:
         raise ConnectorError(f"{call} failed: {type(exc).__name__}", **call.where()) from exc

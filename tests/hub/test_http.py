@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import logging
+import socket
 import ssl
 import time
 import warnings
@@ -23,12 +24,13 @@ import respx
 import trustme
 
 import hub.http.request
-from hub.errors import AuthError, ConnectorError, RateLimited, VendorError
+from hub.errors import AuthError, ConnectorError, RateLimited, Unreachable, VendorError
 from hub.http import (
     HttpSettings,
     RateLimit,
     RateLimitedTransport,
     RefreshingAuth,
+    RetryNotice,
     SlidingWindowLimiter,
     StaticBearer,
     VendorErrors,
@@ -36,6 +38,7 @@ from hub.http import (
     parse_retry_after,
     request_json,
     requests_sent,
+    retry_listener,
 )
 from hub.log import configure_logging
 
@@ -401,6 +404,88 @@ async def test_empty_body_decodes_to_none(
     response, body = await request_json(client, "DELETE", "tickets/1.json", settings=FAST)
     assert response.status_code == 204
     assert body is None
+
+
+# -- an address where nothing answers --------------------------------------------------------
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: bound, then closed again."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+async def test_a_refused_connection_is_tried_once_more_then_names_the_address(
+    pauses: list[float],
+) -> None:
+    port = closed_port()
+    settings = HttpSettings()  # the defaults: 8 attempts for transient errors
+    async with create_client(
+        f"http://127.0.0.1:{port}/api/v2/", auth=None, settings=settings
+    ) as http:
+        with pytest.raises(Unreachable) as caught:
+            await request_json(http, "GET", "tickets.json", settings=settings, connection="zd")
+        assert requests_sent(http) == 2
+    assert (
+        str(caught.value) == f"zd: cannot connect to http://127.0.0.1:{port} (connection refused)"
+    )
+    assert len(pauses) == 1 and pauses[0] <= 0.5
+
+
+async def test_an_unknown_host_is_tried_once_more_then_says_the_host_is_unknown(
+    pauses: list[float],
+) -> None:
+    settings = HttpSettings()
+    async with create_client(
+        "http://no-such-host.invalid/api/", auth=None, settings=settings
+    ) as http:
+        with pytest.raises(Unreachable) as caught:
+            await request_json(http, "GET", "users/me.json", settings=settings)
+        assert requests_sent(http) == 2
+    assert str(caught.value) == "cannot connect to http://no-such-host.invalid (unknown host)"
+    assert len(pauses) == 1
+
+
+async def test_a_write_to_a_refused_port_is_tried_once_more_since_it_never_left(
+    pauses: list[float],
+) -> None:
+    port = closed_port()
+    async with create_client(f"http://127.0.0.1:{port}/", auth=None, settings=FAST) as http:
+        with pytest.raises(Unreachable, match="connection refused"):
+            await request_json(http, "POST", "tickets.json", settings=FAST, json={})
+        assert requests_sent(http) == 2
+
+
+async def test_the_retry_listener_hears_each_coming_attempt_its_wait_and_reason(
+    client: httpx.AsyncClient, vendor: respx.MockRouter, pauses: list[float]
+) -> None:
+    vendor.get("tickets.json").mock(
+        side_effect=[reply(503), httpx.ReadTimeout("slow"), reply(200, {"tickets": []})]
+    )
+    heard: list[RetryNotice] = []
+    with retry_listener(heard.append):
+        await request_json(client, "GET", "tickets.json", settings=FAST)
+    assert [(n.attempt, n.max_attempts, n.reason) for n in heard] == [
+        (2, 4, "503"),
+        (3, 4, "ReadTimeout"),
+    ]
+    assert [n.wait_seconds for n in heard] == pauses
+    assert str(heard[0]).startswith("retry 2/4 in ") and str(heard[0]).endswith(" s: 503")
+
+
+async def test_retries_outside_a_listener_block_are_not_heard(
+    client: httpx.AsyncClient, vendor: respx.MockRouter, pauses: list[float]
+) -> None:
+    vendor.get("tickets.json").mock(
+        side_effect=[reply(503), reply(200, {}), reply(503), reply(200, {})]
+    )
+    heard: list[RetryNotice] = []
+    with retry_listener(heard.append):
+        await request_json(client, "GET", "tickets.json", settings=FAST)
+    await request_json(client, "GET", "tickets.json", settings=FAST)
+    assert len(heard) == 1 and len(pauses) == 2
 
 
 # -- credentials -----------------------------------------------------------------------------

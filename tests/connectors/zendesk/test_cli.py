@@ -1,10 +1,13 @@
 """The `hub` command as an operator uses it with Zendesk: real subprocesses against the Zendesk
-sandbox (`hub sandbox serve zendesk`), the demo, and a Zendesk that cannot be reached."""
+sandbox (`hub sandbox serve zendesk`), the demo, and a Zendesk that cannot be reached: a
+refused port or an unknown host."""
 
 from __future__ import annotations
 
 import json
+import re
 import signal
+import socket
 import subprocess
 import sys
 from collections import Counter
@@ -187,35 +190,85 @@ def test_demo_syncs_twice_and_leaves_a_working_hub(tmp_path: Path) -> None:
     assert [c["name"] for c in json.loads(listed.stdout)] == ["zendesk"]
 
 
-def test_sync_of_an_unreachable_vendor_shows_every_stream_failed_and_exits_1(
-    tmp_path: Path,
-) -> None:
-    assert hub_cli(tmp_path, "init").returncode == 0
-    assert hub_cli(tmp_path, "secrets", "set", "t", stdin="not-a-real-token").returncode == 0
-    fast = '{"max_attempts": 2, "backoff_base_seconds": 0.01, "backoff_max_seconds": 0.02}'
+def _hub_with_a_connection_to(home: Path, base_url: str) -> None:
+    """A hub with one Zendesk connection, ``dead``, at ``base_url`` and default HTTP settings
+    (8 attempts for transient errors)."""
+    assert hub_cli(home, "init").returncode == 0
+    assert hub_cli(home, "secrets", "set", "t", stdin="not-a-real-token").returncode == 0
     added = hub_cli(
-        tmp_path,
+        home,
         "connections",
         "add",
         "dead",
         "--connector",
         "zendesk",
         "--set",
-        "base_url=http://127.0.0.1:9",
+        f"base_url={base_url}",
         "--set",
         "email=ops@example.com",
         "--set",
         "token=secret:t",
-        "--set",
-        f"http={fast}",
     )
     assert added.returncode == 0, added.stderr
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def _attempts(verbose_stderr: str) -> int:
+    """Requests the hub's own debug lines say were attempted."""
+    return len(re.findall(r"hub\.http: GET \S+ -> ConnectError \(attempt \d+\)", verbose_stderr))
+
+
+def test_sync_to_a_refused_port_fails_in_seconds_naming_the_address(tmp_path: Path) -> None:
+    port = _closed_port()
+    _hub_with_a_connection_to(tmp_path, f"http://127.0.0.1:{port}")
+    reason = f"cannot connect to http://127.0.0.1:{port} (connection refused)"
+
     table = hub_cli(tmp_path, "sync", "dead")
     assert table.returncode == 1
-    assert "dead/tickets" in table.stdout and "failed" in table.stdout
+    assert "Traceback" not in table.stdout + table.stderr
     assert "not-a-real-token" not in table.stdout + table.stderr
-    as_json = hub_cli(tmp_path, "sync", "dead", "--json")
-    assert as_json.returncode == 1
-    results = json.loads(as_json.stdout)
-    assert len(results) == 5
-    assert all(r["status"] == "failed" and "ConnectError" in r["error"] for r in results)
+    assert "dead/tickets" in table.stdout and "skipped" in table.stdout
+
+    verbose = hub_cli(tmp_path, "--verbose", "sync", "dead", "--json")
+    assert verbose.returncode == 1
+    results = json.loads(verbose.stdout)
+    first, *rest = results
+    assert first["status"] == "failed" and first["error"].endswith(reason)
+    assert len(rest) == 4 and all(r["status"] == "skipped" and r["error"] == reason for r in rest)
+    assert _attempts(verbose.stderr) == 2  # once per connection, with one short retry
+
+    assert hub_cli(tmp_path, "connections", "list").returncode == 0  # the hub still works
+
+
+def test_connections_test_of_a_refused_port_fails_in_seconds_naming_the_address(
+    tmp_path: Path,
+) -> None:
+    port = _closed_port()
+    _hub_with_a_connection_to(tmp_path, f"http://127.0.0.1:{port}")
+    out = hub_cli(tmp_path, "connections", "test", "dead")
+    assert out.returncode == 1
+    assert "Traceback" not in out.stdout + out.stderr
+    assert out.stderr.strip() == (
+        f"error: dead: cannot connect to http://127.0.0.1:{port} (connection refused)"
+    )
+    verbose = hub_cli(tmp_path, "--verbose", "connections", "test", "dead")
+    assert _attempts(verbose.stderr) == 2
+
+
+def test_sync_and_test_of_an_unknown_host_say_the_host_is_unknown(tmp_path: Path) -> None:
+    _hub_with_a_connection_to(tmp_path, "http://no-such-host.invalid")
+    reason = "cannot connect to http://no-such-host.invalid (unknown host)"
+    tested = hub_cli(tmp_path, "connections", "test", "dead")
+    assert tested.returncode == 1
+    assert "Traceback" not in tested.stderr
+    assert tested.stderr.strip() == f"error: dead: {reason}"
+    synced = hub_cli(tmp_path, "sync", "dead", "--json")
+    assert synced.returncode == 1
+    assert [r["status"] for r in json.loads(synced.stdout)] == ["failed"] + ["skipped"] * 4
+    assert all(r["error"].endswith(reason) for r in json.loads(synced.stdout))
