@@ -72,11 +72,15 @@ class Hub:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, settings: Settings) -> AsyncIterator[Hub]:
-        """Open the database (migrating it), load the keys, and close everything after."""
-        master_key = load_master_key(settings.resolved_key_file)
-        engine = await open_engine(settings.resolved_database_url)
+    async def open(cls, settings: Settings, *, create: bool = False) -> AsyncIterator[Hub]:
+        """Open the database (migrating it), load the keys, and close everything after.
+
+        The database must have been initialised unless ``create`` (``hub init``, test
+        fixtures) asks for a new one; see :func:`hub.store.engine.open_engine`.
+        """
+        engine = await open_engine(settings.resolved_database_url, create=create)
         try:
+            master_key = load_master_key(settings.resolved_key_file)
             async with engine.connect() as conn:
                 keyring = await Keyring.load(conn, master_key)
             hub = cls(settings, engine, keyring)

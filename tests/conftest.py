@@ -73,7 +73,7 @@ def hub_settings(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPa
 
 @pytest.fixture
 async def hub(hub_settings: Settings) -> AsyncIterator[Hub]:
-    async with Hub.open(hub_settings) as opened:
+    async with Hub.open(hub_settings, create=True) as opened:
         yield opened
 
 

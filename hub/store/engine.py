@@ -1,9 +1,17 @@
-"""Opening the database: URL normalisation, SQLite pragmas, migrations on start."""
+"""Opening the database: URL normalisation, SQLite pragmas, migrations on start.
+
+Only ``hub init`` creates a database (``open_engine(url, create=True)``). Every other command
+opens an existing, initialised one, so a mistyped path or URL is an error naming it rather
+than a new, empty hub; an initialised database at an older migration is brought up to date.
+"""
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
 from alembic import command
@@ -17,6 +25,7 @@ from hub.errors import StoreError
 MIGRATIONS = Path(__file__).parent / "migrations"
 # SQLite waits this long for a lock held by another writer (scheduler, second CLI) before failing.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_PREFIX = "sqlite:///"
 
 
 def async_url(url: str) -> str:
@@ -31,6 +40,35 @@ def async_url(url: str) -> str:
     return url
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file a ``sqlite:///`` URL names (None for other databases and in-memory SQLite)."""
+    if not url.startswith(SQLITE_PREFIX):
+        return None
+    path = url[len(SQLITE_PREFIX) :].split("?", 1)[0]
+    return None if path in ("", ":memory:") else Path(path)
+
+
+def display_url(url: str) -> str:
+    """Where the database is, safe to print: a SQLite file's absolute path, or the URL
+    without its password."""
+    file = sqlite_file(url)
+    if file is not None:
+        return str(file.resolve())
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}@{host}" if user else host))
+
+
+def _not_a_hub(url: str) -> StoreError:
+    return StoreError(
+        f"the database at {display_url(url)} has never been initialised as a hub; "
+        "run `hub init` to set it up there, or correct database_url"
+    )
+
+
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers (API, CLI) work while a sync writes; the busy timeout makes a second
@@ -42,11 +80,12 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An async engine for ``url`` (sqlite:///file.db or postgresql://...)."""
+def create_engine(url: str, *, create_folder: bool = False) -> AsyncEngine:
+    """An async engine for ``url`` (sqlite:///file.db or postgresql://...); with
+    ``create_folder``, a SQLite file's folder is made first."""
     full = async_url(url)
-    if full.startswith("sqlite+aiosqlite:///"):
-        file = Path(full[len("sqlite+aiosqlite:///") :])
+    file = sqlite_file(url)
+    if create_folder and file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
     try:
         engine = create_async_engine(full, pool_pre_ping=not full.startswith("sqlite"))
@@ -73,26 +112,68 @@ def _upgrade(connection: sa.Connection) -> None:
     command.upgrade(_alembic_config(connection), "head")
 
 
-def _is_current(connection: sa.Connection) -> bool:
+def _revisions(connection: sa.Connection) -> tuple[str | None, str | None]:
+    """The database's migration (None if it was never initialised) and the newest one."""
     head = ScriptDirectory.from_config(_alembic_config(connection)).get_current_head()
-    return MigrationContext.configure(connection).get_current_revision() == head
+    return MigrationContext.configure(connection).get_current_revision(), head
 
 
-async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest migration (a no-op when it is there already)."""
+def _sqlite_revision(file: Path) -> str | None:
+    """The migration a SQLite file is at, read without creating or changing anything (the
+    engine's pragmas would switch a stranger's file to WAL); None when it is no hub."""
+    uri = file.resolve().as_uri() + "?mode=rw"  # mode=rw: never create the file
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as conn:
+            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.DatabaseError:  # no alembic_version table, or not a SQLite file at all
+        return None
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open the database {file.resolve()}: {exc}") from None
+    return None if row is None else str(row[0])
+
+
+def _check_initialised(url: str) -> None:
+    """Refuse a SQLite file that does not exist or holds no hub, before any engine touches it."""
+    file = sqlite_file(url)
+    if file is None:
+        return
+    if not file.is_file():
+        raise StoreError(
+            f"no hub database at {file.resolve()}; run `hub init` to create one there, "
+            "or correct database_url"
+        )
+    if _sqlite_revision(file) is None:
+        raise _not_a_hub(url)
+
+
+async def _migrate(engine: AsyncEngine, url: str, *, create: bool) -> None:
+    """Bring the schema to the newest migration; without ``create``, only a database that was
+    initialised already."""
     try:
         async with engine.connect() as conn:
-            if await conn.run_sync(_is_current):
-                return
+            current, head = await conn.run_sync(_revisions)
+        if current is None and not create:
+            raise _not_a_hub(url)
+        if current == head:
+            return
         async with engine.begin() as conn:
             await conn.run_sync(_upgrade)
     except sa.exc.OperationalError as exc:
-        raise StoreError(f"cannot reach the database: {exc.orig}") from None
+        raise StoreError(f"cannot reach the database at {display_url(url)}: {exc.orig}") from None
 
 
-async def open_engine(url: str, *, migrate_schema: bool = True) -> AsyncEngine:
-    """Create the engine and, by default, apply pending migrations."""
-    engine = create_engine(url)
-    if migrate_schema:
-        await migrate(engine)
+async def open_engine(url: str, *, create: bool = False) -> AsyncEngine:
+    """The engine of the hub database at ``url``, migrated to the newest schema.
+
+    Without ``create`` the database must exist and have been initialised (StoreError naming
+    it otherwise, and nothing is created); with it, a new one is made (``hub init``).
+    """
+    if not create:
+        _check_initialised(url)
+    engine = create_engine(url, create_folder=create)
+    try:
+        await _migrate(engine, url, create=create)
+    except BaseException:
+        await engine.dispose()
+        raise
     return engine

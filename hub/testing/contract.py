@@ -134,7 +134,7 @@ class ConnectorContract:
 
     @pytest_asyncio.fixture
     async def contract_hub(self, contract_settings: Settings) -> AsyncIterator[Hub]:
-        async with Hub.open(contract_settings) as opened:
+        async with Hub.open(contract_settings, create=True) as opened:
             yield opened
 
     # -- the contract ----------------------------------------------------------------------

@@ -92,6 +92,6 @@ def hub_settings(
 
 @pytest_asyncio.fixture
 async def hub(hub_settings: Settings) -> AsyncIterator[Hub]:
-    """The open hub (database migrated), closed after the test."""
-    async with Hub.open(hub_settings) as opened:
+    """The open hub (its database created and migrated), closed after the test."""
+    async with Hub.open(hub_settings, create=True) as opened:
         yield opened

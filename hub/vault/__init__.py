@@ -15,7 +15,7 @@ from hub.vault.blind_index import (
 )
 from hub.vault.cipher import KeySource, open_token, parse_token, seal, token_key_id
 from hub.vault.data_key import DataKey, KeyPurpose, KeyStatus
-from hub.vault.keyring import Keyring
+from hub.vault.keyring import Keyring, holds_data_keys
 from hub.vault.master_key import DEFAULT_KEY_FILE, create_master_key, load_master_key
 from hub.vault.sealing import (
     SealedRecord,
@@ -47,6 +47,7 @@ __all__ = [
     "blind_index",
     "create_master_key",
     "get_secret",
+    "holds_data_keys",
     "list_secrets",
     "load_master_key",
     "lookup_digests",

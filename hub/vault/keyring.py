@@ -83,6 +83,12 @@ class Keyring:
         return sorted(usable, key=lambda k: (k.status != "primary", -k.id))
 
 
+async def holds_data_keys(conn: AsyncConnection) -> bool:
+    """Whether the database has any data key: then only its original master key opens it."""
+    found = await conn.execute(sa.select(data_keys.c.id).limit(1))
+    return found.first() is not None
+
+
 class _StoredKey(NamedTuple):
     """One ``data_keys`` row, still wrapped."""
 

@@ -62,9 +62,10 @@ def _read_key_file(key_file: Path) -> str:
         # O_NONBLOCK: a FIFO planted at the path must fail the regular-file check, not hang.
         fd = os.open(key_file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
+        # Not "run hub init": a new key cannot open the data keys the database already holds.
         raise VaultError(
-            f"the master key file {key_file} does not exist; run `hub init` to create it "
-            f"or set {ENV_VAR}"
+            f"the master key is missing: looked for the file {key_file} and the environment "
+            f"variable {ENV_VAR} (not set); restore the original key from backup to either"
         ) from None
     except OSError as exc:
         raise VaultError(f"cannot read the master key file {key_file}: {exc.strerror}") from None

@@ -73,7 +73,7 @@ async def test_closing_the_hub_closes_every_connector(
     from hub.testing import register_source
 
     register_source("closing", MemorySource.generated(people=1, cases=0))
-    async with Hub.open(hub_settings) as opened:  # type: ignore[arg-type]
+    async with Hub.open(hub_settings, create=True) as opened:  # type: ignore[arg-type]
         await connect_sandbox(opened, "mem", "memory", {"source": "closing"})
         async with opened.connection("mem") as connector:
             pass

@@ -79,13 +79,18 @@ def test_refuses_a_key_file_group_or_others_can_read(tmp_path: Path, mode: int) 
     assert key_text not in message
 
 
-def test_missing_key_file_says_how_to_create_one(tmp_path: Path) -> None:
+def test_missing_key_names_where_it_looked_and_says_to_restore_it_from_backup(
+    tmp_path: Path,
+) -> None:
     key_file = tmp_path / "secrets" / "master.key"
 
-    with pytest.raises(VaultError, match="hub init") as caught:
+    with pytest.raises(VaultError, match="master key is missing") as caught:
         load_master_key(key_file, env={})
 
-    assert str(key_file) in str(caught.value)
+    message = str(caught.value)
+    assert str(key_file) in message and "HUB_MASTER_KEY" in message
+    assert "restore the original key from backup" in message
+    assert "hub init" not in message  # a new key would open nothing the database holds
 
 
 @pytest.mark.parametrize(
