@@ -119,3 +119,11 @@ class VaultError(HubError):
 
 class AuditError(HubError):
     """The audit trail cannot be written or does not verify."""
+
+
+def safe_error(exc: BaseException) -> str:
+    """An error message fit for storage and display: hub errors are written to be safe, other
+    exceptions may carry anything (a URL with a token, a record's value), so only their type."""
+    if isinstance(exc, HubError):
+        return str(exc)
+    return f"{type(exc).__name__} (details withheld; run with --traceback to see the stack)"

@@ -139,10 +139,20 @@ def install_redaction(handler: logging.Handler) -> None:
         handler.addFilter(RedactionFilter())
 
 
+# Libraries whose DEBUG lines describe their own internals (SQL, connection pools, sockets),
+# hundreds per sync: ``library_level`` keeps them apart from the hub's own lines.
+LIBRARY_LOGGERS = ("sqlalchemy", "aiosqlite", "psycopg", "httpcore", "asyncio")
+
+
 def configure_logging(
-    level: int | str, *, json: bool = False, stream: TextIO | None = None
+    level: int | str,
+    *,
+    json: bool = False,
+    stream: TextIO | None = None,
+    library_level: int | str | None = None,
 ) -> logging.Handler:
-    """Log to ``stream`` (stderr by default) at ``level``, as text or JSON lines, redacted.
+    """Log to ``stream`` (stderr by default) at ``level``, as text or JSON lines, redacted;
+    the :data:`LIBRARY_LOGGERS` at ``library_level`` when given (the CLI: WARNING).
 
     Every handler already on the root logger gets the redaction filter too, so no handler that
     another library or a test harness added can print an unredacted record.
@@ -156,5 +166,14 @@ def configure_logging(
     root.addHandler(handler)
     for each in root.handlers:
         install_redaction(each)
-    root.setLevel(level)
+    root.setLevel(_level(level))
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(
+            logging.NOTSET if library_level is None else _level(library_level)
+        )
     return handler
+
+
+def _level(level: int | str) -> int | str:
+    """Level names in any case (``info``), as the configuration accepts them."""
+    return level.upper() if isinstance(level, str) else level

@@ -1,23 +1,24 @@
-"""Live progress bars and summary tables for syncs (rich)."""
+"""Live progress lines and summary tables for syncs (rich)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
-from hub.sync import StreamResult
+from hub.run import StreamResult
 
 
 class SyncProgress:
     """A progress line per stream: pages, records read and written, and a retry while one
-    is pending (attempt, wait, reason), live."""
+    is pending (attempt, wait, reason), live. A line's timer stops when its stream ends."""
 
     def __init__(self, console: Console) -> None:
         self._progress = Progress(
-            SpinnerColumn(),
+            SpinnerColumn(finished_text="[green]✓[/green]"),
             TextColumn("[bold]{task.description:<28}"),
             TextColumn("{task.fields[pages]:>5} pages"),
             TextColumn("{task.completed:>9,.0f} read"),
@@ -44,25 +45,32 @@ class SyncProgress:
                 waiting="",
             )
         c = result.counters
+        task = self._tasks[key]
         self._progress.update(
-            self._tasks[key],
+            task,
             completed=c.records_read,
             pages=c.pages,
             written=c.records_written,
             quarantined=c.records_quarantined,
             waiting=result.waiting or "",
         )
+        if result.status != "running":
+            self._finish(task)
+
+    def _finish(self, task: TaskID) -> None:
+        """Stop the line's timer: a task whose total is reached keeps its finishing time."""
+        self._progress.update(task, total=self._progress.tasks[task].completed)
 
     def stop(self) -> None:
         if not self._progress.live.is_started:
             return
         for task in self._tasks.values():
-            self._progress.update(task, total=self._progress.tasks[task].completed)
+            self._finish(task)
         self._progress.stop()
 
 
 def summary_table(results: Sequence[StreamResult], title: str = "sync summary") -> Table:
-    """Per stream: read, written, unchanged, deleted, quarantined, seconds, status."""
+    """Per stream: read, written, unchanged, deleted, quarantined, requests, seconds, status."""
     table = Table(title=title)
     table.add_column("stream")
     for col in ("read", "written", "unchanged", "deleted", "quarantined", "requests", "seconds"):
@@ -70,7 +78,6 @@ def summary_table(results: Sequence[StreamResult], title: str = "sync summary") 
     table.add_column("status")
     for r in results:
         c = r.counters
-        status = r.status if r.error is None else f"{r.status}: {r.error}"
         table.add_row(
             f"{r.connection}/{r.stream}",
             f"{c.records_read:,}",
@@ -80,6 +87,17 @@ def summary_table(results: Sequence[StreamResult], title: str = "sync summary") 
             f"{c.records_quarantined:,}",
             f"{c.requests:,}",
             f"{r.seconds:.2f}",
-            status,
+            r.status,
         )
     return table
+
+
+def summary(results: Sequence[StreamResult], title: str = "sync summary") -> RenderableType:
+    """The summary table, then one line per stream that did not succeed, saying why: errors
+    are sentences, which a table column would wrap out of shape."""
+    lines = [
+        Text.assemble((f"{r.connection}/{r.stream} {r.status}: ", "bold red"), r.error)
+        for r in results
+        if r.error is not None
+    ]
+    return Group(summary_table(results, title), *lines)

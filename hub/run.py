@@ -11,17 +11,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.errors import HubError, StreamBusy
+from hub.errors import StreamBusy, safe_error
 from hub.runtime import Hub, utcnow
 from hub.store import leases
 from hub.store.runs import RunCounters, RunKind, add_to_run, close_run, open_run
 
 log = logging.getLogger(__name__)
+
+INTERRUPTED = "interrupted (Ctrl-C or SIGTERM); committed pages are kept, the next run resumes"
 
 
 @dataclass
@@ -37,12 +40,16 @@ class StreamResult:
     counters: RunCounters = field(default_factory=RunCounters)
     waiting: str | None = None  # while a request waits to be retried: attempt, wait, reason
 
-
-def safe_error(exc: BaseException) -> str:
-    """An error message fit for storage: hub errors are written to be safe, others are not."""
-    if isinstance(exc, HubError):
-        return str(exc)
-    return f"{type(exc).__name__} (details withheld; run with --verbose to see the traceback)"
+    def as_dict(self) -> dict[str, Any]:
+        """The result as ``hub sync --json`` prints it: counters, then what ran and how."""
+        return {
+            **asdict(self.counters),
+            "connection": self.connection,
+            "stream": self.stream,
+            "status": self.status,
+            "error": self.error,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 class Run:
@@ -66,6 +73,7 @@ class Run:
         self._started = time.monotonic()
         self._renewed = self._started  # when a transaction last renewed the lease
         self._heartbeat: asyncio.Task[None] | None = None
+        self._uncounted = RunCounters()  # requests sent that no committed page counted
 
     @property
     def id(self) -> int:
@@ -101,6 +109,14 @@ class Run:
         """Add ``delta`` to the run's counters, in the same transaction as the work counted."""
         await add_to_run(conn, self.id, delta)
 
+    def sent(self, requests: int) -> None:
+        """Take the run's total of requests sent: those no committed page counted (a failed
+        page, a read-ahead page never written) are stored when the run closes."""
+        missing = requests - self.result.counters.requests
+        if missing > 0:
+            self._uncounted.requests += missing
+            self.result.counters.requests += missing
+
     def committed(self, delta: RunCounters) -> None:
         """Take a committed transaction's counters into the in-memory result."""
         self.result.counters.add(delta)
@@ -134,6 +150,8 @@ class Run:
         result = self.result
         if exc is None:
             result.status = "succeeded"
+        elif isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
+            result.status, result.error = "interrupted", INTERRUPTED
         else:
             result.status, result.error = "failed", safe_error(exc)
         result.seconds = time.monotonic() - self._started
@@ -141,14 +159,21 @@ class Run:
             self._heartbeat.cancel()
             await asyncio.wait([self._heartbeat])  # unlike awaiting it, never eats our cancel
         # Shielded: a cancelled or killed run must still say so when the process lives on.
-        await asyncio.shield(
-            close_run(
-                self.hub.engine,
-                self.connection,
-                self.stream,
-                self.id,
-                status=result.status,
-                error=result.error,
-                now=utcnow(),
-            )
+        await asyncio.shield(self._close())
+
+    async def _close(self) -> None:
+        """Store the requests no committed page counted (a failed page's, say), then close
+        the run with its status and free the stream."""
+        if self._uncounted.requests:
+            async with self.hub.engine.begin() as conn:
+                await self.count(conn, self._uncounted)
+        result = self.result
+        await close_run(
+            self.hub.engine,
+            self.connection,
+            self.stream,
+            self.id,
+            status=result.status,
+            error=result.error,
+            now=utcnow(),
         )

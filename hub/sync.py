@@ -25,12 +25,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.connector import Connector, Page
-from hub.errors import HubError, RecordInvalid, StreamBusy, Unreachable
+from hub.errors import HubError, RecordInvalid, StreamBusy, Unreachable, safe_error
 from hub.http import RetryListener, RetryNotice, retry_listener
 from hub.mapping import StreamMapping
 from hub.mapping import Tombstone as MappedTombstone
 from hub.plugins import plugin_manager
-from hub.run import Run, StreamResult, safe_error
+from hub.run import Run, StreamResult
 from hub.runtime import Hub, utcnow
 from hub.store.quarantine import QuarantineRow, count_open, quarantine_records, resolve_open
 from hub.store.records import RecordRow, Tombstone, UpsertCounts, upsert_records
@@ -207,27 +207,38 @@ class StreamSync:
     async def run(
         self, *, full_refresh: bool = False, progress: ProgressCallback | None = None
     ) -> StreamResult:
-        name = self.stream.name
         async with Run(
-            self.hub, self.connection, name, kind="sync", full_refresh=full_refresh
+            self.hub, self.connection, self.stream.name, kind="sync", full_refresh=full_refresh
         ) as run:
             self.result = run.result
-            async with self.hub.engine.begin() as conn:
-                if full_refresh:
-                    await clear_state(conn, self.connection, name)
-                state = await load_state(conn, self.connection, name)
-                self._quarantine_open = await count_open(conn, self.connection) > 0
-            with contextlib.ExitStack() as stack:
-                if progress is not None:
-                    stack.enter_context(retry_listener(_show_retries(run.result, progress)))
-                pages = _read_ahead(self._counted(self.connector.read(name, state)))
-                async with contextlib.aclosing(pages):  # stop the read-ahead now, not at GC
-                    async for page in pages:
-                        run.committed(await self.commit_page(run, page))
-                        run.result.waiting = None
-                        if progress is not None:
-                            progress(run.result)
+            sent_before = _requests_sent(self.connector)
+            try:
+                await self._read_and_commit(run, full_refresh=full_refresh, progress=progress)
+            finally:  # however the run ends, it reports every request it sent
+                sent_now = _requests_sent(self.connector)
+                if sent_before is not None and sent_now is not None:
+                    run.sent(sent_now - sent_before)
         return run.result
+
+    async def _read_and_commit(
+        self, run: Run, *, full_refresh: bool, progress: ProgressCallback | None
+    ) -> None:
+        name = self.stream.name
+        async with self.hub.engine.begin() as conn:
+            if full_refresh:
+                await clear_state(conn, self.connection, name)
+            state = await load_state(conn, self.connection, name)
+            self._quarantine_open = await count_open(conn, self.connection) > 0
+        with contextlib.ExitStack() as stack:
+            if progress is not None:
+                stack.enter_context(retry_listener(_show_retries(run.result, progress)))
+            pages = _read_ahead(self._counted(self.connector.read(name, state)))
+            async with contextlib.aclosing(pages):  # stop the read-ahead now, not at GC
+                async for page in pages:
+                    run.committed(await self.commit_page(run, page))
+                    run.result.waiting = None
+                    if progress is not None:
+                        progress(run.result)
 
     async def _counted(self, pages: AsyncIterator[Page]) -> AsyncIterator[Page]:
         """Pages with ``requests`` set from the connection's transport, which counts every
@@ -353,10 +364,10 @@ async def sync_connection(
                     sync.result or StreamResult(connection, name, -1, status, safe_error(exc))
                 )
             finally:
-                if sync.result is not None and sync.result.waiting is not None:
+                if sync.result is not None:
                     sync.result.waiting = None  # the stream ended: no retry is coming
                     if progress is not None:
-                        progress(sync.result)
+                        progress(sync.result)  # its line shows the end, and its timer stops
     if first_error is not None and raise_errors:
         raise first_error
     return results

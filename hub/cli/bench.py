@@ -1,0 +1,31 @@
+"""``hub bench``: throughput and memory figures."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from hub.cli.base import group, print_json, run
+
+bench_app = group("bench", "Throughput and memory figures as JSON.")
+
+
+@bench_app.command("sync")
+def bench_sync(
+    connector: Annotated[str, typer.Option(help="Connector whose sandbox to use.")],
+    records: Annotated[int, typer.Option(help="Records in the sandbox.")] = 100_000,
+    seed: Annotated[int, typer.Option()] = 7,
+    database_url: Annotated[
+        str | None, typer.Option(help="Bench against this database (default: temp SQLite).")
+    ] = None,
+) -> None:
+    """Engine throughput and peak memory vs a bare-fetch baseline, as JSON (always).
+
+    Example: hub bench sync --connector zendesk --records 100000
+    """
+    from hub.bench import bench_sync as do_bench
+
+    print_json(
+        run(lambda: do_bench(connector, records=records, seed=seed, database_url=database_url))
+    )
