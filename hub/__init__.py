@@ -10,7 +10,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from hub.connector import CaseWrite, Connector, ConnectorConfig, Page, Stream, WriteResult
+    from hub.connector import (
+        CaseWrite,
+        Connector,
+        ConnectorConfig,
+        EmailAddress,
+        Page,
+        Stream,
+        WriteResult,
+    )
     from hub.errors import (
         AuditError,
         AuthError,
@@ -54,6 +62,7 @@ _SOURCES = {
     "ConnectorError": "hub.errors",
     "Contract": "hub.models",
     "Customer": "hub.models",
+    "EmailAddress": "hub.connector",
     "Entitlement": "hub.models",
     "HttpSettings": "hub.http",
     "HubError": "hub.errors",
@@ -100,6 +109,7 @@ __all__ = [
     "ConnectorError",
     "Contract",
     "Customer",
+    "EmailAddress",
     "Entitlement",
     "HttpSettings",
     "HubError",

@@ -12,26 +12,30 @@ import tomllib
 from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
 from hub.errors import ConfigError
 
 CONFIG_FILE_NAME = "hub.toml"
+ENV_PREFIX = "HUB_"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _config_file: ContextVar[Path | None] = ContextVar("hub_config_file", default=None)
 
 
 class Settings(BaseSettings):
     """Every setting, with its default. Keys in hub.toml are the field names."""
 
-    model_config = SettingsConfigDict(env_prefix="HUB_", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
 
     home: Path = Field(
         default=Path("."), description="Folder relative paths start from: the config file's."
@@ -41,17 +45,34 @@ class Settings(BaseSettings):
         description="sqlite:///relative/or/absolute.db or postgresql://user@host/db",
     )
     key_file: Path = Field(default=Path("secrets/master.key"), description="Master key file.")
-    mapping_dirs: list[Path] = Field(
+    # NoDecode: HUB_MAPPING_DIRS is read by _folders (a path, a path list or JSON), not as JSON.
+    mapping_dirs: Annotated[list[Path], NoDecode] = Field(
         default_factory=lambda: [Path("mappings")],
-        description="Folders searched first for <connector>.yaml (operators' edited copies).",
+        description="Folders searched first for <connector>.yaml (operators' edited copies); "
+        f"in HUB_MAPPING_DIRS one path, paths separated by {os.pathsep!r}, or a JSON list.",
     )
-    log_level: str = Field(default="WARNING", description="DEBUG, INFO, WARNING or ERROR.")
+    log_level: str = Field(
+        default="WARNING", description="DEBUG, INFO, WARNING, ERROR or CRITICAL, in any case."
+    )
     sync_lease_seconds: float = Field(
         default=60,
         ge=1,
         description="How long a run holds its stream without renewing it; a run whose "
         "machine died frees the stream after this long.",
     )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _known_level(cls, value: object) -> object:
+        level = value.strip().upper() if isinstance(value, str) else value
+        if level not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not a log level; use one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("mapping_dirs", mode="before")
+    @classmethod
+    def _folders(cls, value: object) -> object:
+        return folder_list(value) if isinstance(value, str) else value
 
     @classmethod
     def settings_customise_sources(
@@ -95,6 +116,21 @@ class Settings(BaseSettings):
         return [self.path(d) for d in self.mapping_dirs]
 
 
+def folder_list(text: str) -> list[str]:
+    """Folders written as text: a JSON list (``["a", "b"]``), or paths separated by the OS
+    path separator (``a:b`` on POSIX), or one path."""
+    text = text.strip()
+    if text.startswith("["):
+        try:
+            folders = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not a valid JSON list of folders: {exc}") from None
+        if not isinstance(folders, list) or not all(isinstance(f, str) for f in folders):
+            raise ValueError("a JSON list of folders must hold only strings")
+        return folders
+    return [part.strip() for part in text.split(os.pathsep) if part.strip()]
+
+
 def config_path(explicit: Path | None = None) -> Path:
     """Where the configuration file is (it may not exist yet)."""
     if explicit is not None:
@@ -120,6 +156,8 @@ def load_settings(explicit: Path | None = None, *, must_exist: bool = True) -> S
         settings = Settings(home=path.parent)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path)) from None
+    except SettingsError as exc:  # a value pydantic-settings could not even decode
+        raise ConfigError(f"{path} or its {ENV_PREFIX}* environment variables: {exc}") from None
     finally:
         _config_file.reset(token)
     return settings
@@ -152,11 +190,28 @@ def _toml_value(value: Any) -> str:
 
 
 def _describe(exc: ValidationError, path: Path) -> str:
-    problems = []
+    """Each problem where it is: the environment variable that set the key (the environment
+    beats the file), else the key in the file."""
+    in_file, in_env = [], []
     for err in exc.errors(include_input=False, include_url=False):
         key = ".".join(str(p) for p in err["loc"])
-        problems.append(f"{key}: {err['msg']}")
-    return f"{path}: invalid configuration: " + "; ".join(problems)
+        message = err["msg"].removeprefix("Value error, ")
+        variable = _env_variable(str(err["loc"][0])) if err["loc"] else None
+        if variable is not None:
+            in_env.append(f"environment variable {variable}: {message}")
+        else:
+            in_file.append(f"{key}: {message}")
+    problems = in_env + (
+        [f"{path}: invalid configuration: " + "; ".join(in_file)] if in_file else []
+    )
+    return "; ".join(problems)
+
+
+def _env_variable(key: str) -> str | None:
+    """The environment variable that sets ``key``, if one is set (names ignore case, as
+    pydantic-settings reads them)."""
+    wanted = (ENV_PREFIX + key).upper()
+    return next((name for name in os.environ if name.upper() == wanted), None)
 
 
 def parse_assignments(items: list[str], *, flag: str = "--set") -> dict[str, Any]:

@@ -12,10 +12,10 @@ import abc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, get_args
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, get_args
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from hub.errors import UnknownStream
 from hub.http import (
@@ -29,11 +29,21 @@ from hub.http import (
 )
 from hub.http import CredentialSaver as CredentialSaver  # connectors import it from here
 from hub.models import Pii
+from hub.vault import normalise_email
 
 if TYPE_CHECKING:
     from hub.paging import RestStream
 
     pass
+
+
+def _email_address(value: str) -> str:
+    normalise_email(value)  # ValueError "not a valid email address" (syntax only, no DNS)
+    return value.strip()
+
+
+# A config field that holds an email address (a login, say): checked as one, kept as given.
+EmailAddress = Annotated[str, AfterValidator(_email_address)]
 
 
 class ConnectorConfig(BaseModel):

@@ -141,7 +141,7 @@ def install_redaction(handler: logging.Handler) -> None:
 
 # Libraries whose DEBUG lines describe their own internals (SQL, connection pools, sockets),
 # hundreds per sync: ``library_level`` keeps them apart from the hub's own lines.
-LIBRARY_LOGGERS = ("sqlalchemy", "aiosqlite", "psycopg", "httpcore", "asyncio")
+LIBRARY_LOGGERS = ("sqlalchemy", "alembic", "aiosqlite", "psycopg", "httpcore", "asyncio")
 
 
 def configure_logging(

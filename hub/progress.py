@@ -18,14 +18,14 @@ class SyncProgress:
 
     def __init__(self, console: Console) -> None:
         self._progress = Progress(
-            SpinnerColumn(finished_text="[green]✓[/green]"),
+            SpinnerColumn(),
             TextColumn("[bold]{task.description:<28}"),
             TextColumn("{task.fields[pages]:>5} pages"),
             TextColumn("{task.completed:>9,.0f} read"),
             TextColumn("{task.fields[written]:>9,} written"),
             TextColumn("{task.fields[quarantined]:>5,} quarantined"),
             TimeElapsedColumn(),
-            TextColumn("{task.fields[waiting]}"),
+            TextColumn("{task.fields[ended]}{task.fields[waiting]}"),
             console=console,
             transient=False,
         )
@@ -43,6 +43,7 @@ class SyncProgress:
                 written=0,
                 quarantined=0,
                 waiting="",
+                ended="",
             )
         c = result.counters
         task = self._tasks[key]
@@ -54,7 +55,8 @@ class SyncProgress:
             quarantined=c.records_quarantined,
             waiting=result.waiting or "",
         )
-        if result.status != "running":
+        if result.status != "running":  # the stream ended: say how, and stop its timer
+            self._progress.update(task, ended=result.status)
             self._finish(task)
 
     def _finish(self, task: TaskID) -> None:

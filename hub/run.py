@@ -95,6 +95,7 @@ class Run:
             )
         self._started = self._renewed = time.monotonic()
         self._heartbeat = asyncio.create_task(self._beat())
+        log.debug("run %d of %s/%s started (%s)", self.id, self.connection, self.stream, self.kind)
         return self
 
     async def renew(self, conn: AsyncConnection) -> None:
@@ -168,6 +169,15 @@ class Run:
             async with self.hub.engine.begin() as conn:
                 await self.count(conn, self._uncounted)
         result = self.result
+        log.debug(
+            "run %d of %s/%s %s: %d page(s), %d request(s)",
+            self.id,
+            self.connection,
+            self.stream,
+            result.status,
+            result.counters.pages,
+            result.counters.requests,
+        )
         await close_run(
             self.hub.engine,
             self.connection,

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from hub.connector import ConnectorConfig
+from hub.connector import ConnectorConfig, EmailAddress
 from hub.models import Pii
 
 # Zendesk's documented page-size ceilings: incremental exports return up to 1000 items per
@@ -41,7 +41,7 @@ class ZendeskConfig(ConnectorConfig):
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     # A person's login: sealed at rest like a customer's email.
-    email: Annotated[str | None, Pii()] = Field(
+    email: Annotated[EmailAddress | None, Pii()] = Field(
         default=None, repr=False, description="Agent email for API-token auth."
     )
     token: SecretStr | None = Field(default=None, description="API token (with `email`).")

@@ -122,7 +122,8 @@ def fail(message: str, exc: BaseException | None = None, code: int = EXIT_FAILUR
     if state.json:
         sys.stderr.write(json.dumps({"error": message}) + "\n")
     else:
-        err_console().print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+        # soft_wrap: one line however long, so scripts and tests read it whole.
+        err_console().print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 import socket
 import sys
 import tempfile
@@ -141,8 +142,9 @@ async def serve_in_background(
 
 
 def serve_forever(app: SandboxApp, *, port: int, tls: bool = False, host: str = LOOPBACK) -> None:
-    """Serve until SIGINT/SIGTERM. The first line on stdout is the info JSON, for scripts."""
-    with _tls_files(tls) as tls_files:
+    """Serve until SIGINT/SIGTERM. The first line on stdout is the info JSON, for scripts.
+    Either signal removes the temporary TLS files on the way out."""
+    with _sigterm_as_interrupt(), _tls_files(tls) as tls_files:
         sock = _listen(host, port)
         server = uvicorn.Server(_config(app, tls_files, own_logging=True))
         try:
@@ -153,3 +155,19 @@ def serve_forever(app: SandboxApp, *, port: int, tls: bool = False, host: str = 
         finally:
             sock.close()
             sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt, as SIGINT does. uvicorn catches both while it serves
+    and, once shut down, raises the signal again: by default SIGTERM would then end the
+    process at once, before the temporary CA files are removed."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -23,7 +23,7 @@ from typing import Annotated, Any, ClassVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from hub.connector import Connector, ConnectorConfig, Page, Stream
+from hub.connector import Connector, ConnectorConfig, EmailAddress, Page, Stream
 from hub.errors import AuthError, ConfigError, VendorError
 from hub.models import Pii
 from hub.plugins import hookimpl
@@ -140,7 +140,9 @@ class MemoryConfig(ConnectorConfig):
     generate: Generate | None = Field(default=None, description="Or generate one.")
     page_size: int = Field(default=50, ge=1, description="Records per page.")
     token: SecretStr | None = Field(default=None, description="Credential the source wants.")
-    email: Annotated[str | None, Pii()] = Field(default=None, description="A personal field.")
+    email: Annotated[EmailAddress | None, Pii()] = Field(
+        default=None, description="A personal field."
+    )
 
 
 class MemoryConnector(Connector):
