@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rich.console import Console, Group, RenderableType
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
@@ -16,7 +16,7 @@ class SyncProgress:
     """A progress line per stream: pages, records read and written, and a retry while one
     is pending (attempt, wait, reason), live. A line's timer stops when its stream ends."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, *, clock: Callable[[], float] | None = None) -> None:
         self._progress = Progress(
             SpinnerColumn(),
             TextColumn("[bold]{task.description:<28}"),
@@ -28,6 +28,7 @@ class SyncProgress:
             TextColumn("{task.fields[ended]}{task.fields[waiting]}"),
             console=console,
             transient=False,
+            get_time=clock,  # None: rich's own monotonic clock
         )
         self._tasks: dict[tuple[str, str], TaskID] = {}
 

@@ -105,11 +105,11 @@ class HubGroup(TyperGroup):
 
 
 def _add_epilog(group: TyperGroup) -> None:
+    """Every command's help ends saying where the global flags may go."""
     for command in group.commands.values():
+        command.epilog = command.epilog or GLOBAL_FLAGS_HELP
         if isinstance(command, TyperGroup):
             _add_epilog(command)
-        elif not command.epilog:
-            command.epilog = GLOBAL_FLAGS_HELP
 
 
 def fail(message: str, exc: BaseException | None = None, code: int = EXIT_FAILURE) -> None:
