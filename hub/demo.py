@@ -101,6 +101,7 @@ async def run_demo(
             f"found a hub in {directory} ({CONFIG_FILE_NAME}); reusing it: its records, keys "
             "and secrets stay, its sandbox connections are set up again",
             highlight=False,
+            soft_wrap=True,
         )
     for line in await initialise(directory):
         show(line, highlight=False)

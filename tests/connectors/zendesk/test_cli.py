@@ -62,6 +62,23 @@ def test_sandbox_serve_first_line_names_vendor_url_and_credentials(sandbox: dict
     assert {"email", "api_token"} <= set(sandbox["credentials"])
 
 
+@pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+def test_sandbox_serve_tls_removes_its_temporary_ca_files_on_sigterm_as_on_ctrl_c(
+    sent: signal.Signals,
+) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "sandbox", "serve", "zendesk", "--tls", "--records", "5"],
+        env=hub_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    ca_file = Path(json.loads(proc.stdout.readline())["ca_file"])
+    assert ca_file.is_file()
+    proc.send_signal(sent)
+    _, stderr = proc.communicate(timeout=30)
+    assert "Traceback" not in stderr
+    assert not ca_file.parent.exists()  # the CA, its key and the server certificate
+
+
 def test_operator_walkthrough_init_secret_connection_sync_find_quarantine(
     tmp_path: Path, sandbox: dict[str, Any]
 ) -> None:
@@ -181,13 +198,30 @@ def _an_email(sandbox: dict[str, Any]) -> str:
     return next(str(u["email"]) for u in users[:50] if usable(u))
 
 
-def test_demo_syncs_twice_and_leaves_a_working_hub(tmp_path: Path) -> None:
-    out = hub_cli(tmp_path, "demo", "--dir", "demo", "--records", "300")
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert "second sync re-wrote 0 record(s)" in out.stdout
+README = Path(__file__).parents[3] / "README.md"
+
+
+def test_demo_syncs_twice_leaves_a_working_hub_and_a_rerun_reuses_it(tmp_path: Path) -> None:
+    first = hub_cli(tmp_path, "demo", "--dir", "demo", "--records", "300", "--json")
+    assert first.returncode == 0, first.stderr[-3000:]
+    outcome = json.loads(first.stdout)
+    assert (outcome["hub"], outcome["rewritten"]) == ("created", 0)
+    assert {r["status"] for r in outcome["first_sync"] + outcome["second_sync"]} == {"succeeded"}
     assert (tmp_path / "demo" / "hub.toml").is_file()
     listed = hub_cli(tmp_path / "demo", "connections", "list", "--json")
     assert [c["name"] for c in json.loads(listed.stdout)] == ["zendesk"]
+
+    again = hub_cli(tmp_path, "demo", "--dir", "demo", "--records", "300")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"found a hub in {tmp_path / 'demo'} (hub.toml); reusing it" in again.stdout
+    assert "second sync re-wrote 0 record(s)" in again.stdout
+
+    # The README's example address is one of the demo's customers (same seed; the first
+    # 300 records of the default 2000 hold it).
+    [example] = re.findall(r"hub customers find --email (\S+@\S+)", README.read_text())
+    found = hub_cli(tmp_path / "demo", "customers", "find", "--email", example, "--json")
+    assert found.returncode == 0, found.stderr
+    assert "customer" in [r["kind"] for r in json.loads(found.stdout)]
 
 
 def _hub_with_a_connection_to(home: Path, base_url: str) -> None:
@@ -242,6 +276,7 @@ def test_sync_to_a_refused_port_fails_in_seconds_naming_the_address(tmp_path: Pa
     assert first["status"] == "failed" and first["error"].endswith(reason)
     assert len(rest) == 4 and all(r["status"] == "skipped" and r["error"] == reason for r in rest)
     assert _attempts(verbose.stderr) == 2  # once per connection, with one short retry
+    assert first["requests"] == 2  # a failed run counts the requests it sent
 
     assert hub_cli(tmp_path, "connections", "list").returncode == 0  # the hub still works
 
