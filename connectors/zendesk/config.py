@@ -40,7 +40,8 @@ class ZendeskConfig(ConnectorConfig):
     # Validation errors must never echo the raw input: it holds the credentials.
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
-    # A person's login: sealed at rest like a customer's email.
+    # A person's login: sealed at rest like a customer's email. EmailAddress refuses what
+    # is not an email address when the connection is added.
     email: Annotated[EmailAddress | None, Pii()] = Field(
         default=None, repr=False, description="Agent email for API-token auth."
     )
