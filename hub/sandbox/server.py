@@ -146,15 +146,29 @@ def serve_forever(app: SandboxApp, *, port: int, tls: bool = False, host: str = 
     Either signal removes the temporary TLS files on the way out."""
     with _sigterm_as_interrupt(), _tls_files(tls) as tls_files:
         sock = _listen(host, port)
-        server = uvicorn.Server(_config(app, tls_files, own_logging=True))
+        info = json.dumps(_running(app, sock, tls_files).info())
+        server = _AnnouncingServer(_config(app, tls_files, own_logging=True), info)
         try:
-            print(json.dumps(_running(app, sock, tls_files).info()), flush=True)
             asyncio.run(server.serve(sockets=[sock]))
         except KeyboardInterrupt:
             pass  # SIGINT is how this server is meant to stop
         finally:
             sock.close()
             sys.stdout.flush()
+
+
+class _AnnouncingServer(uvicorn.Server):
+    """Prints ``info`` once started: a script that waits for the line may then stop the
+    server with a signal, which uvicorn handles from then on."""
+
+    def __init__(self, config: uvicorn.Config, info: str) -> None:
+        super().__init__(config)
+        self._info = info
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            print(self._info, flush=True)
 
 
 @contextlib.contextmanager
