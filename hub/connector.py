@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, get_args
 
 import httpx
+from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from hub.errors import UnknownStream
@@ -29,7 +30,6 @@ from hub.http import (
 )
 from hub.http import CredentialSaver as CredentialSaver  # connectors import it from here
 from hub.models import Pii
-from hub.vault import normalise_email
 
 if TYPE_CHECKING:
     from hub.paging import RestStream
@@ -38,7 +38,17 @@ if TYPE_CHECKING:
 
 
 def _email_address(value: str) -> str:
-    normalise_email(value)  # ValueError "not a valid email address" (syntax only, no DNS)
+    """``value`` stripped, if it is an email address: syntax only, no DNS, and special-use
+    domains (``.test``, ``.example``) allowed, as test and staging accounts use them."""
+    try:
+        validate_email(
+            value.strip(),
+            check_deliverability=False,
+            globally_deliverable=False,
+            test_environment=True,
+        )
+    except EmailNotValidError:
+        raise ValueError("not a valid email address") from None
     return value.strip()
 
 
