@@ -8,6 +8,7 @@ import json
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -276,7 +277,10 @@ def test_sync_to_a_refused_port_fails_in_seconds_naming_the_address(tmp_path: Pa
     assert first["status"] == "failed" and first["error"].endswith(reason)
     assert len(rest) == 4 and all(r["status"] == "skipped" and r["error"] == reason for r in rest)
     assert _attempts(verbose.stderr) == 2  # once per connection, with one short retry
-    assert first["requests"] == 2  # a failed run counts the requests it sent
+    assert first["requests"] == 2  # a failed run counts the requests it sent, and stores them
+    with sqlite3.connect(f"file:{tmp_path / 'data' / 'hub.db'}?mode=ro", uri=True) as db:
+        stored = db.execute("SELECT status, requests FROM sync_runs ORDER BY id DESC").fetchone()
+    assert tuple(stored) == ("failed", 2)
 
     assert hub_cli(tmp_path, "connections", "list").returncode == 0  # the hub still works
 
