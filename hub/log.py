@@ -139,9 +139,13 @@ def install_redaction(handler: logging.Handler) -> None:
         handler.addFilter(RedactionFilter())
 
 
-# Libraries whose DEBUG lines describe their own internals (SQL, connection pools, sockets),
-# hundreds per sync: ``library_level`` keeps them apart from the hub's own lines.
-LIBRARY_LOGGERS = ("sqlalchemy", "alembic", "aiosqlite", "psycopg", "httpcore", "asyncio")
+# Libraries whose DEBUG lines describe their own internals (SQL, connection pools, sockets,
+# a sandbox's server and data generator), hundreds per sync: ``library_level`` keeps them
+# apart from the hub's own lines (hub.http logs each request and its outcome).
+LIBRARY_LOGGERS = (
+    "sqlalchemy", "alembic", "aiosqlite", "psycopg", "httpx", "httpcore", "uvicorn", "asyncio",
+    "faker",
+)  # fmt: skip
 
 
 def configure_logging(
