@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from typer.core import TyperGroup
@@ -112,7 +112,7 @@ def _add_epilog(group: TyperGroup) -> None:
             _add_epilog(command)
 
 
-def fail(message: str, exc: BaseException | None = None, code: int = EXIT_FAILURE) -> None:
+def fail(message: str, exc: BaseException | None = None, code: int = EXIT_FAILURE) -> NoReturn:
     """Report a failure in one line on stderr (JSON with --json), the stack with --traceback
     or --verbose, and exit ``code``."""
     if exc is not None and (state.traceback or state.verbose):
@@ -122,12 +122,16 @@ def fail(message: str, exc: BaseException | None = None, code: int = EXIT_FAILUR
     if state.json:
         sys.stderr.write(json.dumps({"error": message}) + "\n")
     else:
-        # soft_wrap: one line however long, so scripts and tests read it whole.
-        err_console().print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+        from rich.text import Text
+
+        # Text, not markup: a message may hold brackets ("['a']"). soft_wrap: one line
+        # however long, so scripts and tests read it whole.
+        line = Text.assemble(("error:", "red"), " ", message)
+        err_console().print(line, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
-def _interrupted() -> None:
+def _interrupted() -> NoReturn:
     """Ctrl-C or SIGTERM: say what was kept; the runs it cut short are marked interrupted."""
     message = "interrupted; committed pages are kept, the next run resumes from them"
     fail(message, None, EXIT_TERMINATED if state.terminated else EXIT_INTERRUPTED)
