@@ -112,15 +112,20 @@ class TwilioRecords:
             self.seed, kind, index - settled, recent, start=DATA_END - RECENT_SECONDS, end=DATA_END
         )
 
-    def customer_phone(self, kind: str, index: int) -> str:
-        """The E.164 number of the world person behind record ``index``: the first of a few
-        people of Twilio's share of the world who has a routable number."""
+    def customer(self, kind: str, index: int) -> tuple[int | None, str]:
+        """Which of Twilio's people (its record index in the shared world) is the customer of
+        record ``index``, and their E.164 number: the first of a few drawn who has a routable
+        number (None and Twilio's documented magic test number when none has)."""
         rng = rng_for(self.seed, f"twilio-{kind}-who", index)
         for _ in range(12):
-            phone = person(self.seed, rng.randrange(self.people), WORLD_PROFILE).phone
+            who = rng.randrange(self.people)
+            phone = person(self.seed, who, WORLD_PROFILE).phone
             if phone is not None and _E164.fullmatch(phone):
-                return phone
-        return "+15005550006"  # Twilio's documented valid magic test number
+                return who, phone
+        return None, "+15005550006"
+
+    def customer_phone(self, kind: str, index: int) -> str:
+        return self.customer(kind, index)[1]
 
     def _account_uri(self, collection: str, record_sid: str) -> str:
         return f"/2010-04-01/Accounts/{self.account_sid}/{collection}/{record_sid}"
