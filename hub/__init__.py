@@ -10,7 +10,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from hub.connector import CaseWrite, Connector, ConnectorConfig, Page, Stream, WriteResult
+    from hub.connector import (
+        CaseWrite,
+        Connector,
+        ConnectorConfig,
+        OutboundMessage,
+        Page,
+        Stream,
+        WriteResult,
+    )
     from hub.errors import (
         AuditError,
         AuthError,
@@ -60,6 +68,7 @@ _SOURCES = {
     "Interaction": "hub.models",
     "MappingError": "hub.errors",
     "Organization": "hub.models",
+    "OutboundMessage": "hub.connector",
     "Page": "hub.connector",
     "Pii": "hub.models",
     "Product": "hub.models",
@@ -106,6 +115,7 @@ __all__ = [
     "Interaction",
     "MappingError",
     "Organization",
+    "OutboundMessage",
     "Page",
     "Pii",
     "Product",

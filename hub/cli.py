@@ -47,6 +47,9 @@ customers_app = typer.Typer(
 connector_app = typer.Typer(help="Installed connector plugins.", no_args_is_help=True)
 sandbox_app = typer.Typer(help="Vendor API emulators.", no_args_is_help=True)
 bench_app = typer.Typer(help="Throughput and memory figures as JSON.", no_args_is_help=True)
+outbox_app = typer.Typer(
+    help="Messages to customers, sent exactly once (SMS).", no_args_is_help=True
+)
 for sub, name in (
     (connections_app, "connections"),
     (secrets_app, "secrets"),
@@ -55,6 +58,7 @@ for sub, name in (
     (connector_app, "connector"),
     (sandbox_app, "sandbox"),
     (bench_app, "bench"),
+    (outbox_app, "outbox"),
 ):
     app.add_typer(sub, name=name)
 
@@ -471,6 +475,78 @@ def connector_new(
         markup=False,
         soft_wrap=True,
     )
+
+
+# -- outbox -------------------------------------------------------------------------------
+
+
+@outbox_app.command("send")
+def outbox_send(
+    connection: Annotated[str, typer.Argument(help="The messaging connection.")],
+    key: Annotated[str, typer.Option(help="Idempotency key: the same key sends once.")],
+    to: Annotated[str, typer.Option(help="Recipient, E.164 (or whatsapp:+...).")],
+    body: Annotated[str, typer.Option(help="Message text; - reads it from stdin.")],
+    sender: Annotated[str | None, typer.Option(help="Sender (default: the connection's).")] = None,
+) -> None:
+    """Record a message in the outbox; `hub outbox deliver` sends it.
+
+    Example: hub outbox send tw --key case-42-updated --to +15005550006 --body -
+    """
+    from hub.connector import OutboundMessage
+    from hub.services import outbox
+
+    text = sys.stdin.read().rstrip("\n") if body == "-" else body
+    message = OutboundMessage(to=to, body=text, sender=sender)
+    entry = with_hub(lambda hub: outbox.enqueue_message(hub, connection, key, message))
+    console.print(f"outbox entry {entry} (key {key})", highlight=False, markup=False)
+
+
+@outbox_app.command("deliver")
+def outbox_deliver(
+    connection: Annotated[str, typer.Argument(help="The messaging connection.")],
+    limit: Annotated[int, typer.Option(help="At most this many entries.")] = 100,
+    lease_seconds: Annotated[
+        float, typer.Option(help="How long a claim holds before another worker may take over.")
+    ] = 60.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Send the due entries; one sent before but unconfirmed is looked up, not resent.
+
+    Example: hub outbox deliver tw
+    """
+    from hub.services import outbox
+
+    done = with_hub(
+        lambda hub: outbox.deliver(hub, connection, limit=limit, lease_seconds=lease_seconds)
+    )
+    if as_json:
+        _print_json([asdict(d) for d in done])
+        return
+    table = Table("entry", "key", "status", "vendor id", "reconciled", "error")
+    for d in done:
+        table.add_row(str(d.entry_id), d.key, d.status, d.external_id or "-",
+                      "yes" if d.reconciled else "", d.error or "")  # fmt: skip
+    console.print(table)
+
+
+@outbox_app.command("list")
+def outbox_list(
+    connection: Annotated[str | None, typer.Option(help="Only this connection.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """Outbox entries, newest first (messages stay sealed). Example: hub outbox list"""
+    from hub.services import outbox
+
+    rows = with_hub(lambda hub: outbox.list_entries(hub, connection, limit))
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("entry", "connection", "key", "status", "attempts", "vendor id", "error")
+    for r in rows:
+        table.add_row(str(r["id"]), r["connection"], r["idempotency_key"], r["status"],
+                      str(r["attempts"]), r["external_id"] or "-", r["error"] or "")  # fmt: skip
+    console.print(table)
 
 
 # -- quarantine ---------------------------------------------------------------------------

@@ -62,6 +62,13 @@ class TwilioConfig(ConnectorConfig):
         "and Twilio has no 'modified since' filter.",
     )
 
+    sender: str | None = Field(
+        default=None, description="The number (E.164) or whatsapp: address messages come from."
+    )
+    messaging_service_sid: str | None = Field(
+        default=None, description="A Messaging Service (MG...) to send from instead."
+    )
+
     @field_validator("base_url", "conversations_base_url")
     @classmethod
     def _is_http(cls, value: str) -> str:

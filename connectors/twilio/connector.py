@@ -11,19 +11,21 @@ through :meth:`Connector.request_json`, so retries (429 with code 20429, with or
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import ClassVar
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
 
 import httpx
 
 from connectors.twilio.config import AuthForm, TwilioConfig
-from hub.connector import Connector, Stream
-from hub.errors import AuthError
+from hub.connector import Connector, OutboundMessage, Stream, WriteResult
+from hub.errors import AuthError, ConfigError, VendorError
 from hub.paging import (
     NextUrlPaginator,
     PageRequest,
     RestStream,
     Watermark,
+    read_stream,
     utc_date,
     utc_day_start,
 )
@@ -111,3 +113,58 @@ class TwilioConnector(Connector):
             render=render,
             lookback=timedelta(hours=self.config.lookback_hours),
         )
+
+    # -- sending ---------------------------------------------------------------------
+
+    async def send_message(self, message: OutboundMessage) -> WriteResult:
+        """``POST Messages.json`` (form-encoded). Twilio takes no idempotency key here, so
+        hub.http does not resend it after a 5xx or a lost answer: the outbox reconciles."""
+        form = {"To": message.to, "Body": message.body, **self._sender(message)}
+        _, body = await self.request_json("POST", f"{self.account_path}/Messages.json", data=form)
+        sid = body.get("sid") if isinstance(body, dict) else None
+        if not isinstance(sid, str):
+            raise VendorError(
+                "Messages.json answered without a message sid", connection=self.connection
+            )
+        return WriteResult(external_id=sid, created=True, record=body)
+
+    async def find_sent_message(
+        self, message: OutboundMessage, *, since: datetime, exclude: frozenset[str]
+    ) -> str | None:
+        """The sid of an outbound message to ``message.to`` with its body, created at or
+        after ``since`` and not in ``exclude``: Twilio lists by ``To`` and ``DateSent>=``."""
+        params = {"To": message.to, "DateSent>": utc_date(since), "PageSize": self.config.page_size}
+        listing = RestStream(
+            PageRequest(f"{self.account_path}/Messages.json", params=params),
+            records="messages",
+            paginator=NextUrlPaginator("next_page_uri"),
+        )
+        async for page in read_stream(self, "messages", listing, None):
+            for record in page.records:
+                if _is_the_send(record, message, since) and record.get("sid") not in exclude:
+                    return str(record["sid"])
+        return None
+
+    def _sender(self, message: OutboundMessage) -> dict[str, str]:
+        if message.sender is not None:
+            return {"From": message.sender}
+        if self.config.messaging_service_sid is not None:
+            return {"MessagingServiceSid": self.config.messaging_service_sid}
+        if self.config.sender is not None:
+            return {"From": self.config.sender}
+        raise ConfigError(
+            f"connection {self.connection!r} has no sender: set `sender` or `messaging_service_sid`"
+        )
+
+
+def _is_the_send(record: Any, message: OutboundMessage, since: datetime) -> bool:
+    """Whether a listed message is ``message`` as the hub sent it after ``since``."""
+    if not isinstance(record, dict) or record.get("direction") != "outbound-api":
+        return False
+    if record.get("to") != message.to or record.get("body") != message.body:
+        return False
+    try:
+        created = parsedate_to_datetime(str(record.get("date_created")))
+    except (TypeError, ValueError):
+        return False
+    return created >= since

@@ -29,7 +29,7 @@ from connectors.twilio.sandbox.listing import (
     v1_page,
     walk_down,
 )
-from connectors.twilio.sandbox.records import TwilioRecords, iso, rfc2822
+from connectors.twilio.sandbox.records import COMPANY_NUMBERS, TwilioRecords, rfc2822
 from connectors.twilio.sandbox.state import TwilioAccount
 from hub.sandbox.app import SandboxApp
 from hub.sandbox.faults import FaultResponder
@@ -150,6 +150,7 @@ class TwilioSandbox(SandboxApp):
             "verify_tls": ca_file if ca_file else True,
             "account_sid": self.credentials["account_sid"],
             "auth_token": self.credentials["auth_token"],
+            "sender": COMPANY_NUMBERS[0],  # one of the account's numbers
         }
 
     def api_key_connection_config(self, base_url: str, ca_file: str | None) -> dict[str, Any]:
@@ -305,5 +306,3 @@ def _base(request: Request) -> str:
 async def _not_found(request: Request) -> Response:
     raise VendorApiError(404, "20404", f"The requested resource {request.url.path} was not found")
 
-
-__all__ = ["TwilioSandbox", "iso"]

@@ -225,10 +225,10 @@ def _record(seen: list[httpx.URL]) -> Any:
     return hook
 
 
-async def test_the_sandbox_is_served_over_tls_too(hub: Hub) -> None:
+async def test_the_connector_checks_the_sandbox_over_tls_too() -> None:
     app = TwilioSandbox(records=10, seed=2, relaxed_limits=True)
     async with serve_in_background(app, tls=True) as running:
-        await connect_sandbox(
-            hub, "tls", "twilio", app.connection_config(running.base_url, running.ca_file)
-        )
-        await connections.test_connection(hub, "tls")
+        config = make_config(**app.connection_config(running.base_url, running.ca_file))
+        async with TwilioConnector(config, connection="tls") as connector:
+            await connector.check()
+    assert running.base_url.startswith("https://")
