@@ -305,4 +305,3 @@ def _base(request: Request) -> str:
 
 async def _not_found(request: Request) -> Response:
     raise VendorApiError(404, "20404", f"The requested resource {request.url.path} was not found")
-
