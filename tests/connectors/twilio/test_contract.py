@@ -7,4 +7,4 @@ from hub.testing.contract import ConnectorContract
 
 class TestTwilioContract(ConnectorContract):
     connector = "twilio"
-    sandbox_options = {"records": 100, "seed": 3, "relaxed_limits": True}
+    sandbox_options = {"records": 80, "seed": 3, "relaxed_limits": True}

@@ -165,3 +165,36 @@ async def test_a_sender_killed_between_the_request_and_the_commit_texts_exactly_
     assert settled.status == "sent" and settled.reconciled
     assert texts_to_customer(flaky) == 1
     assert await outbox.deliver(hub, "tw") == []
+
+
+async def test_the_outbox_commands_record_and_list_without_showing_the_message(
+    hub: Hub, hub_settings: Settings, twilio: tuple[TwilioSandbox, RunningSandbox]
+) -> None:
+    if hub_settings.database_url.startswith("postgresql"):
+        pytest.skip("the commands are the same on both databases; the services are tested on both")
+    app, _ = twilio
+    config = str(hub_settings.home / "hub.toml")
+
+    async def hub_command(*args: str, stdin: bytes = b"") -> tuple[int, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hub.cli", "--config", config, *args, env=hub_env(),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        out, _ = await process.communicate(stdin)
+        return process.returncode or 0, out.decode()
+
+    body = "Ihre Rückerstattung für Fall 42 ist unterwegs."
+    sent = await hub_command(
+        "outbox", "send", "tw", "--key", "case-42", "--to", CUSTOMER, "--body", "-",
+        stdin=body.encode(),
+    )  # fmt: skip
+    await outbox.deliver(hub, "tw")  # `hub outbox deliver` runs in the crash test above
+    listed = await hub_command("outbox", "list", "--json")
+
+    assert sent[0] == listed[0] == 0, (sent, listed)
+    [message] = [m.record for m in app.account.created]
+    assert message["body"] == body and message["to"] == CUSTOMER
+    assert '"status": "sent"' in listed[1] and message["sid"] in listed[1]
+    for _, output in (sent, listed):
+        assert body not in output and CUSTOMER not in output
