@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, get_args
 
 import httpx
@@ -136,6 +136,19 @@ class CaseWrite(BaseModel):
     external_id: str | None = None
 
 
+class OutboundMessage(BaseModel):
+    """A text message to a customer, sent through a messaging connector (an SMS, say).
+
+    ``to`` and ``body`` are personal data: the hub keeps them sealed in its outbox.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: str
+    body: str
+    sender: str | None = None  # the connection's default sender when None
+
+
 class WriteResult(BaseModel):
     """What a write-back did: the vendor id, and whether it was a replay of an earlier call."""
 
@@ -209,6 +222,19 @@ class Connector(abc.ABC):
     async def update_case(self, external_id: str, changes: CaseWrite) -> WriteResult:
         """Update fields of an existing case."""
         raise NotImplementedError(f"{self.name} does not support updating cases")
+
+    async def send_message(self, message: OutboundMessage) -> WriteResult:
+        """Send ``message`` once. Vendors without an idempotency key may deliver a request
+        whose answer was lost: the outbox (:mod:`hub.services.outbox`) calls
+        :meth:`find_sent_message` before sending again, never this twice blindly."""
+        raise NotImplementedError(f"{self.name} does not support sending messages")
+
+    async def find_sent_message(
+        self, message: OutboundMessage, *, since: datetime, exclude: frozenset[str]
+    ) -> str | None:
+        """The vendor id of ``message`` if it was already sent at or after ``since`` (an id
+        in ``exclude`` belongs to another send), else None."""
+        raise NotImplementedError(f"{self.name} does not support finding sent messages")
 
     # -- shared machinery --------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -63,6 +64,7 @@ class Channel(enum.StrEnum):
     SOCIAL = "social"
     API = "api"
     OTHER = "other"
+    WHATSAPP = "whatsapp"
 
 
 class InteractionKind(enum.StrEnum):
@@ -217,6 +219,13 @@ class Interaction(CanonicalRecord):
     duration_seconds: int | None = None
     score: str | None = None
     body: Annotated[str | None, Pii()] = None
+    # The vendor's own status word (queued, delivered, completed, ...): it keeps changing
+    # after the interaction is created.
+    status: str | None = None
+    price: Decimal | None = None  # what the vendor charged; negative is a cost, as Twilio writes
+    price_unit: str | None = None  # ISO 4217 currency of ``price``
+    # The customer's address when it is a phone number (E.164): an identity for linking.
+    customer_phone: Annotated[str | None, Pii(index="phone")] = None
 
 
 class Agent(CanonicalRecord):

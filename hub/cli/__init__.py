@@ -11,6 +11,7 @@ from hub.cli import bench as _bench
 from hub.cli import connections as _connections
 from hub.cli import connectors as _connectors
 from hub.cli import customers as _customers
+from hub.cli import outbox as _outbox
 from hub.cli import quarantine as _quarantine
 from hub.cli import sandbox as _sandbox
 from hub.cli import secrets as _secrets
@@ -20,5 +21,5 @@ from hub.cli.base import app
 
 __all__ = ["app"]
 # Imported for their commands: each module registers its own on the app.
-_COMMANDS = (_bench, _connections, _connectors, _customers, _quarantine, _sandbox, _secrets,
-             _setup, _sync)  # fmt: skip
+_COMMANDS = (_bench, _connections, _connectors, _customers, _outbox, _quarantine, _sandbox,
+             _secrets, _setup, _sync)  # fmt: skip

@@ -104,7 +104,7 @@ def judge(
     A code in ``errors.quota_codes`` means an allowance spent for long: RateLimited at once."""
     status = response.status_code
     if (status == 408 or status >= 500) and not call.replay_safe:
-        raise not_replayed(call, str(status))
+        raise not_replayed(call, str(status), status=status, code=errors.response_code(response))
     if status in _RETRY_STATUSES or status >= 500:
         raise Retryable(
             str(status),
@@ -150,12 +150,17 @@ def _decode(response: httpx.Response, call: Call) -> Any:
         raise Retryable(f"undecodable JSON body with status {response.status_code}") from exc
 
 
-def not_replayed(call: Call, what: str) -> ConnectorError:
-    """The error for a write that failed after it may have reached the vendor."""
+def not_replayed(
+    call: Call, what: str, *, status: int | None = None, code: str | None = None
+) -> ConnectorError:
+    """The error for a write that failed after it may have reached the vendor (with the
+    answer's status and vendor code when there was an answer)."""
     return ConnectorError(
         f"{call} failed with {what} after it may have reached the vendor; not retried because "
         "it has no Idempotency-Key and is not marked retry_safe, so sending it again could "
         "apply it twice",
+        status=status,
+        vendor_code=code,
         **call.where(),
     )
 

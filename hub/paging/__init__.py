@@ -18,7 +18,16 @@
 
 from hub.paging.cursors import FullRefresh, ResumeToken
 from hub.paging.errors import PaginationLoop, StreamStateError
-from hub.paging.instants import Bounds, Clock, Instant, epoch_seconds, iso8601, utc_now
+from hub.paging.instants import (
+    Bounds,
+    Clock,
+    Instant,
+    epoch_seconds,
+    iso8601,
+    utc_date,
+    utc_day_start,
+    utc_now,
+)
 from hub.paging.jobs import ExportJob, read_export_job
 from hub.paging.paginators import (
     NextUrlPaginator,
@@ -65,5 +74,7 @@ __all__ = [
     "read_export_job",
     "read_stream",
     "stream_state",
+    "utc_date",
+    "utc_day_start",
     "utc_now",
 ]

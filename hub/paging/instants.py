@@ -1,16 +1,18 @@
-"""Points in time as vendors write them (ISO-8601 strings, datetimes, epoch seconds) and as
-requests need them (:func:`iso8601`, :func:`epoch_seconds`)."""
+"""Points in time as vendors write them (ISO-8601 or RFC 2822 strings, datetimes, epoch
+seconds) and as requests need them (:func:`iso8601`, :func:`epoch_seconds`, :func:`utc_date`,
+:func:`utc_day_start`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 Instant = datetime | str | int | float
 """What a connector may give as a time: an aware or naive (meaning UTC) datetime, an
-ISO-8601 string, or Unix epoch seconds."""
+ISO-8601 or RFC 2822 string, or Unix epoch seconds."""
 
 Clock = Callable[[], datetime]
 """Returns the current time as an aware datetime; injectable so tests need no waiting."""
@@ -37,7 +39,11 @@ def to_instant(value: object) -> datetime | None:
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
-            return None
+            # Some APIs write RFC 2822 dates (``Fri, 24 May 2019 17:44:46 +0000``).
+            try:
+                parsed = parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                return None
         return to_instant(parsed)
     return None
 
@@ -46,13 +52,26 @@ def require_instant(value: Instant, what: str) -> datetime:
     """:func:`to_instant` for a value a connector declared: not a time is a clear error."""
     instant = to_instant(value)
     if instant is None:
-        raise ValueError(f"{what} must be a datetime, an ISO-8601 string or epoch seconds")
+        raise ValueError(
+            f"{what} must be a datetime, an ISO-8601 or RFC 2822 string or epoch seconds"
+        )
     return instant
 
 
 def iso8601(instant: datetime) -> str:
     """``2024-01-02T03:04:05Z``: UTC with a ``Z``, microseconds only when there are some."""
     return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def utc_date(instant: datetime) -> str:
+    """``2024-01-02``: the UTC day, for filters that take a date (a lower bound floors to it)."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def utc_day_start(instant: datetime) -> str:
+    """``2024-01-02T00:00:00Z``: the start of the UTC day, for filters that want a timestamp
+    but filter by day."""
+    return f"{utc_date(instant)}T00:00:00Z"
 
 
 def epoch_seconds(instant: datetime) -> int:

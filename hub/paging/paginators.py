@@ -79,13 +79,20 @@ class NextUrlPaginator(Paginator):
     The URL carries the whole query, so the request's own parameters are not sent again. A
     next URL must stay on the connection's base URL (credentials must not follow a link to
     another host); it is kept relative to it, so a stored position survives a base URL change.
+
+    ``origin`` is for a vendor whose product API lives on a host of its own (the stream's
+    request then names an absolute URL on it): next URLs must stay on that origin instead,
+    and are kept relative to it.
     """
 
     path: str | None = "links.next"
+    origin: str | None = None
 
     def apply(self, request: PageRequest, position: Position) -> PageRequest:
         if position is None:
             return request
+        if self.origin is not None:
+            position = str(httpx.URL(self.origin).join(position))
         return replace(request, path=position, params={})
 
     def next_position(self, position: Position, page: PageResponse) -> Position | None:
@@ -97,7 +104,8 @@ class NextUrlPaginator(Paginator):
             return None
         if not isinstance(link, str):
             raise ValueError(f"the next-page link at {self.path!r} is not a string")
-        return relative_to_base(link, page.base_url)
+        base = page.base_url if self.origin is None else httpx.URL(self.origin)
+        return relative_to_base(link, base)
 
     def describe(self, position: Position) -> str:
         return f"next URL {position}" if position else "the first page"

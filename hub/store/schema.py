@@ -161,3 +161,26 @@ quarantine = sa.Table(
     sa.Column("resolved_at", UtcDateTime(), nullable=True),
 )
 sa.Index("ix_quarantine_open", quarantine.c.connection, quarantine.c.resolved_at)
+
+# Messages to send exactly once through a connector that takes no idempotency key (an SMS).
+# A row is written in the same transaction as the change that causes it; workers claim due
+# rows under a lease (``claimed_until``) and reconcile with the vendor before resending one
+# whose earlier attempt may have reached it (``attempts`` > 1).
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("connection", sa.String(100), nullable=False),
+    sa.Column("idempotency_key", sa.String(200), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),  # sealed: recipient and body are personal
+    sa.Column("status", sa.String(20), nullable=False),  # pending | sending | sent | failed
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("external_id", sa.String(255), nullable=True),  # the vendor's id once sent
+    sa.Column("error", sa.Text, nullable=True),  # the last failure: status and vendor code only
+    sa.Column("claimed_by", sa.String(300), nullable=True),
+    sa.Column("claimed_until", UtcDateTime(), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("sent_at", UtcDateTime(), nullable=True),
+    sa.UniqueConstraint("connection", "idempotency_key", name="uq_outbox_key"),
+)
+sa.Index("ix_outbox_due", outbox.c.connection, outbox.c.status)

@@ -80,6 +80,42 @@ async def test_next_url_paginator_refuses_a_link_to_another_host() -> None:
         await read_all(spec(NextUrlPaginator("next")), vendor)
 
 
+PRODUCT = "https://product.example.test"
+
+
+def product_vendor(request: httpx.Request) -> httpx.Response:
+    """A product API on a host of its own, paging by absolute URLs on that host."""
+    assert request.url.host == "product.example.test"
+    start = int(request.url.params.get("from", 0))
+    following = f"{PRODUCT}/v1/items?from={start + 4}" if start + 4 < len(ITEMS) else None
+    return httpx.Response(200, json={"items": ITEMS[start : start + 4], "next": following})
+
+
+async def test_next_url_paginator_with_an_origin_pages_a_product_api_on_its_own_host() -> None:
+    declared = RestStream(
+        PageRequest(f"{PRODUCT}/v1/items"),
+        records="items",
+        paginator=NextUrlPaginator("next", origin=PRODUCT),
+    )
+    pages = await read_all(declared, product_vendor)
+
+    assert ids(pages) == list(range(1, 11))
+    assert pages[0].state["next"] == "v1/items?from=4"  # kept relative to the origin
+
+
+async def test_next_url_paginator_with_an_origin_refuses_a_link_off_it() -> None:
+    def vendor(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"items": ITEMS[:1], "next": f"{BASE}items?from=1"})
+
+    declared = RestStream(
+        PageRequest(f"{PRODUCT}/v1/items"),
+        records="items",
+        paginator=NextUrlPaginator("next", origin=PRODUCT),
+    )
+    with pytest.raises(VendorError, match="another host"):
+        await read_all(declared, vendor)
+
+
 async def test_next_url_paginator_raises_when_the_same_link_comes_back() -> None:
     def vendor(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"items": ITEMS[:2], "next": f"{BASE}items?page=2"})

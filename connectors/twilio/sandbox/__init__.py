@@ -1,0 +1,5 @@
+"""The Twilio API emulator (see :class:`TwilioSandbox`)."""
+
+from connectors.twilio.sandbox.app import TwilioSandbox
+
+__all__ = ["TwilioSandbox"]

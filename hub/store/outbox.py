@@ -1,0 +1,117 @@
+"""The outbox table's queries: write an entry, claim a due one under a lease, settle it.
+
+Claims are conditional updates (the row's ``attempts`` as a version), so two workers on
+SQLite or PostgreSQL never hold one entry at once; a claim whose lease ran out may be taken
+over, which is why a worker settles an entry only while its claim still stands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.store.schema import outbox
+
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+
+
+async def insert_entry(
+    conn: AsyncConnection, *, connection: str, key: str, sealed: str, now: datetime
+) -> tuple[int, bool]:
+    """The entry of ``key`` and whether it was written now (False: it already existed)."""
+    found = await entry_id(conn, connection, key)
+    if found is not None:
+        return found, False
+    result = await conn.execute(
+        outbox.insert().values(
+            connection=connection,
+            idempotency_key=key,
+            message=sealed,
+            status=PENDING,
+            attempts=0,
+            created_at=now,
+        )
+    )
+    assert result.inserted_primary_key is not None
+    return int(result.inserted_primary_key[0]), True
+
+
+async def entry_id(conn: AsyncConnection, connection: str, key: str) -> int | None:
+    query = sa.select(outbox.c.id).where(
+        outbox.c.connection == connection, outbox.c.idempotency_key == key
+    )
+    return (await conn.execute(query)).scalar_one_or_none()
+
+
+async def claim_due(
+    conn: AsyncConnection,
+    connection: str,
+    *,
+    worker: str,
+    now: datetime,
+    lease: timedelta,
+    skip: Collection[int] = (),
+) -> sa.Row[Any] | None:
+    """Claim the oldest due entry (pending, or sending under a lapsed lease) not in ``skip``;
+    None when there is none. The claim counts as an attempt."""
+    while True:
+        due = sa.or_(
+            outbox.c.status == PENDING,
+            sa.and_(outbox.c.status == SENDING, outbox.c.claimed_until < now),
+        )
+        query = sa.select(outbox).where(outbox.c.connection == connection, due)
+        if skip:
+            query = query.where(outbox.c.id.not_in(list(skip)))
+        row = (await conn.execute(query.order_by(outbox.c.id).limit(1))).first()
+        if row is None:
+            return None
+        taken = await conn.execute(
+            outbox.update()
+            .where(outbox.c.id == row.id, outbox.c.attempts == row.attempts)
+            .values(
+                status=SENDING,
+                attempts=row.attempts + 1,
+                claimed_by=worker,
+                claimed_until=now + lease,
+            )
+        )
+        if taken.rowcount == 1:
+            return (await conn.execute(sa.select(outbox).where(outbox.c.id == row.id))).one()
+
+
+async def settle(conn: AsyncConnection, entry: sa.Row[Any], *, worker: str, **values: Any) -> bool:
+    """Write ``values`` to a claimed entry if the claim still stands; False when another
+    worker took it over meanwhile (it will reconcile with the vendor itself)."""
+    result = await conn.execute(
+        outbox.update()
+        .where(
+            outbox.c.id == entry.id,
+            outbox.c.attempts == entry.attempts,
+            outbox.c.claimed_by == worker,
+        )
+        .values(claimed_by=None, claimed_until=None, **values)
+    )
+    return result.rowcount == 1
+
+
+async def sent_ids(conn: AsyncConnection, connection: str, since: datetime) -> frozenset[str]:
+    """Vendor ids of the connection's entries sent since ``since``: a reconcile must not
+    take one of them for another entry's message."""
+    query = sa.select(outbox.c.external_id).where(
+        outbox.c.connection == connection,
+        outbox.c.status == SENT,
+        outbox.c.sent_at >= since,
+        outbox.c.external_id.is_not(None),
+    )
+    return frozenset(str(v) for v in (await conn.execute(query)).scalars())
+
+
+async def entries(conn: AsyncConnection, connection: str | None, limit: int) -> list[sa.Row[Any]]:
+    query = sa.select(outbox).order_by(outbox.c.id.desc()).limit(limit)
+    if connection is not None:
+        query = query.where(outbox.c.connection == connection)
+    return list(await conn.execute(query))
