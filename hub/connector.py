@@ -28,7 +28,7 @@ from hub.http import (
     requests_sent,
 )
 from hub.http import CredentialSaver as CredentialSaver  # connectors import it from here
-from hub.models import Pii
+from hub.models import Address, Pii
 
 if TYPE_CHECKING:
     from hub.paging import RestStream
@@ -189,6 +189,10 @@ class Connector(abc.ABC):
     async def update_case(self, external_id: str, changes: CaseWrite) -> WriteResult:
         """Update fields of an existing case."""
         raise NotImplementedError(f"{self.name} does not support updating cases")
+
+    async def update_customer_address(self, external_id: str, address: Address) -> WriteResult:
+        """Replace the postal address of a customer record in the source system."""
+        raise NotImplementedError(f"{self.name} does not support updating customer addresses")
 
     # -- shared machinery --------------------------------------------------------------
 
