@@ -107,10 +107,14 @@ class SalesforceConnector(SalesforceWrites):
     # -- reading ----------------------------------------------------------------------------
 
     async def read(self, stream: str, state: dict[str, Any] | None) -> AsyncIterator[Page]:
-        """The stream's pages; the first read of a connection asks ``/limits`` first, so the
-        upper bound is taken from the server's clock and the usage is known."""
-        if not self.org.knows_clock:
-            await self.request_json("GET", f"{self.config.api_prefix}/limits", stream=stream)
+        """The stream's pages, after one ``GET /limits`` that is sent whatever the usage we
+        knew: it renews the org's clock and usage (a day later the allowance has rolled on),
+        so the upper bound comes from the server's clock and the share check from today."""
+        response, _ = await super().request_json(
+            "GET", f"{self.config.api_prefix}/limits", stream=stream
+        )
+        self.org.observe(response)
+        self.org.refuse_if_spent(self.connection, stream)
         async for page in super().read(stream, state):
             yield page
 

@@ -53,10 +53,6 @@ class OrgState:
             # have read; the safety margin covers the rest.
             self._offset = server + 1 - time.time()
 
-    @property
-    def knows_clock(self) -> bool:
-        return self._offset is not None
-
     def server_now(self) -> datetime:
         """The server's clock as last observed (ours until an answer said otherwise)."""
         return datetime.fromtimestamp(time.time() + (self._offset or 0.0), UTC)
