@@ -44,6 +44,7 @@ quarantine_app = typer.Typer(
 customers_app = typer.Typer(
     help="Find customers (answers from blind indexes).", no_args_is_help=True
 )
+cases_app = typer.Typer(help="Cases written back to source systems.", no_args_is_help=True)
 connector_app = typer.Typer(help="Installed connector plugins.", no_args_is_help=True)
 sandbox_app = typer.Typer(help="Vendor API emulators.", no_args_is_help=True)
 bench_app = typer.Typer(help="Throughput and memory figures as JSON.", no_args_is_help=True)
@@ -52,6 +53,7 @@ for sub, name in (
     (secrets_app, "secrets"),
     (quarantine_app, "quarantine"),
     (customers_app, "customers"),
+    (cases_app, "cases"),
     (connector_app, "connector"),
     (sandbox_app, "sandbox"),
     (bench_app, "bench"),
@@ -578,6 +580,36 @@ def customers_find(
         )
     console.print(table)
     console.print(f"{len(rows)} record(s); personal fields stay sealed")
+
+
+# -- cases --------------------------------------------------------------------------------
+
+
+@cases_app.command("push")
+def cases_push(
+    connection: Annotated[str, typer.Argument(help="The connection to write to.")],
+    key: Annotated[str, typer.Option(help="Idempotency key: the same key makes one case.")],
+    subject: Annotated[str | None, typer.Option(help="Subject line.")] = None,
+    description: Annotated[str | None, typer.Option(help="Description.")] = None,
+    status: Annotated[str | None, typer.Option(help="new, open, pending, on_hold, ...")] = None,
+    priority: Annotated[str | None, typer.Option(help="urgent, high, normal or low.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a case in the source system, or update the one this key created before.
+
+    Example: hub cases push sf --key order-1042 --subject "Router down" --priority high
+    """
+    from hub.connector import CaseWrite
+    from hub.services.cases import push_case
+
+    case = CaseWrite(subject=subject, description=description, status=status, priority=priority)
+    result = with_hub(lambda hub: push_case(hub, connection, key, case))
+    if as_json:
+        _print_json({"external_id": result.external_id, "created": result.created,
+                     "replayed": result.replayed})  # fmt: skip
+        return
+    verb = "created" if result.created else "updated"
+    console.print(f"{verb} case {result.external_id} in {connection} (key {key})")
 
 
 # -- bench --------------------------------------------------------------------------------
