@@ -19,7 +19,8 @@ async def push_case(hub: Hub, connection: str, key: str, case: CaseWrite) -> Wri
         try:
             return await connector.create_case(case, idempotency_key=key)
         except NotImplementedError:
-            raise ConfigError(f"connection {connection} ({connector.name}) takes no cases") from None
+            message = f"connection {connection} ({connector.name}) takes no cases"
+            raise ConfigError(message) from None
 
 
 async def update_customer_address(
