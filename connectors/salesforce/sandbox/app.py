@@ -11,6 +11,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from pydantic import Field
@@ -19,7 +20,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from connectors.salesforce.sandbox.auth import SalesforceAuth, new_key_pair, session_expired
-from connectors.salesforce.sandbox.objects import SalesforceOrg, SObjectTable, public
+from connectors.salesforce.sandbox.objects import (
+    EPOCH,
+    SalesforceOrg,
+    SObjectTable,
+    public,
+    sf_datetime,
+)
 from connectors.salesforce.sandbox.query import MAX_BATCH, QueryEngine, render_record
 from hub.sandbox.app import SandboxApp
 from hub.sandbox.faults import FaultResponder
@@ -206,6 +213,8 @@ class SalesforceSandbox(SandboxApp):
             *[Route(f"{data}/{kind}/{{locator}}", api(self._more))
               for kind in ("query", "queryAll")],
             Route(f"{data}/sobjects/{{sobject}}", api(self._create), methods=["POST"]),
+            *[Route(f"{data}/sobjects/{{sobject}}/{kind}{slash}", api(self._changes(kind)))
+              for kind in ("updated", "deleted") for slash in ("", "/")],
             Route(f"{data}/sobjects/{{sobject}}/{{record_id}}", api(self._show)),
             Route(f"{data}/sobjects/{{sobject}}/{{record_id}}", api(self._update),
                   methods=["PATCH"]),
@@ -255,6 +264,31 @@ class SalesforceSandbox(SandboxApp):
         base = _version(request)
         locator = request.path_params["locator"]
         return JSONResponse(self.queries.more(locator, batch=_batch_size(request), base=base))
+
+    # -- changed and deleted ids ------------------------------------------------------------
+
+    def _changes(self, kind: str) -> Handler:
+        """``/updated/`` and ``/deleted/`` of ``[start, end]``: ids, not records.
+        https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_getdeleted.htm
+        """
+
+        async def changes(request: Request) -> Response:
+            _version(request)
+            table = self._table(request)
+            start, end = _instant(request, "start"), _instant(request, "end")
+            if end < start:
+                raise VendorApiError(400, "INVALID_REPLICATION_DATE", "end is before start")
+            found = changed_between(table, start, end, deleted=kind == "deleted")
+            covered = sf_datetime(end)
+            if kind == "updated":
+                return JSONResponse({"ids": [r["Id"] for r in found],
+                                     "latestDateCovered": covered})  # fmt: skip
+            deleted = [{"id": r["Id"], "deletedDate": r["SystemModstamp"]} for r in found]
+            return JSONResponse({"deletedRecords": deleted,
+                                 "earliestDateAvailable": sf_datetime(EPOCH),
+                                 "latestDateCovered": covered})  # fmt: skip
+
+        return changes
 
     # -- sObjects -----------------------------------------------------------------------------
 
@@ -335,6 +369,34 @@ def _version(request: Request) -> str:
     if not version.startswith("v") or version[1:] not in API_VERSIONS:
         raise VendorApiError(404, "NOT_FOUND", "The requested resource does not exist")
     return f"/services/data/{version}"
+
+
+def _instant(request: Request, name: str) -> int:
+    value = request.query_params.get(name, "")
+    try:
+        return int(datetime.fromisoformat(value).timestamp())
+    except ValueError:
+        message = f"{name} must be an ISO-8601 dateTime such as 2026-01-15T10:30:00Z"
+        raise VendorApiError(400, "INVALID_REPLICATION_DATE", message) from None
+
+
+def changed_between(
+    table: SObjectTable, start: int, end: int, *, deleted: bool
+) -> list[dict[str, Any]]:
+    """Records whose last change (a deletion, with ``deleted``) lies in ``[start, end]``."""
+    timeline, found = table.records.timeline, []
+    position = timeline.position_at(start)
+    while position < len(timeline):
+        entry = timeline.entry(position)
+        position += 1
+        if entry is None:
+            continue
+        if entry.ts > end:
+            break
+        record = table.records.at(entry)
+        if bool(record["IsDeleted"]) == deleted:
+            found.append(record)
+    return found
 
 
 def _batch_size(request: Request) -> int:
