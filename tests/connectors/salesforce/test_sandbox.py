@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -154,3 +155,11 @@ def test_contacts_are_the_shared_worlds_people_as_salesforce_holds_them() -> Non
         who = person(8, index, "salesforce")
         assert contact is not None and (contact["Email"], contact["LastName"]) == (
             who.email, who.family_name)  # fmt: skip
+
+
+async def test_every_answer_is_dated_by_the_orgs_clock(
+    api: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    answer = await api.get(f"{API}/limits")
+    assert answer.headers.get_list("date") == [answer.headers["date"]]  # uvicorn adds none
+    assert parsedate_to_datetime(answer.headers["date"]).timestamp() == int(clock())

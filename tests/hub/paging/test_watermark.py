@@ -258,3 +258,23 @@ def test_a_later_run_yields_exactly_the_records_changed_since(
     later = run(read_all(spec, vendor, roundtrip(state)))
 
     assert sorted(ids(later)) == sorted(expected)
+
+
+async def test_bounds_go_inside_a_query_language_when_the_stream_says_how() -> None:
+    vendor = Recorder(ChangesVendor([10, 20, 30], size=10))
+    spec = RestStream(
+        PageRequest("changes", params={"q": "unbounded"}),
+        records="items",
+        cursor=Watermark(
+            "changed_at",
+            initial=20,
+            param="since",
+            end_param="until",
+            render=epoch_seconds,
+            lag=timedelta(0),
+            clock=lambda: datetime.fromtimestamp(99, UTC),
+        ),  # fmt: skip
+        bounds_to_params=lambda b: {"q": f"changed_at >= {b['since']} AND < {b['until']}"},
+    )
+    await read_all(spec, vendor)
+    assert vendor.params() == [{"q": "changed_at >= 20 AND < 99"}]
