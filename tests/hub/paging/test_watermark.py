@@ -273,7 +273,7 @@ async def test_bounds_go_inside_a_query_language_when_the_stream_says_how() -> N
             render=epoch_seconds,
             lag=timedelta(0),
             clock=lambda: datetime.fromtimestamp(99, UTC),
-        ),  # fmt: skip
+        ),
         bounds_to_params=lambda b: {"q": f"changed_at >= {b['since']} AND < {b['until']}"},
     )
     await read_all(spec, vendor)
