@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from connectors.salesforce.sandbox.objects import Record, SalesforceOrg, SObjectTable, public
+from connectors.salesforce.sandbox.objects import (
+    Record,
+    SalesforceOrg,
+    SObjectTable,
+    public,
+    sf_datetime,
+)
 from connectors.salesforce.sandbox.soql import Condition, Query, SoqlError, parse
 from hub.sandbox.pipeline import VendorApiError
 from hub.sandbox.timeline import Entry
@@ -117,18 +123,19 @@ class QueryEngine:
         lower, upper = _stamp_bounds(query.where)
         position = 0 if lower is None else timeline.position_at(int(lower.timestamp()))
         found: list[tuple[Entry, Record]] = []
+        # Conditions and order on the stamp alone need no record generated: a generated
+        # record's stamp is its timeline time and it is never deleted (deletions are saved).
+        fields = {c.field.lower() for c in query.where} | {o.field.lower() for o in query.order_by}
+        light = fields <= {"systemmodstamp", "isdeleted", "id"}
         while position < len(timeline):
             entry = timeline.entry(position)
             position += 1
-            if entry is None:
+            if entry is None or (table.name, entry.record_id) in hidden:
                 continue
             if upper is not None and entry.ts > upper.timestamp():
                 break
-            record = table.records.at(entry)
-            if (record["IsDeleted"] and not include_deleted) or (
-                table.name,
-                entry.record_id,
-            ) in hidden:
+            record = self._view(table, entry, light)
+            if record["IsDeleted"] and not include_deleted:
                 continue
             if all(_holds(table, record, condition) for condition in query.where):
                 found.append((entry, record))
@@ -140,6 +147,13 @@ class QueryEngine:
                 found.sort(key=lambda pair: _sort_key(pair[1].get(name)), reverse=key.descending)
         positions = [entry.position for entry, _ in found]
         return positions if query.limit is None else positions[: query.limit]
+
+    @staticmethod
+    def _view(table: SObjectTable, entry: Entry, light: bool) -> Record:
+        if light and entry.index is not None and not table.records.changed(entry.record_id):
+            stamp = sf_datetime(entry.ts)
+            return {"Id": table.sf_id(entry.record_id), "IsDeleted": False, "SystemModstamp": stamp}
+        return table.records.at(entry)
 
 
 def _field(table: SObjectTable, name: str) -> str:
