@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from connectors.salesforce.sandbox.auth import SalesforceAuth, new_key_pair, session_expired
+from connectors.salesforce.sandbox.auth import SalesforceAuth, key_pair, session_expired
 from connectors.salesforce.sandbox.objects import (
     EPOCH,
     SalesforceOrg,
@@ -102,7 +102,7 @@ class SalesforceSandbox(SandboxApp):
     ) -> None:
         opts = self.parse_options(SalesforceOptions, options)
         secret = opts.client_secret or _derived_secret(seed, "client_secret")
-        private_key, public_key = new_key_pair()
+        private_key, public_key = key_pair()
         super().__init__(
             seed=seed,
             faults=faults,

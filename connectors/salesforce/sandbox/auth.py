@@ -9,6 +9,7 @@ https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_jwt_flow.htm
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 from typing import Any
@@ -44,8 +45,10 @@ def _token_error(error: OAuthError) -> Response:
     return JSONResponse({"error": error.error, "error_description": error.description}, 400)
 
 
-def new_key_pair() -> tuple[str, bytes]:
-    """A private key PEM for the integration and its public key PEM for the org."""
+@functools.cache
+def key_pair() -> tuple[str, bytes]:
+    """A private key PEM for the integration and its public key PEM for the org: made once a
+    process (an RSA key takes a while to make, and sandbox credentials guard nothing real)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private = key.private_bytes(
         serialization.Encoding.PEM,

@@ -25,6 +25,13 @@ async def tls(sandbox: SalesforceSandbox) -> AsyncIterator[RunningSandbox]:
         yield served
 
 
+@pytest.fixture
+async def client(tls: RunningSandbox) -> AsyncIterator[Salesforce]:
+    sf = await _client(tls)
+    yield sf
+    sf.session.close()
+
+
 async def _client(running: RunningSandbox) -> Salesforce:
     """A client on a session from the client credentials flow (simple-salesforce's own login
     would post to https://{domain}.salesforce.com, which a loopback sandbox cannot be)."""
@@ -38,6 +45,9 @@ async def _client(running: RunningSandbox) -> Salesforce:
     session = requests.Session()
     session.trust_env = False  # a CA bundle from the environment would override verify
     session.verify = running.ca_file
+    # No kept-alive connections (an error answer leaves one checked out): the server's
+    # shutdown would wait for them.
+    session.headers["Connection"] = "close"
     return Salesforce(instance_url=token["instance_url"], session_id=token["access_token"],
                       session=session, version="59.0")  # fmt: skip
 
@@ -48,9 +58,9 @@ async def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 async def test_query_query_more_and_query_all_read_the_org(
-    sandbox: SalesforceSandbox, tls: RunningSandbox
+    sandbox: SalesforceSandbox, client: Salesforce
 ) -> None:
-    sf = await _client(tls)
+    sf = client
     first = await _call(sf.query, "SELECT Id, Subject FROM Case ORDER BY SystemModstamp",
                         headers={"Sforce-Query-Options": "batchSize=7"})  # fmt: skip
     assert first["totalSize"] == sandbox.org.counts.cases and len(first["records"]) == 7
@@ -63,9 +73,9 @@ async def test_query_query_more_and_query_all_read_the_org(
 
 
 async def test_query_all_returns_deleted_rows_and_query_does_not(
-    sandbox: SalesforceSandbox, tls: RunningSandbox
+    sandbox: SalesforceSandbox, client: Salesforce
 ) -> None:
-    sf = await _client(tls)
+    sf = client
     gone = sandbox.org.tables["Case"].sf_id(4)
     sandbox.delete("Case", gone)
     soql = f"SELECT Id, IsDeleted FROM Case WHERE Id = '{gone}'"
@@ -75,9 +85,9 @@ async def test_query_all_returns_deleted_rows_and_query_does_not(
 
 
 async def test_upsert_by_external_id_creates_once_then_updates(
-    sandbox: SalesforceSandbox, tls: RunningSandbox
+    sandbox: SalesforceSandbox, client: Salesforce
 ) -> None:
-    sf = await _client(tls)
+    sf = client
     assert await _call(sf.Case.upsert, "Hub_Key__c/push-1", {"Subject": "Router down"}) == 201
     assert await _call(sf.Case.upsert, "Hub_Key__c/push-1", {"Subject": "Router fixed"}) == 200
     found = await _call(sf.query, "SELECT Id, Subject FROM Case WHERE Hub_Key__c = 'push-1'")
@@ -87,9 +97,9 @@ async def test_upsert_by_external_id_creates_once_then_updates(
 
 
 async def test_errors_reach_the_client_in_salesforce_shapes(
-    sandbox: SalesforceSandbox, tls: RunningSandbox
+    sandbox: SalesforceSandbox, client: Salesforce
 ) -> None:
-    sf = await _client(tls)
+    sf = client
     with pytest.raises(SalesforceMalformedRequest) as bad:
         await _call(sf.query, "SELECT Id FROM Case WHERE Nope__c = 1")
     assert bad.value.content[0]["errorCode"] == "INVALID_FIELD"

@@ -3,18 +3,17 @@ cases hold is an error that says so, and a contact's mailing address is replaced
 
 from __future__ import annotations
 
+import asyncio
 import json
-import signal
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from connectors.salesforce.sandbox import SalesforceSandbox
+from hub.cli import app
+from hub.config import Settings
 from hub.connector import CaseWrite
 from hub.errors import VendorError
 from hub.models import Address
@@ -24,7 +23,6 @@ from hub.services.cases import push_case, update_customer_address
 from hub.sync import sync_connection
 from hub.testing import FakeClock
 from hub.testing.store import store_snapshot
-from tests.support import hub_env, run_hub
 
 
 def _cases_keyed(sandbox: SalesforceSandbox, key: str) -> list[dict[str, Any]]:
@@ -86,39 +84,18 @@ async def push_raw(running: RunningSandbox, method: str, path: str, body: Any) -
         )
 
 
-@pytest.fixture
-def served_org() -> Iterator[dict[str, Any]]:
-    """`hub sandbox serve salesforce` in its own process; its first line describes it."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli", "sandbox", "serve", "salesforce", "--port", "0",
-         "--records", "20", "--option", "relaxed_limits=true"],
-        env=hub_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    yield json.loads(proc.stdout.readline())
-    proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=10)
-
-
-@pytest.mark.slow
-def test_hub_cases_push_creates_once_and_updates_after(
-    tmp_path: Path, served_org: dict[str, Any]
+async def test_hub_cases_push_creates_once_and_updates_after(
+    hub_settings: Settings, sf: SalesforceSandbox
 ) -> None:
-    def hub_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        done = run_hub(*args, cwd=tmp_path, stdin=stdin)
-        assert done.returncode == 0, done.stderr
-        return done
-
-    creds = served_org["credentials"]
-    hub_cli("init")
-    hub_cli("secrets", "set", "sf-secret", stdin=creds["client_secret"])
-    hub_cli("connections", "add", "sf", "--connector", "salesforce",
-            "--set", f"base_url={served_org['base_url']}",
-            "--set", f"client_id={creds['client_id']}",
-            "--set", "client_secret=secret:sf-secret")  # fmt: skip
-    push = ("cases", "push", "sf", "--key", "order-7", "--subject", "Router down", "--json")
-    first = json.loads(hub_cli(*push).stdout)
-    second = json.loads(hub_cli(*push).stdout)
-    assert first["created"] is True and second["created"] is False
-    assert first["external_id"] == second["external_id"]
-    assert "updated case" in hub_cli(*push[:-1]).stdout
+    """The command as an operator runs it, in this process (the org is served on this
+    test's event loop; the command runs its own loop in a worker thread)."""
+    push = ["--config", str(hub_settings.home / "hub.toml"), "cases", "push", "sf",
+            "--key", "order-7", "--subject", "Router down"]  # fmt: skip
+    runner = CliRunner()
+    first = await asyncio.to_thread(runner.invoke, app, [*push, "--json"])
+    again = await asyncio.to_thread(runner.invoke, app, push)
+    assert first.exit_code == 0 and again.exit_code == 0, first.output + again.output
+    created = json.loads(first.stdout)
+    assert created["created"] is True
+    assert f"updated case {created['external_id']} in sf (key order-7)" in again.stdout
+    assert len(_cases_keyed(sf, "order-7")) == 1
