@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field, SecretStr, field_validator, model_valida
 
 from hub.connector import ConnectorConfig
 from hub.models import Pii
+from hub.paging.instants import to_instant
 
 MAX_BATCH = 2000  # Salesforce's most rows in one query page
 
@@ -81,6 +82,13 @@ class SalesforceConfig(ConnectorConfig):
                 "base_url must be an http(s) URL such as https://acme.my.salesforce.com"
             )
         return value.rstrip("/")
+
+    @field_validator("start")
+    @classmethod
+    def _start_is_a_time(cls, value: str) -> str:
+        if to_instant(value) is None:
+            raise ValueError("start must be an ISO-8601 dateTime such as 2024-01-01T00:00:00Z")
+        return value
 
     @model_validator(mode="after")
     def _one_flow(self) -> SalesforceConfig:

@@ -60,6 +60,7 @@ async def test_tls_with_the_sandbox_ca(sandbox: SalesforceSandbox) -> None:
         ({}, "no credentials"),
         ({"client_secret": "s", "api_version": "v59"}, "api_version"),
         ({"client_secret": "s", "api_share_limit": 0}, "api_share_limit"),
+        ({"client_secret": "s", "start": "yesterday"}, "start must be an ISO-8601"),
     ],
 )
 def test_config_errors_name_the_fields_and_never_the_values(

@@ -38,7 +38,17 @@ async def test_full_sync_stores_every_stream_with_consistent_references(
     counts = sf.org.counts
     stored = {t: sum(1 for key in snapshot if key[0] == t) for t in kinds}
     assert stored["contact"] == counts.contacts and stored["asset"] == counts.assets
-    for (object_type, _), (_, _, data, _) in snapshot.items():
+    phones = [d["phones"] for (t, _), (_, _, d, _) in snapshot.items() if t == "contact"]
+    assert sum(1 for found in phones if found) > len(phones) / 2  # E.164; invalid ones dropped
+    assert all(number.startswith("+") for found in phones for number in found)
+    for (object_type, _), (_, _, data, raw) in snapshot.items():
+        if object_type == "contact":  # a customer with the contact's address, as sent
+            [address] = data["addresses"]
+            assert (address["city"], address["country"]) == (
+                raw["MailingCity"],
+                raw["MailingCountry"],
+            )
+            assert data["organization_ref"] == f"account/{raw['AccountId']}"
         if object_type == "entitlement":  # every reference names a record the hub holds
             for ref in (data["organization_ref"], data["ownership_ref"], data["contract_ref"]):
                 kind, _, ref_id = ref.partition("/")
