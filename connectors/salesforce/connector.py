@@ -20,7 +20,7 @@ from connectors.salesforce.limits import OrgState
 from connectors.salesforce.soql import STREAMS, incremental_query
 from connectors.salesforce.writes import SalesforceWrites
 from hub.connector import Page, Stream
-from hub.errors import AuthError
+from hub.errors import AuthError, ConnectorError
 from hub.http import (
     ClientCredentialsGrant,
     Grant,
@@ -34,6 +34,12 @@ from hub.paging import NextUrlPaginator, PageRequest, RestStream, Watermark
 TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - a path, not a secret
 # The org's allowance is spent for the day: stop, never retry (the body is a JSON array).
 SALESFORCE_ERRORS = VendorErrors(quota_codes=frozenset({"REQUEST_LIMIT_EXCEEDED"}))
+
+
+def _locator_expired(error: ConnectorError) -> bool:
+    """A stored ``nextRecordsUrl`` whose query locator Salesforce dropped (idle locators
+    expire after about 15 minutes): the run queries its bounds again."""
+    return error.status == 400 and error.vendor_code == "INVALID_QUERY_LOCATOR"
 
 
 def soql_datetime(instant: datetime) -> str:
@@ -144,6 +150,7 @@ class SalesforceConnector(SalesforceWrites):
                 lookback=timedelta(seconds=config.overlap_seconds),
                 lag=timedelta(seconds=config.safety_margin_seconds),
                 clock=self.org.server_now,
+                expired=_locator_expired,
             ),
             bounds_to_params=query,
         )

@@ -30,7 +30,9 @@ from hub.sandbox.timeline import Entry
 
 MAX_BATCH = 2000
 MIN_BATCH = 1  # Salesforce takes 200 to 2,000; the sandbox also smaller sizes, for tests
-_KEPT_LOCATORS = 2000  # older locators are forgotten, as Salesforce expires idle ones
+_KEPT_LOCATORS = 2000  # older locators are forgotten too
+# A query locator unused this long is gone: Salesforce expires idle cursors after 15 minutes.
+LOCATOR_IDLE_SECONDS = 15 * 60
 
 
 @dataclass
@@ -39,6 +41,7 @@ class _ResultSet:
     table: SObjectTable
     fields: tuple[str, ...]
     positions: list[int]
+    used_at: float
 
 
 def malformed(message: str) -> VendorApiError:
@@ -80,7 +83,7 @@ class QueryEngine:
             _field(table, order.field)
         positions = self._matching(table, query, include_deleted, hidden)
         locator = f"01g{next(self._serial):012d}"
-        self._results[locator] = _ResultSet(query, table, fields, positions)
+        self._results[locator] = _ResultSet(query, table, fields, positions, self.org.clock())
         while len(self._results) > _KEPT_LOCATORS:
             self._results.pop(next(iter(self._results)))
         return self._page(locator, 0, batch, base)
@@ -88,8 +91,12 @@ class QueryEngine:
     def more(self, locator_and_offset: str, *, batch: int, base: str) -> dict[str, Any]:
         """A further page: ``{locator}-{offset}`` from a ``nextRecordsUrl``."""
         locator, _, offset = locator_and_offset.rpartition("-")
-        if locator not in self._results or not offset.isdigit():
+        result = self._results.get(locator)
+        now = self.org.clock()
+        if result is None or not offset.isdigit() or now - result.used_at > LOCATOR_IDLE_SECONDS:
+            self._results.pop(locator, None)
             raise VendorApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        result.used_at = now
         return self._page(locator, int(offset), batch, base)
 
     def _page(self, locator: str, offset: int, batch: int, base: str) -> dict[str, Any]:
