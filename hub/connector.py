@@ -29,7 +29,7 @@ from hub.http import (
     requests_sent,
 )
 from hub.http import CredentialSaver as CredentialSaver  # connectors import it from here
-from hub.models import Pii
+from hub.models import Address, Pii
 
 if TYPE_CHECKING:
     from hub.paging import RestStream
@@ -235,6 +235,10 @@ class Connector(abc.ABC):
         """The vendor id of ``message`` if it was already sent at or after ``since`` (an id
         in ``exclude`` belongs to another send), else None."""
         raise NotImplementedError(f"{self.name} does not support finding sent messages")
+
+    async def update_customer_address(self, external_id: str, address: Address) -> WriteResult:
+        """Replace the postal address of a customer record in the source system."""
+        raise NotImplementedError(f"{self.name} does not support updating customer addresses")
 
     # -- shared machinery --------------------------------------------------------------
 

@@ -9,6 +9,7 @@
     │   ├── Unreachable      nothing answers at the address (refused, unknown host)
     │   ├── AuthError        credentials refused, refresh failed
     │   ├── RateLimited      retries exhausted while the vendor kept saying "slow down"
+    │   │   └── QuotaSpent   an allowance spent for long (a daily quota): stop, do not retry
     │   └── VendorError      vendor answered with an error (status, vendor code)
     ├── MappingError         a mapping file is invalid (names file and line)
     ├── RecordInvalid        one vendor record does not fit the canonical model (quarantined)
@@ -89,6 +90,12 @@ class AuthError(ConnectorError):
 
 class RateLimited(ConnectorError):
     """The vendor kept rate-limiting until the retry budget ran out."""
+
+
+class QuotaSpent(RateLimited):
+    """An allowance spent for a long while (a daily API quota), said by the vendor's error
+    code or by its usage headers: the run stops with its cursor kept, and the connection's
+    other streams are skipped, since every request would be refused the same way."""
 
 
 class VendorError(ConnectorError):

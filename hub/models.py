@@ -163,6 +163,25 @@ class Entitlement(CanonicalRecord):
     starts_on: date | None = None
     ends_on: date | None = None
     status: str | None = None
+    ownership_ref: str | None = None  # the owned unit it covers (a product_ownership)
+
+
+class ProductOwnership(CanonicalRecord):
+    """One unit of a product a customer or organization owns (a Salesforce Asset): what
+    entitlements cover and cases are about. A record of its own, not a field of Product or
+    Customer, because one product has many owners and each unit has its own serial number,
+    dates and status."""
+
+    kind: ClassVar[str] = "product_ownership"
+    name: str | None = None
+    product_ref: str | None = None
+    customer_ref: str | None = None
+    organization_ref: str | None = None
+    serial_number: str | None = None
+    status: str | None = None
+    purchased_on: date | None = None
+    installed_on: date | None = None
+    ends_on: date | None = None
 
 
 class Contract(CanonicalRecord):
@@ -242,6 +261,7 @@ MODELS: dict[str, type[CanonicalRecord]] = {
         Customer,
         Organization,
         Product,
+        ProductOwnership,
         Entitlement,
         Contract,
         Case,

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.connector import Connector, Page
-from hub.errors import HubError, RecordInvalid, StreamBusy, Unreachable, safe_error
+from hub.errors import HubError, QuotaSpent, RecordInvalid, StreamBusy, Unreachable, safe_error
 from hub.http import RetryListener, RetryNotice, retry_listener
 from hub.mapping import StreamMapping
 from hub.mapping import Tombstone as MappedTombstone
@@ -339,18 +339,19 @@ async def sync_connection(
     A failing stream does not stop the others; its error is in its result, and with
     ``raise_errors`` the first failure is raised once every stream had its turn. Once the
     connection's address proved unreachable (refused, unknown host), the streams after it are
-    not tried: they are ``skipped`` with the same reason.
+    not tried: they are ``skipped`` with the same reason; so are they once the vendor's
+    allowance proved spent (QuotaSpent), which every further request would only hit again.
     """
     results: list[StreamResult] = []
     first_error: BaseException | None = None
-    unreachable: Unreachable | None = None
+    stopped: str | None = None  # why the connection's remaining streams are skipped
     async with hub.connection(connection) as connector:
         names = list(streams) if streams else [s.name for s in connector.streams]
         for name in names:
             connector.stream(name)  # unknown stream names fail before anything runs
         for name in names:
-            if unreachable is not None:
-                results.append(StreamResult(connection, name, -1, "skipped", unreachable.detail))
+            if stopped is not None:
+                results.append(StreamResult(connection, name, -1, "skipped", stopped))
                 continue
             sync = StreamSync(hub, connector, name)
             try:
@@ -358,7 +359,9 @@ async def sync_connection(
             except HubError as exc:
                 first_error = first_error or exc
                 if isinstance(exc, Unreachable):
-                    unreachable = exc
+                    stopped = exc.detail
+                elif isinstance(exc, QuotaSpent):
+                    stopped = safe_error(exc)
                 status = "busy" if isinstance(exc, StreamBusy) else "failed"
                 results.append(
                     sync.result or StreamResult(connection, name, -1, status, safe_error(exc))

@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 
 import httpx
 
-from hub.errors import AuthError, ConnectorError, RateLimited, Unreachable, VendorError
+from hub.errors import AuthError, ConnectorError, QuotaSpent, RateLimited, Unreachable, VendorError
 from hub.http.settings import HttpSettings
 from hub.http.vendor import VendorErrors, parse_retry_after
 from hub.log import redact
@@ -101,7 +101,7 @@ def judge(
     response: httpx.Response, call: Call, body_error: BodyError | None, errors: VendorErrors
 ) -> Any:
     """The decoded body of a good response; otherwise raise what the status calls for.
-    A code in ``errors.quota_codes`` means an allowance spent for long: RateLimited at once."""
+    A code in ``errors.quota_codes`` means an allowance spent for long: QuotaSpent at once."""
     status = response.status_code
     if (status == 408 or status >= 500) and not call.replay_safe:
         raise not_replayed(call, str(status), status=status, code=errors.response_code(response))
@@ -122,7 +122,7 @@ def judge(
         )
     if not response.is_success:
         code = errors.response_code(response)
-        error = RateLimited if code in errors.quota_codes else VendorError
+        error = QuotaSpent if code in errors.quota_codes else VendorError
         shown = f" {code}" if code else ""
         raise error(
             f"{call} answered {status}{shown}", status=status, vendor_code=code, **call.where()

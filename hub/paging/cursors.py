@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from hub.errors import ConnectorError
 from hub.paging.paginators import Position
-from hub.paging.strategy import CursorRun, CursorState, CursorStrategy
+from hub.paging.strategy import CursorRun, CursorState, CursorStrategy, never_expired
 from hub.paging.watermark import Watermark, WatermarkRun
 
 
@@ -36,10 +36,6 @@ class _FullRefreshRun(CursorRun):
         return {"kind": FullRefresh.kind}
 
 
-def _never(error: ConnectorError) -> bool:
-    return False
-
-
 @dataclass(frozen=True)
 class ResumeToken(CursorStrategy):
     """The vendor's continuation token (the paginator's resume position after the last page)
@@ -54,7 +50,7 @@ class ResumeToken(CursorStrategy):
     kind: ClassVar[str] = "resume_token"
 
     fallback: Watermark
-    expired: Callable[[ConnectorError], bool] = _never
+    expired: Callable[[ConnectorError], bool] = never_expired
 
     def begin(self, saved: Mapping[str, Any] | None, *, resuming: bool) -> CursorRun:
         saved = saved or {}

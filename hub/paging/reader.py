@@ -47,6 +47,9 @@ class RestStream:
     cursor: CursorStrategy = field(default_factory=FullRefresh)
     check: ResponseCheck | None = None
     upgrade: Upgrade | None = None  # rewrites states written before hub.paging's format
+    # Turns the cursor's parameters (its rendered bounds) into the request's, for a vendor
+    # whose bounds go inside a query language (a SOQL WHERE clause) rather than parameters.
+    bounds_to_params: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
 
 
 async def read_stream(
@@ -128,7 +131,10 @@ class StreamWalk:
             ) from None
 
     async def fetch(self, run: CursorRun, position: Position) -> PageResponse:
-        request = self.spec.paginator.apply(self.spec.request.with_params(run.params()), position)
+        params: Mapping[str, Any] = run.params()
+        if self.spec.bounds_to_params is not None:
+            params = self.spec.bounds_to_params(params)
+        request = self.spec.paginator.apply(self.spec.request.with_params(params), position)
         return await fetch_page(
             self.connector, self.stream, request, self._records, self.spec.check
         )

@@ -46,6 +46,11 @@ class CursorRun(abc.ABC):
         return None
 
 
+def never_expired(error: ConnectorError) -> bool:
+    """The default ``expired`` of a strategy: no error means a stored position expired."""
+    return False
+
+
 class CursorStrategy(abc.ABC):
     """Incremental state of a stream. ``kind`` is stored with the state so that a state
     written by another strategy is refused rather than misread."""

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from hub.errors import ConnectorError
 from hub.paging.instants import (
     Bounds,
     Clock,
@@ -31,7 +32,7 @@ from hub.paging.instants import (
 )
 from hub.paging.paginators import Position
 from hub.paging.paths import getter
-from hub.paging.strategy import CursorRun, CursorState, CursorStrategy
+from hub.paging.strategy import CursorRun, CursorState, CursorStrategy, never_expired
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,9 @@ class Watermark(CursorStrategy):
     clock: Clock = utc_now
     boundary_limit: int = 1000
     advance_on_finish: bool = False
+    # Recognises the vendor's answer to a stored mid-run position it no longer knows (a
+    # query locator that expired): the read then starts a new run (see fall_back).
+    expired: Callable[[ConnectorError], bool] = never_expired
 
     def __post_init__(self) -> None:
         if self.lookback < timedelta(0) or (self.lag is not None and self.lag < timedelta(0)):
@@ -178,6 +182,13 @@ class WatermarkRun(CursorRun):
             self._high = self._upper if self._high is None else max(self._high, self._upper)
             self._prune()
         return self._state(self._next_start(), None)
+
+    def fall_back(self, error: ConnectorError) -> WatermarkRun | None:
+        """When a stored mid-run position was refused as expired: a new run from where the
+        next run would start (``lookback`` before the highest value committed), so a read
+        stopped every day by a quota still advances; the overlap's rows are dropped by
+        digest or upserted unchanged."""
+        return self.restarted() if self._strategy.expired(error) else None
 
     def restarted(self) -> WatermarkRun:
         """A new run from what this one has seen (for a resume token that expired)."""

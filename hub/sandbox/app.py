@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import json
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from hub.sandbox.dates import DateHeader
 from hub.sandbox.faults import (
     ASGIApp,
     FaultInjector,
@@ -58,8 +60,9 @@ class SandboxApp(abc.ABC):
         """The ASGI app to serve: control routes + vendor routes, faults injected outermost."""
         if self._app is None:
             inner = Starlette(routes=[*self._control_routes(), *self.routes()])
+            # Inside the fault injector, which needs uvicorn's own `send` to drop connections.
             self._app = FaultInjector(
-                inner,
+                DateHeader(inner, self.server_time),
                 spec=self.fault_spec,
                 seed=self.seed,
                 responder=self.fault_responder(),
@@ -69,6 +72,11 @@ class SandboxApp(abc.ABC):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
+
+    def server_time(self) -> float:
+        """The server clock (Unix seconds) that its ``Date`` header shows; a sandbox with an
+        injectable clock returns it, so clients that read the server's time see that one."""
+        return time.time()
 
     # -- options --------------------------------------------------------------------------
 

@@ -96,6 +96,7 @@ def _config(app: SandboxApp, tls: _TlsFiles | None, *, own_logging: bool) -> uvi
         access_log=False,  # it would log paths and query strings
         proxy_headers=False,
         server_header=False,
+        date_header=False,  # the sandbox's own clock writes it (hub.sandbox.dates)
         log_config=uvicorn.config.LOGGING_CONFIG if own_logging else None,
         log_level="warning",
         timeout_graceful_shutdown=2,

@@ -2,5 +2,6 @@
 
 The CLI, the scheduler and the HTTP API are thin adapters over these: they parse, call and
 present. One module per noun of the ``hub`` command: ``setup`` (init), ``connections``,
-``secrets``, ``syncing``, ``quarantine``, ``customers``, ``sandboxes``.
+``secrets``, ``syncing``, ``quarantine``, ``customers``, ``cases`` (write-back),
+``sandboxes``.
 """

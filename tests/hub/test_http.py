@@ -24,7 +24,14 @@ import respx
 import trustme
 
 import hub.http.request
-from hub.errors import AuthError, ConnectorError, RateLimited, Unreachable, VendorError
+from hub.errors import (
+    AuthError,
+    ConnectorError,
+    QuotaSpent,
+    RateLimited,
+    Unreachable,
+    VendorError,
+)
 from hub.http import (
     HttpSettings,
     RateLimit,
@@ -350,12 +357,12 @@ def quota_in_detail(body: Any) -> str | None:
 DAILY_QUOTA = VendorErrors(code_of=quota_in_detail, quota_codes=frozenset({"DAILY_QUOTA"}))
 
 
-async def test_a_quota_code_the_connector_names_is_rate_limited_without_retrying(
+async def test_a_quota_code_the_connector_names_is_a_spent_quota_without_retrying(
     client: httpx.AsyncClient, vendor: respx.MockRouter
 ) -> None:
     body = {"fault": {"detail": "DAILY_QUOTA", "text": "24h allowance spent"}}
     route = vendor.get("query").mock(return_value=reply(403, body))
-    with pytest.raises(RateLimited) as caught:
+    with pytest.raises(QuotaSpent) as caught:  # a RateLimited that stops the connection
         await request_json(client, "GET", "query", settings=FAST, vendor_errors=DAILY_QUOTA)
     assert route.call_count == 1
     assert caught.value.vendor_code == "DAILY_QUOTA"

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hub.errors import VendorError
 from hub.paging import (
     PageRequest,
     RestStream,
@@ -258,3 +259,46 @@ def test_a_later_run_yields_exactly_the_records_changed_since(
     later = run(read_all(spec, vendor, roundtrip(state)))
 
     assert sorted(ids(later)) == sorted(expected)
+
+
+async def test_bounds_go_inside_a_query_language_when_the_stream_says_how() -> None:
+    vendor = Recorder(ChangesVendor([10, 20, 30], size=10))
+    spec = RestStream(
+        PageRequest("changes", params={"q": "unbounded"}),
+        records="items",
+        cursor=Watermark(
+            "changed_at",
+            initial=20,
+            param="since",
+            end_param="until",
+            render=epoch_seconds,
+            lag=timedelta(0),
+            clock=lambda: datetime.fromtimestamp(99, UTC),
+        ),
+        bounds_to_params=lambda b: {"q": f"changed_at >= {b['since']} AND < {b['until']}"},
+    )
+    await read_all(spec, vendor)
+    assert vendor.params() == [{"q": "changed_at >= 20 AND < 99"}]
+
+
+async def test_a_refused_stored_position_starts_a_run_from_the_overlap_when_it_expired() -> None:
+    vendor = ChangesVendor([10, 20, 30, 40, 50, 60], size=2)
+    expired = {"spent": False}
+
+    def refusing_the_stored_token_once(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("after") == "2" and not expired["spent"]:
+            expired["spent"] = True
+            return httpx.Response(400, json={"code": "CURSOR_EXPIRED"})
+        return vendor(request)
+
+    spec = changes_spec(lookback=5, expired=lambda error: error.vendor_code == "CURSOR_EXPIRED")
+    [first, *_] = await read_all(spec, vendor)
+    recorder = Recorder(refusing_the_stored_token_once)
+    pages = await read_all(spec, recorder, roundtrip(first.state))
+    # Records 0 and 1 (times 10, 20) were committed: the new run starts 5 s before 20.
+    assert ids(pages) == [2, 3, 4, 5]
+    assert recorder.params()[1] == {"since": "15"}
+    expired["spent"] = False
+    never = changes_spec(lookback=5)  # without `expired` the refusal is the read's error
+    with pytest.raises(VendorError):
+        await read_all(never, Recorder(refusing_the_stored_token_once), roundtrip(first.state))
