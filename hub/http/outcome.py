@@ -12,7 +12,7 @@ import httpx
 
 from hub.errors import AuthError, ConnectorError, RateLimited, Unreachable, VendorError
 from hub.http.settings import HttpSettings
-from hub.http.vendor import VendorErrors, parse_retry_after
+from hub.http.vendor import VendorErrors
 from hub.log import redact
 
 BodyError = Callable[[httpx.Response, Any], "str | None"]
@@ -110,7 +110,7 @@ def judge(
             str(status),
             status=status,
             vendor_code=errors.response_code(response),
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            retry_after=errors.retry_after(response),
         )
     if status == 401:
         code = errors.response_code(response)

@@ -45,6 +45,16 @@ class VendorErrors:
 
     code_of: Callable[[Any], str | None] = generic_error_code
     quota_codes: frozenset[str] = field(default_factory=frozenset)
+    wait_of: Callable[[httpx.Response], float | None] | None = None
+    """Seconds a retryable answer *without* ``Retry-After`` asks to wait, read from the
+    vendor's own headers (a rate-limit reset), or None to back off as usual."""
+
+    def retry_after(self, response: httpx.Response) -> float | None:
+        """``Retry-After`` when present, else what ``wait_of`` reads from the vendor's headers."""
+        found = parse_retry_after(response.headers.get("Retry-After"))
+        if found is None and self.wait_of is not None:
+            found = self.wait_of(response)
+        return found
 
     def code(self, body: Any) -> str | None:
         """The code ``code_of`` finds in ``body``, only if it looks like an identifier: free
