@@ -115,7 +115,7 @@ def judge(
     if status == 401:
         code = errors.response_code(response)
         raise AuthError(
-            f"{call} answered 401: credentials refused",
+            f"{call} answered 401: credentials refused{errors.detail(response)}",
             status=401,
             vendor_code=code,
             **call.where(),
@@ -125,7 +125,10 @@ def judge(
         error = RateLimited if code in errors.quota_codes else VendorError
         shown = f" {code}" if code else ""
         raise error(
-            f"{call} answered {status}{shown}", status=status, vendor_code=code, **call.where()
+            f"{call} answered {status}{shown}{errors.detail(response)}",
+            status=status,
+            vendor_code=code,
+            **call.where(),
         )
     body = _decode(response, call)
     problem = body_error(response, body) if body_error is not None else None

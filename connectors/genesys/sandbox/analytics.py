@@ -25,12 +25,13 @@ from hub.sandbox.pipeline import VendorApiError
 
 MAX_QUERY_PAGE_SIZE = 100
 MAX_RESULTS_PAGE_SIZE = 1000
-MAX_INTERVAL_DAYS = 93  # [uncertain] the documented ceiling differs by endpoint
+# [uncertain] the query's ceiling; jobs exist for long ranges, so the sandbox caps only the query.
+MAX_QUERY_INTERVAL_DAYS = 93
 _STATES = {"queued": "QUEUED", "running": "PENDING", "completed": "FULFILLED",
            "failed": "FAILED", "expired": "EXPIRED"}  # fmt: skip
 
 
-def parse_interval(value: Any) -> tuple[float, float]:
+def parse_interval(value: Any, *, max_days: int | None = None) -> tuple[float, float]:
     """``2026-01-01T00:00:00.000Z/2026-01-02T00:00:00.000Z`` as Unix seconds."""
     if not isinstance(value, str) or value.count("/") != 1:
         raise bad_request("interval must be 'start/end' in ISO-8601")
@@ -42,8 +43,8 @@ def parse_interval(value: Any) -> tuple[float, float]:
         raise bad_request("interval times need a zone (Z)")
     if end <= start:
         raise bad_request("interval must end after it starts")
-    if (end - start).days > MAX_INTERVAL_DAYS:
-        raise bad_request(f"interval must not exceed {MAX_INTERVAL_DAYS} days")
+    if max_days is not None and (end - start).days > max_days:
+        raise bad_request(f"interval must not exceed {max_days} days")
     return start.timestamp(), end.timestamp()
 
 
@@ -74,12 +75,13 @@ class ConversationDetails:
 
     def __init__(self, records: GenesysRecords, *, clock: Callable[[], float]) -> None:
         self.records = records
+        self.submitted = 0  # details jobs submitted so far
         self.jobs = JobSimulator(run=self._job_results, polls_to_complete=2, clock=clock,
                                  id_prefix="details")  # fmt: skip
 
     async def query(self, request: Request) -> Response:
         body = await json_body(request)
-        start, end = parse_interval(body.get("interval"))
+        start, end = parse_interval(body.get("interval"), max_days=MAX_QUERY_INTERVAL_DAYS)
         size, number = _paging(body)
         found = self.records.started_between(start, end)
         if body.get("order", "asc") == "desc":
@@ -99,6 +101,7 @@ class ConversationDetails:
         body = await json_body(request)
         parse_interval(body.get("interval"))  # refused now, not when the job runs
         job = self.jobs.submit(body["interval"])
+        self.submitted += 1
         return JSONResponse({"jobId": job.id}, status_code=202)
 
     def _job(self, request: Request) -> Job:

@@ -1,0 +1,121 @@
+"""Genesys Cloud syncs over loopback: late changes, async-job backfills, token expiry, limits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import httpx
+import pytest
+
+from hub.http import request as http_request
+from hub.runtime import Hub
+from hub.sync import sync_connection
+from hub.testing import FakeClock
+from hub.testing.store import store_snapshot
+from tests.connectors.genesys.conftest import Served, connect
+
+Serve = Callable[..., AbstractAsyncContextManager[Served]]
+
+
+def _interactions(snapshot: dict[Any, Any]) -> dict[Any, Any]:
+    """The canonical fields of the stored sessions, keyed by session id."""
+    return {key[1]: value[2] for key, value in snapshot.items() if key[0] == "conversation_session"}
+
+
+async def test_a_conversation_changed_after_it_ended_is_updated_not_duplicated(
+    hub: Hub, serve_genesys: Serve
+) -> None:
+    async with serve_genesys(records=40) as (app, running):
+        await connect(hub, "gc", app, running)  # the default 72-hour lookback
+        await sync_connection(hub, "gc")
+        before = _interactions(await store_snapshot(hub, "gc", "conversations"))
+        changed = app.mutate(1)
+        results = await sync_connection(hub, "gc", streams=["conversations"])
+        after = _interactions(await store_snapshot(hub, "gc", "conversations"))
+    [key] = changed
+    session = key.split("/", 1)[1]
+    assert sorted(after) == sorted(before), "a re-read conversation must not add records"
+    assert [r.counters.records_written for r in results] == [1]
+    assert after[session]["score"] == "5" and before[session].get("score") is None
+    assert after[session]["wrap_up_ref"] != before[session]["wrap_up_ref"]
+    assert {k: v for k, v in after.items() if k != session} == {
+        k: v for k, v in before.items() if k != session
+    }
+
+
+async def test_an_async_job_backfill_stores_the_interactions_of_the_paged_query(
+    hub: Hub, serve_genesys: Serve
+) -> None:
+    async with serve_genesys(records=30) as (app, running):
+        await connect(hub, "paged", app, running, async_backfill_days=1000)
+        await connect(hub, "job", app, running, async_backfill_days=0)
+        await sync_connection(hub, "paged", streams=["conversations"])
+        assert app.details.submitted == 0
+        await sync_connection(hub, "job", streams=["conversations"])
+        assert app.details.submitted == 1
+        paged = _interactions(await store_snapshot(hub, "paged", "conversations"))
+        job = _interactions(await store_snapshot(hub, "job", "conversations"))
+    assert len(paged) >= 25  # abandoned and unlinked sessions included
+    assert job == paged
+
+
+async def test_a_token_expiring_mid_run_is_renewed_and_the_run_continues(
+    hub: Hub, serve_genesys: Serve
+) -> None:
+    clock = FakeClock()
+    async with serve_genesys(records=30, clock=clock, token_ttl_seconds=600) as (app, running):
+        await connect(hub, "gc", app, running)
+        await connect(hub, "calm", app, running)
+        await sync_connection(hub, "calm", streams=["conversations"])
+        issued = app.issuer.issued
+
+        def age_the_token(result: object) -> None:
+            clock.advance(700)  # the sandbox's token is now expired; the client's clock agrees not
+
+        results = await sync_connection(
+            hub, "gc", streams=["conversations"], progress=age_the_token
+        )
+        stored = _interactions(await store_snapshot(hub, "gc", "conversations"))
+        calm = _interactions(await store_snapshot(hub, "calm", "conversations"))
+    assert [r.error for r in results] == [None]
+    assert app.issuer.issued - issued >= 2, "the expired token was not replaced"
+    assert stored == calm
+
+
+async def test_a_429_without_retry_after_waits_for_the_ratelimit_reset(
+    hub: Hub, serve_genesys: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock(start=1_800_000_000 - 30)  # half a minute before a window starts
+    events: list[tuple[str, Any]] = []
+
+    async def pause(seconds: float) -> None:  # the sandbox's minute passes, no one waits
+        events.append(("pause", seconds))
+        clock.advance(seconds)
+
+    monkeypatch.setattr(http_request, "_pause", pause)
+    async with serve_genesys(
+        records=30, clock=clock, relaxed_limits=False, requests_per_minute=3
+    ) as (app, running):
+        await connect(hub, "gc", app, running, requests_per_minute=10_000, page_size=1)
+        async with hub.connection("gc") as connector:
+
+            async def seen(response: httpx.Response) -> None:
+                events.append(("response", response))
+
+            connector.client.event_hooks["response"].append(seen)
+            results = await sync_connection(hub, "gc", streams=["users", "queues"])
+    assert [r.error for r in results] == [None, None]
+    refusals = [
+        i
+        for i, (kind, value) in enumerate(events)
+        if kind == "response" and value.status_code == 429
+    ]
+    assert refusals, "the sandbox's limit of 3 a minute never refused"
+    for i in refusals:
+        response = events[i][1]
+        assert "retry-after" not in response.headers
+        waited = events[i + 1]
+        assert waited[0] == "pause"
+        assert waited[1] >= float(response.headers["inin-ratelimit-reset"])
