@@ -382,6 +382,37 @@ async def test_a_connectors_code_reader_still_returns_only_identifier_like_codes
     assert "jane" not in str(caught.value)
 
 
+DETAILED = VendorErrors(
+    detail_of=lambda body: f"{body['message']} (ref {body['ref']})",
+    wait_of=lambda response: (
+        float(response.headers["x-reset"]) if "x-reset" in response.headers else None
+    ),
+)
+
+
+async def test_a_connectors_error_detail_is_shown_redacted_and_cut(
+    client: httpx.AsyncClient, vendor: respx.MockRouter
+) -> None:
+    body = {"message": "no contact jane.doe@example.com " + "x" * 400, "ref": "c-77"}
+    vendor.get("query").mock(return_value=reply(404, body))
+    with pytest.raises(VendorError) as caught:
+        await request_json(client, "GET", "query", settings=FAST, vendor_errors=DETAILED)
+    message = str(caught.value)
+    assert "answered 404: no contact [EMAIL] xxx" in message and "jane" not in message
+    assert len(message) < 420
+
+
+async def test_a_429_without_retry_after_waits_what_the_vendors_header_says(
+    client: httpx.AsyncClient, vendor: respx.MockRouter, pauses: list[float]
+) -> None:
+    vendor.get("query").mock(
+        side_effect=[reply(429, {}, {"x-reset": "7"}), reply(200, {"ok": True})]
+    )
+    _, body = await request_json(client, "GET", "query", settings=FAST, vendor_errors=DETAILED)
+    assert body == {"ok": True}
+    assert len(pauses) == 1 and pauses[0] >= 7
+
+
 async def test_error_in_a_2xx_body_raises_vendor_error_without_retrying(
     client: httpx.AsyncClient, vendor: respx.MockRouter
 ) -> None:
