@@ -5,8 +5,6 @@ and without ``Retry-After``, and ``ErrorBody`` errors."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +24,7 @@ from connectors.genesys.sandbox.listing import (
 )
 from connectors.genesys.sandbox.records import DAY, SPAN_SECONDS, GenesysRecords, genesys_time
 from hub.sandbox.app import SandboxApp
+from hub.sandbox.data import derived_secret
 from hub.sandbox.faults import FaultResponder
 from hub.sandbox.limits import LimitDecision, WindowLimiter
 from hub.sandbox.oauth import CLIENT_CREDENTIALS, IssuedToken, TokenEndpoint, TokenIssuer
@@ -36,11 +35,6 @@ RELAXED_PER_MINUTE = 1_000_000
 API = "/api/v2"
 DETAILS = f"{API}/analytics/conversations/details"
 CONTACTS_REACH = 1000  # GET /externalcontacts/contacts: pageNumber * pageSize <= 1000
-
-
-def _derived_secret(seed: int, purpose: str) -> str:
-    digest = hashlib.sha256(f"genesys-sandbox/{seed}/{purpose}".encode()).digest()
-    return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
 
 
 def _error(status: int, code: str, message: str, **headers: str) -> Response:
@@ -111,7 +105,7 @@ class GenesysSandbox(SandboxApp):
         **options: Any,
     ) -> None:
         opts = self.parse_options(GenesysOptions, options)
-        secret = opts.client_secret or _derived_secret(seed, "client_secret")
+        secret = opts.client_secret or derived_secret("genesys", seed, "client_secret")
         credentials = {"client_id": opts.client_id, "client_secret": secret}
         super().__init__(seed=seed, faults=faults, credentials=credentials)
         self.relaxed_limits = opts.relaxed_limits
@@ -211,7 +205,7 @@ class GenesysSandbox(SandboxApp):
     # -- directory ----------------------------------------------------------------------------
 
     async def _organization(self, request: Request) -> Response:
-        org_id = _derived_secret(self.seed, "org")[:8]
+        org_id = derived_secret("genesys", self.seed, "org")[:8]
         return JSONResponse({"id": org_id, "name": "Sandbox Contact Centre",
                              "thirdPartyOrgName": "sandbox", "state": "active"})  # fmt: skip
 
