@@ -25,7 +25,7 @@ if TYPE_CHECKING:
         VaultError,
         VendorError,
     )
-    from hub.http import HttpSettings, RateLimit
+    from hub.http import HttpSettings, QuotaHeaders, RateLimit
     from hub.models import (
         Agent,
         Case,
@@ -64,6 +64,7 @@ _SOURCES = {
     "Pii": "hub.models",
     "Product": "hub.models",
     "Provenance": "hub.models",
+    "QuotaHeaders": "hub.http",
     "RateLimit": "hub.http",
     "RateLimited": "hub.errors",
     "RecordInvalid": "hub.errors",
@@ -110,6 +111,7 @@ __all__ = [
     "Pii",
     "Product",
     "Provenance",
+    "QuotaHeaders",
     "RateLimit",
     "RateLimited",
     "RecordInvalid",

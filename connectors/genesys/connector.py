@@ -25,6 +25,7 @@ from hub.http import (
     ClientCredentialsGrant,
     OAuth2,
     OAuthClient,
+    QuotaHeaders,
     RateLimit,
     VendorErrors,
 )
@@ -133,6 +134,12 @@ class GenesysConnector(Connector):
     def rate_limits(self) -> list[RateLimit]:
         """Genesys counts requests per OAuth client (300 a minute by default)."""
         return [RateLimit(API_PREFIX, self.config.requests_per_minute, 60)]
+
+    def quota_headers(self) -> QuotaHeaders:
+        """``inin-ratelimit-count`` of ``-allowed`` used, ``-reset`` seconds to go: when the
+        count reaches the allowance, the next request waits for the reset."""
+        return QuotaHeaders(used="inin-ratelimit-count", allowed="inin-ratelimit-allowed",
+                            reset="inin-ratelimit-reset")  # fmt: skip
 
     async def check(self) -> None:
         """``GET /api/v2/organizations/me``: answers for any valid token, user or client."""

@@ -27,6 +27,7 @@ import hub.http.request
 from hub.errors import AuthError, ConnectorError, RateLimited, Unreachable, VendorError
 from hub.http import (
     HttpSettings,
+    QuotaHeaders,
     RateLimit,
     RateLimitedTransport,
     RefreshingAuth,
@@ -662,6 +663,42 @@ async def test_limiter_holds_requests_over_the_limit_until_the_window_slides() -
         granted.append(clock.now)
     # A sliding window frees one slot as each old request ages out; a fixed one would not.
     assert granted == [0, 30, 60, 90]
+
+
+QUOTA = QuotaHeaders(used="x-used", allowed="x-allowed", reset="x-reset")
+
+
+async def test_a_spent_vendor_quota_holds_the_next_request_until_its_reset() -> None:
+    clock = FakeClock()
+    limiter = SlidingWindowLimiter([], quota=QUOTA, clock=clock, sleep=clock.sleep)
+    limiter.observe(httpx.Headers({"x-used": "299", "x-allowed": "300", "x-reset": "40"}))
+    await limiter.acquire("/api/v2/users")
+    assert clock.now == 0  # one request was still left
+    limiter.observe(httpx.Headers({"x-used": "300", "x-allowed": "300", "x-reset": "40"}))
+    await limiter.acquire("/api/v2/users")
+    assert clock.now == 40
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"x-used": "3", "x-allowed": "3"}, {"x-used": "a", "x-allowed": "3", "x-reset": "9"}],
+)
+async def test_quota_headers_that_are_missing_or_unreadable_hold_nothing(
+    headers: dict[str, str],
+) -> None:
+    clock = FakeClock()
+    limiter = SlidingWindowLimiter([], quota=QUOTA, clock=clock, sleep=clock.sleep)
+    limiter.observe(httpx.Headers(headers))
+    await limiter.acquire("/api/v2/users")
+    assert clock.now == 0
+
+
+def test_a_remaining_header_counts_too_and_an_absurd_reset_is_capped() -> None:
+    quota = QuotaHeaders(remaining="x-left", reset="x-reset", max_wait_seconds=60)
+    assert quota.wait({"x-left": "0", "x-reset": "86400"}) == 60
+    assert quota.wait({"x-left": "1", "x-reset": "5"}) is None
+    with pytest.raises(ValueError, match="remaining"):
+        QuotaHeaders(reset="x-reset", used="x-used")
 
 
 async def test_limiter_ignores_paths_outside_its_prefix() -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
 import pytest
 
+from hub.http import limiter as http_limiter
 from hub.http import request as http_request
 from hub.runtime import Hub
 from hub.sync import sync_connection
@@ -84,38 +86,84 @@ async def test_a_token_expiring_mid_run_is_renewed_and_the_run_continues(
     assert stored == calm
 
 
-async def test_a_429_without_retry_after_waits_for_the_ratelimit_reset(
-    hub: Hub, serve_genesys: Serve, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    clock = FakeClock(start=1_800_000_000 - 30)  # half a minute before a window starts
+class RunningClock(FakeClock):
+    """The sandbox's clock: real time going by, plus every pause passed on to it."""
+
+    def __init__(self, start: float) -> None:
+        super().__init__(start)
+        self._began = time.monotonic()
+
+    def __call__(self) -> float:
+        return self.now + time.monotonic() - self._began
+
+
+def _on_the_sandbox_clock(
+    clock: RunningClock, monkeypatch: pytest.MonkeyPatch
+) -> list[tuple[str, Any]]:
+    """Retry pauses and limiter holds recorded and passed on the sandbox's clock, unslept."""
     events: list[tuple[str, Any]] = []
 
-    async def pause(seconds: float) -> None:  # the sandbox's minute passes, no one waits
-        events.append(("pause", seconds))
-        clock.advance(seconds)
+    def passing(kind: str) -> Callable[[float], Awaitable[None]]:
+        async def pause(seconds: float) -> None:
+            events.append((kind, seconds))
+            clock.advance(seconds)
 
-    monkeypatch.setattr(http_request, "_pause", pause)
+        return pause
+
+    monkeypatch.setattr(http_request, "_pause", passing("retry"))
+    monkeypatch.setattr(http_limiter, "_wait", passing("hold"))
+    return events
+
+
+async def _sync_watching(hub: Hub, events: list[tuple[str, Any]], streams: list[str]) -> Any:
+    async with hub.connection("gc") as connector:
+
+        async def seen(response: httpx.Response) -> None:
+            events.append(("response", response))
+
+        connector.client.event_hooks["response"].append(seen)
+        return await sync_connection(hub, "gc", streams=streams)
+
+
+async def test_the_inin_ratelimit_headers_hold_requests_until_the_reset_before_any_429(
+    hub: Hub, serve_genesys: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = RunningClock(start=1_800_000_000 - 30)  # half a minute before a window starts
+    events = _on_the_sandbox_clock(clock, monkeypatch)
     async with serve_genesys(
         records=30, clock=clock, relaxed_limits=False, requests_per_minute=3
     ) as (app, running):
         await connect(hub, "gc", app, running, requests_per_minute=10_000, page_size=1)
-        async with hub.connection("gc") as connector:
-
-            async def seen(response: httpx.Response) -> None:
-                events.append(("response", response))
-
-            connector.client.event_hooks["response"].append(seen)
-            results = await sync_connection(hub, "gc", streams=["users", "queues"])
+        results = await _sync_watching(hub, events, ["users", "queues"])
     assert [r.error for r in results] == [None, None]
-    refusals = [
-        i
-        for i, (kind, value) in enumerate(events)
-        if kind == "response" and value.status_code == 429
-    ]
-    assert refusals, "the sandbox's limit of 3 a minute never refused"
-    for i in refusals:
-        response = events[i][1]
-        assert "retry-after" not in response.headers
-        waited = events[i + 1]
-        assert waited[0] == "pause"
-        assert waited[1] >= float(response.headers["inin-ratelimit-reset"])
+    answers = [value for kind, value in events if kind == "response"]
+    assert len(answers) >= 9 and all(a.status_code == 200 for a in answers)
+    holds = [i for i, (kind, _) in enumerate(events) if kind == "hold"]
+    assert holds, "the client never waited for the window to reset"
+    for i in holds:  # each hold follows an answer that spent the window, and lasts its reset
+        spent = events[i - 1][1]
+        assert spent.headers["inin-ratelimit-count"] == spent.headers["inin-ratelimit-allowed"]
+        reset = float(spent.headers["inin-ratelimit-reset"])
+        assert reset - 1 < events[i][1] <= reset  # the reset, less the time already gone by
+
+
+async def test_a_429_without_retry_after_waits_for_the_ratelimit_reset(
+    hub: Hub, serve_genesys: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = RunningClock(start=1_800_000_000 - 30)
+    events = _on_the_sandbox_clock(clock, monkeypatch)
+    async with serve_genesys(
+        records=30, clock=clock, relaxed_limits=False, requests_per_minute=3
+    ) as (app, running):
+        for _ in range(3):  # another client of the same OAuth client spent the window
+            app.limiter.take()
+        await connect(hub, "gc", app, running, requests_per_minute=10_000)
+        results = await _sync_watching(hub, events, ["queues"])
+    assert [r.error for r in results] == [None]
+    refused = events[0][1]
+    assert refused.status_code == 429 and "retry-after" not in refused.headers
+    assert refused.json()["code"] == "too.many.requests"
+    assert events[1][0] == "retry"
+    assert events[1][1] >= float(refused.headers["inin-ratelimit-reset"])
+    answers = [value for kind, value in events[2:] if kind == "response"]
+    assert answers and all(a.status_code == 200 for a in answers)
