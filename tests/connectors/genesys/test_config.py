@@ -49,3 +49,12 @@ def test_bad_host_settings_are_refused_with_a_reason(fields: dict[str, Any], mes
     with pytest.raises(ValidationError, match=message) as caught:
         _config(**fields)
     assert "not-a-real-secret" not in str(caught.value)
+
+
+async def test_a_connection_added_with_a_region_is_built_again_from_the_store(hub: Any) -> None:
+    from hub.services.sandboxes import connect_sandbox
+
+    await connect_sandbox(hub, "gc", "genesys", {**CLIENT, "region": "ap_southeast_2"})
+    async with hub.connection("gc") as connector:
+        assert connector.config.base_url == "https://api.mypurecloud.com.au"
+        assert connector.config.token_url() == "https://login.mypurecloud.com.au/oauth/token"
