@@ -167,3 +167,26 @@ async def test_a_429_without_retry_after_waits_for_the_ratelimit_reset(
     assert events[1][1] >= float(refused.headers["inin-ratelimit-reset"])
     answers = [value for kind, value in events[2:] if kind == "response"]
     assert answers and all(a.status_code == 200 for a in answers)
+
+
+async def test_a_callers_number_finds_the_contact_and_the_calls_it_made(
+    hub: Hub, serve_genesys: Serve
+) -> None:
+    from connectors.genesys.sessions import customer_sessions
+    from hub.services.customers import find_customers
+
+    async with serve_genesys(records=30) as (app, running):
+        await connect(hub, "gc", app, running)
+        await sync_connection(hub, "gc", streams=["conversations", "external_contacts"])
+    records = app.records
+    calls = [
+        s
+        for i in range(records.sizes.conversations)
+        for s in customer_sessions(records.conversation(i))
+        if s["customerPhones"] and s["externalContactId"]
+    ]
+    call = calls[0]
+    found = await find_customers(hub, email=None, phone=call["customerPhones"][0])
+    kinds = {(r["object_type"], r["external_id"]) for r in found}
+    assert ("external_contact", call["externalContactId"]) in kinds
+    assert ("conversation_session", call["sessionId"]) in kinds
