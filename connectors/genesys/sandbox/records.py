@@ -15,6 +15,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from random import Random
 from typing import Any
 
@@ -41,8 +42,6 @@ def stable_id(seed: int, kind: str, index: int) -> str:
 
 def genesys_time(seconds: float) -> str:
     """``2026-01-01T10:00:00.000Z``: the Platform API's timestamps, to the millisecond."""
-    from datetime import UTC, datetime
-
     moment = datetime.fromtimestamp(seconds, UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
@@ -171,8 +170,6 @@ class GenesysRecords:
         return [i for i in range(first, last) if self._ends_at_or_after(i, start)]
 
     def _ends_at_or_after(self, index: int, start: float) -> bool:
-        from datetime import datetime
-
         ended = self.conversation(index)["conversationEnd"]
         return datetime.fromisoformat(ended).timestamp() >= start
 
