@@ -35,7 +35,7 @@ if TYPE_CHECKING:
         VaultError,
         VendorError,
     )
-    from hub.http import HttpSettings, RateLimit
+    from hub.http import HttpSettings, QuotaHeaders, RateLimit
     from hub.models import (
         Agent,
         Case,
@@ -78,6 +78,7 @@ _SOURCES = {
     "Product": "hub.models",
     "ProductOwnership": "hub.models",
     "Provenance": "hub.models",
+    "QuotaHeaders": "hub.http",
     "RateLimit": "hub.http",
     "QuotaSpent": "hub.errors",
     "RateLimited": "hub.errors",
@@ -128,6 +129,7 @@ __all__ = [
     "Product",
     "ProductOwnership",
     "Provenance",
+    "QuotaHeaders",
     "QuotaSpent",
     "RateLimit",
     "RateLimited",

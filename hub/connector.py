@@ -22,6 +22,7 @@ from hub.errors import UnknownStream
 from hub.http import (
     GENERIC_ERRORS,
     HttpSettings,
+    QuotaHeaders,
     RateLimit,
     VendorErrors,
     create_client,
@@ -192,6 +193,11 @@ class Connector(abc.ABC):
         """Client-side limits to stay under the vendor's advertised rate."""
         return []
 
+    def quota_headers(self) -> QuotaHeaders | None:
+        """Where the vendor's answers report its rate limit, so the client waits for the
+        reset when they say it is spent (None: the vendor's headers are not read)."""
+        return None
+
     def body_error(self, response: httpx.Response, body: Any) -> str | None:
         """Return a message when a 2xx response's body is really an error, else None."""
         return None
@@ -258,6 +264,7 @@ class Connector(abc.ABC):
                 auth=self.auth(),
                 settings=self.config.http,
                 limits=self.rate_limits(),
+                quota=self.quota_headers(),
                 verify=self.config.verify_tls,
                 connection=self.connection,
             )

@@ -243,8 +243,15 @@ class Interaction(CanonicalRecord):
     status: str | None = None
     price: Decimal | None = None  # what the vendor charged; negative is a cost, as Twilio writes
     price_unit: str | None = None  # ISO 4217 currency of ``price``
-    # The customer's address when it is a phone number (E.164): an identity for linking.
-    customer_phone: Annotated[str | None, Pii(index="phone")] = None
+    queue_ref: str | None = None
+    wrap_up_ref: str | None = None
+    talk_seconds: int | None = None
+    hold_seconds: int | None = None
+    after_call_work_seconds: int | None = None
+    conversation_ref: str | None = None
+    # The customer's addresses as the contact centre saw them (ANI, email sender), for linking.
+    customer_emails: Annotated[list[str], Pii(index="email")] = Field(default_factory=list)
+    customer_phones: Annotated[list[str], Pii(index="phone")] = Field(default_factory=list)
 
 
 class Agent(CanonicalRecord):
@@ -253,6 +260,22 @@ class Agent(CanonicalRecord):
     emails: Annotated[list[str], Pii(index="email")] = Field(default_factory=list)
     role: str | None = None
     active: bool = True
+
+
+class Queue(CanonicalRecord):
+    """Where interactions wait for an agent (a contact-centre routing queue)."""
+
+    kind: ClassVar[str] = "queue"
+    name: str
+    description: str | None = None
+    active: bool = True
+
+
+class WrapUpCode(CanonicalRecord):
+    """How an agent said an interaction ended (a disposition)."""
+
+    kind: ClassVar[str] = "wrap_up_code"
+    name: str
 
 
 MODELS: dict[str, type[CanonicalRecord]] = {
@@ -268,6 +291,8 @@ MODELS: dict[str, type[CanonicalRecord]] = {
         CaseMetrics,
         Interaction,
         Agent,
+        Queue,
+        WrapUpCode,
     )
 }
 

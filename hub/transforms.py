@@ -201,6 +201,23 @@ def int_() -> Transform:
     return _each(_to_int)
 
 
+_SECONDS_PER_UNIT = {"ms": 0.001, "s": 1.0, "min": 60.0}
+
+
+def seconds(unit: str = "s") -> Transform:
+    """A duration in ``unit`` (``ms``, ``s`` or ``min``) to whole seconds, rounded."""
+    if unit not in _SECONDS_PER_UNIT:
+        raise ValueError(f"seconds: unit must be one of {', '.join(_SECONDS_PER_UNIT)}")
+    factor = _SECONDS_PER_UNIT[unit]
+
+    def one(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("seconds expects a number")
+        return round(value * factor)
+
+    return _each(one)
+
+
 def str_() -> Transform:
     """Scalars become text; booleans become ``"true"``/``"false"`` as in JSON."""
     return _each(_to_str)
@@ -356,6 +373,7 @@ BUILTINS: dict[str, TransformFactory] = {
     "datetime": datetime_,
     "date": date_,
     "int": int_,
+    "seconds": seconds,
     "str": str_,
     "lower": lower,
     "strip": strip,

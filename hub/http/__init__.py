@@ -38,7 +38,7 @@ from hub.http.notices import RetryListener, RetryNotice, retry_listener
 from hub.http.oauth import CredentialSaver, OAuth2, TokenEncoding, TokenHook, TokenResponse
 from hub.http.outcome import BodyError
 from hub.http.request import request_json
-from hub.http.settings import HttpSettings, RateLimit
+from hub.http.settings import HttpSettings, QuotaHeaders, RateLimit
 from hub.http.vendor import GENERIC_ERRORS, VendorErrors, generic_error_code, parse_retry_after
 
 __all__ = [
@@ -58,6 +58,7 @@ __all__ = [
     "JwtBearerGrant",
     "OAuth2",
     "OAuthClient",
+    "QuotaHeaders",
     "RateLimit",
     "RateLimitedTransport",
     "RefreshTokenGrant",

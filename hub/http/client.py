@@ -15,7 +15,7 @@ import httpx
 from hub.http.auth import RefreshingAuth
 from hub.http.counter import CountingTransport, RequestCounter
 from hub.http.limiter import RateLimitedTransport, SlidingWindowLimiter
-from hub.http.settings import HttpSettings, RateLimit
+from hub.http.settings import HttpSettings, QuotaHeaders, RateLimit
 
 log = logging.getLogger("hub.http")  # one logger name for the whole package
 
@@ -70,6 +70,7 @@ def create_client(
     auth: httpx.Auth | None,
     settings: HttpSettings,
     limits: Sequence[RateLimit] = (),
+    quota: QuotaHeaders | None = None,
     verify: bool | str = True,
     connection: str = "",
     counter: RequestCounter | None = None,
@@ -83,7 +84,8 @@ def create_client(
     """
     counter = counter if counter is not None else RequestCounter()
     wire = httpx.AsyncHTTPTransport(verify=_ssl_verify(verify), retries=0)
-    transport = RateLimitedTransport(CountingTransport(wire, counter), SlidingWindowLimiter(limits))
+    limiter = SlidingWindowLimiter(limits, quota=quota)
+    transport = RateLimitedTransport(CountingTransport(wire, counter), limiter)
     log.debug("HTTP client for connection %s with %d rate limit(s)", connection, len(limits))
     client = httpx.AsyncClient(
         base_url=base_url,

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 
-from hub.http.settings import RateLimit
+from hub.http.settings import QuotaHeaders, RateLimit
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -25,8 +25,14 @@ class _Window:
         self.lock = asyncio.Lock()
 
 
+async def _wait(seconds: float) -> None:
+    """The limiter's pause (tests replace it to move a fake clock instead of waiting)."""
+    await asyncio.sleep(seconds)
+
+
 class SlidingWindowLimiter:
-    """Keeps every path prefix under its :class:`RateLimit` over a sliding window.
+    """Keeps every path prefix under its :class:`RateLimit` over a sliding window, and, with
+    ``quota``, holds requests while the vendor's answers say its own quota is spent.
 
     Waiting is async and first come, first served. ``clock`` and ``sleep`` are injectable so
     tests can run the limiter on a fake clock.
@@ -36,15 +42,30 @@ class SlidingWindowLimiter:
         self,
         limits: Sequence[RateLimit],
         *,
+        quota: QuotaHeaders | None = None,
         clock: Clock = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
+        sleep: Sleep | None = None,
     ) -> None:
         self._windows = [_Window(limit) for limit in limits]
+        self._quota = quota
+        self._resume_at = 0.0
         self._clock = clock
         self._sleep = sleep
 
+    def observe(self, headers: httpx.Headers) -> None:
+        """Read the vendor's quota headers of an answer: spent means wait for the reset."""
+        wait = None if self._quota is None else self._quota.wait(headers)
+        if wait:
+            self._resume_at = max(self._resume_at, self._clock() + wait)
+
     async def acquire(self, path: str) -> None:
         """Return once a request to ``path`` fits every limit whose prefix it starts with."""
+        resume_at = self._resume_at
+        held = resume_at - self._clock()
+        if held > 0:
+            await self._pause(held)
+            if self._resume_at == resume_at:  # no answer since asked for a longer hold
+                self._resume_at = 0.0
         for window in self._windows:
             if path.startswith(window.limit.path_prefix):
                 await self._take_slot(window)
@@ -61,7 +82,10 @@ class SlidingWindowLimiter:
                 if len(window.starts) < window.limit.requests:
                     window.starts.append(now)
                     return
-                await self._sleep(window.starts[0] - horizon)
+                await self._pause(window.starts[0] - horizon)
+
+    async def _pause(self, seconds: float) -> None:
+        await (self._sleep or _wait)(seconds)
 
 
 class RateLimitedTransport(httpx.AsyncBaseTransport):
@@ -74,7 +98,9 @@ class RateLimitedTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await self.limiter.acquire(request.url.path)
-        return await self._inner.handle_async_request(request)
+        response = await self._inner.handle_async_request(request)
+        self.limiter.observe(response.headers)
+        return response
 
     async def aclose(self) -> None:
         await self._inner.aclose()

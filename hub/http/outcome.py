@@ -12,7 +12,7 @@ import httpx
 
 from hub.errors import AuthError, ConnectorError, QuotaSpent, RateLimited, Unreachable, VendorError
 from hub.http.settings import HttpSettings
-from hub.http.vendor import VendorErrors, parse_retry_after
+from hub.http.vendor import VendorErrors
 from hub.log import redact
 
 BodyError = Callable[[httpx.Response, Any], "str | None"]
@@ -110,12 +110,12 @@ def judge(
             str(status),
             status=status,
             vendor_code=errors.response_code(response),
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            retry_after=errors.retry_after(response),
         )
     if status == 401:
         code = errors.response_code(response)
         raise AuthError(
-            f"{call} answered 401: credentials refused",
+            f"{call} answered 401: credentials refused{errors.detail(response)}",
             status=401,
             vendor_code=code,
             **call.where(),
@@ -125,7 +125,10 @@ def judge(
         error = QuotaSpent if code in errors.quota_codes else VendorError
         shown = f" {code}" if code else ""
         raise error(
-            f"{call} answered {status}{shown}", status=status, vendor_code=code, **call.where()
+            f"{call} answered {status}{shown}{errors.detail(response)}",
+            status=status,
+            vendor_code=code,
+            **call.where(),
         )
     body = _decode(response, call)
     problem = body_error(response, body) if body_error is not None else None

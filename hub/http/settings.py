@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,3 +40,44 @@ class RateLimit:
             raise ValueError(
                 f"rate limit for {self.path_prefix!r} must allow >= 1 request per > 0 s"
             )
+
+
+@dataclass(frozen=True)
+class QuotaHeaders:
+    """Where a vendor's answers say how much of its rate limit is left and when it resets.
+
+    Either ``remaining`` (requests left) or ``used`` and ``allowed`` name the headers of the
+    count; ``reset`` names the header of the seconds until the window resets. When an answer
+    says nothing is left, the connection's next requests wait for the reset (at most
+    ``max_wait_seconds``) instead of spending a request on a 429.
+    """
+
+    reset: str
+    remaining: str | None = None
+    used: str | None = None
+    allowed: str | None = None
+    max_wait_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.remaining is None and (self.used is None or self.allowed is None):
+            raise ValueError("quota headers need `remaining`, or `used` and `allowed`")
+
+    def wait(self, headers: Mapping[str, str]) -> float | None:
+        """Seconds to hold the next request when ``headers`` say the quota is spent."""
+        if self.remaining is not None:
+            left = _number(headers.get(self.remaining))
+        else:
+            used = _number(headers.get(self.used or ""))
+            allowed = _number(headers.get(self.allowed or ""))
+            left = None if used is None or allowed is None else allowed - used
+        reset = _number(headers.get(self.reset))
+        if left is None or left > 0 or reset is None:
+            return None
+        return min(max(reset, 0.0), self.max_wait_seconds)
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except ValueError:
+        return None

@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from hub.log import redact
+
 _CODE_SHAPE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 # Keys under which error bodies commonly carry a machine-readable code, most specific first.
 _CODE_KEYS = ("errorCode", "error_code", "error", "code")
@@ -45,6 +47,31 @@ class VendorErrors:
 
     code_of: Callable[[Any], str | None] = generic_error_code
     quota_codes: frozenset[str] = field(default_factory=frozenset)
+    detail_of: Callable[[Any], str | None] | None = None
+    """What an error body says beyond its code (a message, a support reference), shown in
+    the error redacted (emails, phones, credentials masked) and cut to 300 characters."""
+    wait_of: Callable[[httpx.Response], float | None] | None = None
+    """Seconds a retryable answer *without* ``Retry-After`` asks to wait, read from the
+    vendor's own headers (a rate-limit reset), or None to back off as usual."""
+
+    def retry_after(self, response: httpx.Response) -> float | None:
+        """``Retry-After`` when present, else what ``wait_of`` reads from the vendor's headers."""
+        found = parse_retry_after(response.headers.get("Retry-After"))
+        if found is None and self.wait_of is not None:
+            found = self.wait_of(response)
+        return found
+
+    def detail(self, response: httpx.Response) -> str:
+        """``": <detail>"`` for an error message, or ``""`` when there is none to show."""
+        if self.detail_of is None:
+            return ""
+        try:
+            found = self.detail_of(response.json())
+        except ValueError:
+            return ""
+        if not found:
+            return ""
+        return f": {redact(found)[:300]}"
 
     def code(self, body: Any) -> str | None:
         """The code ``code_of`` finds in ``body``, only if it looks like an identifier: free

@@ -43,7 +43,7 @@ from hub.paging.request import PageRequest, PageResponse
 from hub.paging.state import STATE_VERSION, stream_state
 from hub.paging.strategy import CursorRun, CursorStrategy
 from hub.paging.watermark import Watermark
-from hub.paging.windows import TimeWindowPaginator
+from hub.paging.windows import TimeWindowPaginator, WindowPlacer
 
 __all__ = [
     "STATE_VERSION",
@@ -69,6 +69,7 @@ __all__ = [
     "TimeWindowPaginator",
     "TokenPaginator",
     "Watermark",
+    "WindowPlacer",
     "epoch_seconds",
     "iso8601",
     "read_export_job",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from tenacity import (
@@ -167,8 +167,7 @@ class _Export:
     async def submit(self, run: CursorRun) -> str:
         request = self.job.submit.with_params(run.params())
         if self.job.submit_body is not None:
-            request = PageRequest(request.path, request.params, request.method,
-                                  self.job.submit_body(run.bounds), request.headers)  # fmt: skip
+            request = replace(request, json=self.job.submit_body(run.bounds))
         body = await self._send(request)
         job_id = getter(self.job.job_id)(body)
         if not isinstance(job_id, str | int) or isinstance(job_id, bool) or job_id == "":

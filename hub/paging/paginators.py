@@ -169,7 +169,12 @@ class TokenPaginator(Paginator):
 @dataclass(frozen=True)
 class PageNumberPaginator(Paginator):
     """Page numbers from ``start``: stops on an empty or short page (when ``size`` is set),
-    or at the total given by ``total_pages`` or ``total_records`` (body paths)."""
+    or at the total given by ``total_pages`` or ``total_records`` (body paths).
+
+    With ``body`` set, the number and size go into the JSON body's object of that name
+    (``{"paging": {"pageNumber": 2, "pageSize": 100}}``) instead of the query string, for
+    APIs that take a POSTed query.
+    """
 
     compares_pages: ClassVar[bool] = True
 
@@ -179,6 +184,7 @@ class PageNumberPaginator(Paginator):
     size_param: str | None = None
     total_pages: str | None = None
     total_records: str | None = None
+    body: str | None = None
 
     def first(self, bounds: Bounds) -> Position:
         return self.start
@@ -187,6 +193,8 @@ class PageNumberPaginator(Paginator):
         params: dict[str, Any] = {self.param: position}
         if self.size_param is not None and self.size is not None:
             params[self.size_param] = self.size
+        if self.body is not None:
+            return request.with_json({self.body: params})
         return request.with_params(params)
 
     def next_position(self, position: Position, page: PageResponse) -> Position | None:

@@ -18,6 +18,7 @@ class PageRequest:
     method: str = "GET"
     json: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    retry_safe: bool = False  # a POST that only reads (a query), so resending it is harmless
 
     def with_params(self, params: Mapping[str, Any]) -> PageRequest:
         """This request with ``params`` added (replacing any of the same names)."""
@@ -25,6 +26,12 @@ class PageRequest:
 
     def without_params(self, names: tuple[str, ...]) -> PageRequest:
         return replace(self, params={k: v for k, v in self.params.items() if k not in names})
+
+    def with_json(self, fields: Mapping[str, Any]) -> PageRequest:
+        """This request with ``fields`` added to its JSON object body (replacing any of the
+        same names), for APIs that take paging or time bounds in a POSTed query."""
+        body = self.json if isinstance(self.json, Mapping) else {}
+        return replace(self, json={**body, **fields})
 
     def format(self, **values: str) -> PageRequest:
         """This request with ``{name}`` placeholders of its path filled in (e.g. a job id)."""
@@ -39,6 +46,8 @@ class PageRequest:
             kwargs["json"] = self.json
         if self.headers:
             kwargs["headers"] = dict(self.headers)
+        if self.retry_safe:
+            kwargs["retry_safe"] = True
         return kwargs
 
 

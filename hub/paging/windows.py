@@ -4,6 +4,7 @@ queries must name a bounded interval or whose result sets are capped per query."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,6 +13,9 @@ from hub.paging.instants import Bounds, Clock, Render, iso8601, utc_now
 from hub.paging.paginators import Paginator, Position
 from hub.paging.request import PageRequest, PageResponse
 
+WindowPlacer = Callable[[PageRequest, datetime, datetime], PageRequest]
+"""Puts a window's ``[start, end)`` into a request (an ``interval`` in a POSTed query, say)."""
+
 
 @dataclass(frozen=True)
 class TimeWindowPaginator(Paginator):
@@ -19,19 +23,23 @@ class TimeWindowPaginator(Paginator):
     from ``clock``, when the run has none), sent as ``start_param`` and ``end_param``.
 
     The position is ``{"window": [start, end], "until": upper, "inner": inner position}``, so a
-    stored one resumes inside the window it stopped in.
+    stored one resumes inside the window it stopped in. ``place``, when given, puts the window
+    into the request instead of the two query parameters.
     """
 
     step: timedelta
     inner: Paginator
-    start_param: str
-    end_param: str
+    start_param: str = ""
+    end_param: str = ""
     render: Render = iso8601
     clock: Clock = utc_now
+    place: WindowPlacer | None = None
 
     def __post_init__(self) -> None:
         if self.step <= timedelta(0):
             raise ValueError("a time window's step must be positive")
+        if self.place is None and not (self.start_param and self.end_param):
+            raise ValueError("a time window needs start_param and end_param, or place")
 
     def first(self, bounds: Bounds) -> Position:
         lower, upper = self._range(bounds)
@@ -43,9 +51,12 @@ class TimeWindowPaginator(Paginator):
 
     def apply(self, request: PageRequest, position: Position) -> PageRequest:
         start, end = _window_of(position)
-        request = request.with_params(
-            {self.start_param: self.render(start), self.end_param: self.render(end)}
-        )
+        if self.place is not None:
+            request = self.place(request, start, end)
+        else:
+            request = request.with_params(
+                {self.start_param: self.render(start), self.end_param: self.render(end)}
+            )
         return self.inner.apply(request, position["inner"])
 
     def next_position(self, position: Position, page: PageResponse) -> Position | None:

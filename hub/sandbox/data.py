@@ -8,7 +8,9 @@ person of that world as the vendor holds them, noise, traps and duplicates inclu
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -17,6 +19,7 @@ from hub.sandbox.world import Person, VendorProfile, World, rng_for
 __all__ = [
     "Person",
     "count_where",
+    "derived_secret",
     "is_duplicate_of_previous",
     "iso",
     "person",
@@ -63,3 +66,10 @@ def count_where(n: int, period: int, predicate: Callable[[int], bool]) -> int:
     per_period = sum(1 for i in range(period) if predicate(i))
     full, rest = divmod(n, period)
     return full * per_period + sum(1 for i in range(rest) if predicate(full * period + i))
+
+
+def derived_secret(vendor: str, seed: int, purpose: str) -> str:
+    """A sandbox credential computed from the seed, so a sandbox served again with the same
+    seed accepts what ``hub demo`` stored. Sandbox credentials guard nothing real."""
+    digest = hashlib.sha256(f"{vendor}-sandbox/{seed}/{purpose}".encode()).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")

@@ -65,6 +65,7 @@ class TokenIssuer:
         self.refresh_ttl = refresh_ttl
         self.rotate_refresh_tokens = rotate_refresh_tokens
         self._clock = clock
+        self.issued = 0  # access tokens handed out so far, refreshes included
         self._access: dict[str, float] = {}  # token -> expiry
         self._refresh: dict[str, tuple[float, IssuedToken]] = {}  # token -> (expiry, issued)
 
@@ -89,6 +90,7 @@ class TokenIssuer:
             issued_at=now,
         )
         self._access[token.access_token] = now + self.access_ttl
+        self.issued += 1
         if token.refresh_token is not None:
             self._refresh[token.refresh_token] = (now + self.refresh_ttl, token)
         return token
@@ -106,6 +108,7 @@ class TokenIssuer:
             now = self._clock()
             access = secrets.token_urlsafe(32)
             self._access[access] = now + self.access_ttl
+            self.issued += 1
             return IssuedToken(
                 access, None, self.access_ttl, None, original.scope,
                 original.client_id, original.subject, now,

@@ -34,6 +34,7 @@ from hub.errors import (
 )
 from hub.http import (
     HttpSettings,
+    QuotaHeaders,
     RateLimit,
     RateLimitedTransport,
     RefreshingAuth,
@@ -389,6 +390,37 @@ async def test_a_connectors_code_reader_still_returns_only_identifier_like_codes
     assert "jane" not in str(caught.value)
 
 
+DETAILED = VendorErrors(
+    detail_of=lambda body: f"{body['message']} (ref {body['ref']})",
+    wait_of=lambda response: (
+        float(response.headers["x-reset"]) if "x-reset" in response.headers else None
+    ),
+)
+
+
+async def test_a_connectors_error_detail_is_shown_redacted_and_cut(
+    client: httpx.AsyncClient, vendor: respx.MockRouter
+) -> None:
+    body = {"message": "no contact jane.doe@example.com " + "x" * 400, "ref": "c-77"}
+    vendor.get("query").mock(return_value=reply(404, body))
+    with pytest.raises(VendorError) as caught:
+        await request_json(client, "GET", "query", settings=FAST, vendor_errors=DETAILED)
+    message = str(caught.value)
+    assert "answered 404: no contact [EMAIL] xxx" in message and "jane" not in message
+    assert len(message) < 420
+
+
+async def test_a_429_without_retry_after_waits_what_the_vendors_header_says(
+    client: httpx.AsyncClient, vendor: respx.MockRouter, pauses: list[float]
+) -> None:
+    vendor.get("query").mock(
+        side_effect=[reply(429, {}, {"x-reset": "7"}), reply(200, {"ok": True})]
+    )
+    _, body = await request_json(client, "GET", "query", settings=FAST, vendor_errors=DETAILED)
+    assert body == {"ok": True}
+    assert len(pauses) == 1 and pauses[0] >= 7
+
+
 async def test_error_in_a_2xx_body_raises_vendor_error_without_retrying(
     client: httpx.AsyncClient, vendor: respx.MockRouter
 ) -> None:
@@ -638,6 +670,42 @@ async def test_limiter_holds_requests_over_the_limit_until_the_window_slides() -
         granted.append(clock.now)
     # A sliding window frees one slot as each old request ages out; a fixed one would not.
     assert granted == [0, 30, 60, 90]
+
+
+QUOTA = QuotaHeaders(used="x-used", allowed="x-allowed", reset="x-reset")
+
+
+async def test_a_spent_vendor_quota_holds_the_next_request_until_its_reset() -> None:
+    clock = FakeClock()
+    limiter = SlidingWindowLimiter([], quota=QUOTA, clock=clock, sleep=clock.sleep)
+    limiter.observe(httpx.Headers({"x-used": "299", "x-allowed": "300", "x-reset": "40"}))
+    await limiter.acquire("/api/v2/users")
+    assert clock.now == 0  # one request was still left
+    limiter.observe(httpx.Headers({"x-used": "300", "x-allowed": "300", "x-reset": "40"}))
+    await limiter.acquire("/api/v2/users")
+    assert clock.now == 40
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"x-used": "3", "x-allowed": "3"}, {"x-used": "a", "x-allowed": "3", "x-reset": "9"}],
+)
+async def test_quota_headers_that_are_missing_or_unreadable_hold_nothing(
+    headers: dict[str, str],
+) -> None:
+    clock = FakeClock()
+    limiter = SlidingWindowLimiter([], quota=QUOTA, clock=clock, sleep=clock.sleep)
+    limiter.observe(httpx.Headers(headers))
+    await limiter.acquire("/api/v2/users")
+    assert clock.now == 0
+
+
+def test_a_remaining_header_counts_too_and_an_absurd_reset_is_capped() -> None:
+    quota = QuotaHeaders(remaining="x-left", reset="x-reset", max_wait_seconds=60)
+    assert quota.wait({"x-left": "0", "x-reset": "86400"}) == 60
+    assert quota.wait({"x-left": "1", "x-reset": "5"}) is None
+    with pytest.raises(ValueError, match="remaining"):
+        QuotaHeaders(reset="x-reset", used="x-used")
 
 
 async def test_limiter_ignores_paths_outside_its_prefix() -> None:

@@ -177,8 +177,8 @@ def test_first_directory_holding_the_file_wins(tmp_path: Path) -> None:
 
 
 def test_missing_mapping_file_lists_the_directories_searched(tmp_path: Path) -> None:
-    with pytest.raises(MappingError, match=f"no mapping file genesys.yaml in: {tmp_path}, "):
-        find_mapping("genesys", [tmp_path, REPO / "mappings"])
+    with pytest.raises(MappingError, match=f"no mapping file nosuchvendor.yaml in: {tmp_path}, "):
+        find_mapping("nosuchvendor", [tmp_path, REPO / "mappings"])
 
 
 def test_mapping_file_for_another_connector_is_refused(tmp_path: Path) -> None:

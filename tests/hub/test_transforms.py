@@ -257,3 +257,19 @@ def test_every_builtin_rejects_unexpected_arguments() -> None:
     for name in BUILTINS:
         with pytest.raises(TransformSpecError, match=name):
             bind(name, 1, 2, 3, surplus=True)
+
+
+# -- seconds -------------------------------------------------------------------------------------
+
+
+def test_seconds_turns_a_duration_in_its_unit_into_whole_seconds() -> None:
+    assert bind("seconds", "ms")(30_400) == 30
+    assert bind("seconds", "min")([1.5, None]) == [90, None]
+    assert bind("seconds")(None) is None
+    with pytest.raises(ValueError, match="seconds expects a number"):
+        bind("seconds", "ms")("12")
+
+
+def test_seconds_refuses_an_unknown_unit_when_the_mapping_loads() -> None:
+    with pytest.raises((TransformSpecError, ValueError), match="unit must be one of"):
+        bind("seconds", "hours")

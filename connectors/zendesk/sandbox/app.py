@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -34,6 +32,7 @@ from connectors.zendesk.sandbox.state import (
     valid_email,
 )
 from hub.sandbox.app import SandboxApp
+from hub.sandbox.data import derived_secret
 from hub.sandbox.faults import FaultResponder
 from hub.sandbox.idempotency import MISMATCH, IdempotencyStore, StoredResponse, fingerprint
 from hub.sandbox.limits import LimitDecision, WindowLimiter
@@ -52,11 +51,6 @@ _USER_FIELDS = ("name", "email", "phone", "external_id", "organization_id", "tag
 
 
 RELAXED_PER_MINUTE = 1_000_000
-
-
-def _derived_secret(seed: int, purpose: str) -> str:
-    digest = hashlib.sha256(f"zendesk-sandbox/{seed}/{purpose}".encode()).digest()
-    return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
 
 
 class ZendeskFaults(FaultResponder):
@@ -133,8 +127,10 @@ class ZendeskSandbox(SandboxApp):
         opts = self.parse_options(ZendeskOptions, options)
         # Derived from the seed, so a sandbox served again after `hub demo` accepts the
         # credentials the demo stored. Sandbox credentials guard nothing real.
-        api_token = opts.api_token or _derived_secret(seed, "api_token")
-        client_secret = opts.oauth_client_secret or _derived_secret(seed, "oauth_client_secret")
+        api_token = opts.api_token or derived_secret("zendesk", seed, "api_token")
+        client_secret = opts.oauth_client_secret or derived_secret(
+            "zendesk", seed, "oauth_client_secret"
+        )
         per_minute, incremental_per_minute = opts.rate_limit_per_minute, opts.incremental_per_minute
         if opts.relaxed_limits:  # the demo and benchmarks measure the hub, not Zendesk's quotas
             per_minute = incremental_per_minute = RELAXED_PER_MINUTE

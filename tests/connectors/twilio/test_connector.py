@@ -181,7 +181,8 @@ async def test_messages_calls_and_conversations_map_to_interactions(
     assert {c["channel"] for c in calls} == {"phone"}
     assert {c["interaction_kind"] for c in chats} == {"chat"}
     for record in (*messages, *calls):
-        assert record["customer_phone"].startswith("+") and record["customer_phone"][1:].isdigit()
+        [phone] = record["customer_phones"]
+        assert phone.startswith("+") and phone[1:].isdigit()
     completed = [c for c in calls if c["status"] == "completed"]
     assert completed and all(isinstance(c["duration_seconds"], int) for c in completed)
     priced = [m for m in messages if m["price"] is not None]

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from hub.plugins import connectors as installed_connectors
+from hub.plugins import sandboxes
 from tests.support import hub_env, run_hub
 
 pytestmark = pytest.mark.slow
@@ -162,10 +164,8 @@ def test_operator_walkthrough_init_secret_connection_sync_find_quarantine(
     assert replay["still_invalid"] == len(quarantined)
 
     connectors = json.loads(hub_cli(home, "connector", "list", "--json").stdout)
-    from hub.plugins import connectors as installed
-
     names = [c["name"] for c in connectors]
-    assert "zendesk" in names and sorted(names) == sorted(installed())
+    assert "zendesk" in names and sorted(names) == sorted(installed_connectors())
     assert hub_cli(home, "connections", "remove", "zd").returncode == 0
     assert json.loads(hub_cli(home, "connections", "list", "--json").stdout) == []
 
@@ -214,8 +214,6 @@ def test_demo_syncs_twice_leaves_a_working_hub_and_a_rerun_reuses_it(tmp_path: P
     assert (tmp_path / "demo" / "hub.toml").is_file()
     listed = hub_cli(tmp_path / "demo", "connections", "list", "--json")
     # One connection per shipped sandbox, Zendesk's among them.
-    from hub.plugins import sandboxes
-
     names = [c["name"] for c in json.loads(listed.stdout)]
     assert "zendesk" in names and names == sorted(sandboxes())
 

@@ -3,9 +3,11 @@ resumable inside a window, empty when there is no time to read."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 
 from hub.paging import (
     PageNumberPaginator,
@@ -13,6 +15,7 @@ from hub.paging import (
     RestStream,
     TimeWindowPaginator,
     Watermark,
+    iso8601,
 )
 from tests.hub.paging.support import Recorder, ids, read_all, roundtrip
 
@@ -83,3 +86,42 @@ async def test_no_request_when_there_is_no_time_to_read() -> None:
     pages = await read_all(windowed(T0), recorder)
 
     assert (pages, recorder.requests) == ([], [])
+
+
+class PostedEvents(Events):
+    """The same events behind a POSTed query: ``{"interval": "a/b", "paging": {...}}``."""
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        low, high = (datetime.fromisoformat(t) for t in body["interval"].split("/"))
+        number, size = body["paging"]["pageNumber"], body["paging"]["pageSize"]
+        inside = [e for e in self.events if low <= datetime.fromisoformat(e["at"]) < high]
+        return httpx.Response(200, json={"items": inside[(number - 1) * size : number * size],
+                                         "kept": body["order"]})  # fmt: skip
+
+
+def _interval(request: PageRequest, start: datetime, end: datetime) -> PageRequest:
+    return request.with_json({"interval": f"{iso8601(start)}/{iso8601(end)}"})
+
+
+async def test_windows_and_page_numbers_can_go_into_a_posted_body() -> None:
+    recorder = Recorder(PostedEvents([0, 0.5, 1, 2.5, 3, 3.2, 3.4, 5.9]))
+    paging = PageNumberPaginator(param="pageNumber", size=2, size_param="pageSize", body="paging")
+    spec = RestStream(
+        PageRequest("events", method="POST", json={"order": "asc"}, retry_safe=True),
+        records="items",
+        paginator=TimeWindowPaginator(2 * HOUR, paging, place=_interval),
+        cursor=Watermark("at", initial=T0, lag=timedelta(0), clock=lambda: T0 + 6 * HOUR),
+    )
+    pages = await read_all(spec, recorder)
+
+    assert ids(pages) == list(range(8))
+    bodies = [json.loads(r.content) for r in recorder.requests]
+    assert all(r.url.query == b"" for r in recorder.requests)
+    assert bodies[0] == {"order": "asc", "interval": "2024-01-01T00:00:00Z/2024-01-01T02:00:00Z",
+                         "paging": {"pageNumber": 1, "pageSize": 2}}  # fmt: skip
+
+
+def test_a_window_needs_its_parameters_or_a_placer() -> None:
+    with pytest.raises(ValueError, match="start_param and end_param, or place"):
+        TimeWindowPaginator(HOUR, PageNumberPaginator(size=2))
