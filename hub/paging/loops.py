@@ -25,7 +25,10 @@ class LoopGuard:
         self._last_page: bytes | None = None
 
     def enter(self, position: Position) -> None:
-        """Record that ``position`` is about to be requested; raise if it was before."""
+        """Record that the walk moves to ``position``; raise if it was there before (a
+        page that does not move the position, or moves it back). Readers call it before
+        yielding the page that names ``position``, so a looping page's state is never
+        stored."""
         digest = _digest(position)
         if digest in self._seen:
             self._raise(position, "the vendor pointed back to a page it had already sent")

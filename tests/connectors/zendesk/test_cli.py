@@ -105,11 +105,12 @@ def test_operator_walkthrough_init_secret_connection_sync_find_quarantine(
         "--set",
         f"base_url={sandbox['base_url']}",
         "--set",
-        f"email={creds['email']}",
+        "email=-",  # personal: read from stdin, so it is on no command line
         "--set",
         "token=secret:zd-token",
         "--set",
         "incremental_requests_per_minute=100000",
+        stdin=creds["email"] + "\n",
     )
     assert added.returncode == 0, added.stderr
     assert hub_cli(home, "connections", "test", "zd").returncode == 0
@@ -190,9 +191,9 @@ def test_demo_syncs_twice_and_leaves_a_working_hub(tmp_path: Path) -> None:
     assert [c["name"] for c in json.loads(listed.stdout)] == ["zendesk"]
 
 
-def _hub_with_a_connection_to(home: Path, base_url: str) -> None:
+def _hub_with_a_connection_to(home: Path, base_url: str, *settings: str) -> None:
     """A hub with one Zendesk connection, ``dead``, at ``base_url`` and default HTTP settings
-    (8 attempts for transient errors)."""
+    (8 attempts for transient errors); ``settings`` are more ``--set`` values."""
     assert hub_cli(home, "init").returncode == 0
     assert hub_cli(home, "secrets", "set", "t", stdin="not-a-real-token").returncode == 0
     added = hub_cli(
@@ -208,6 +209,7 @@ def _hub_with_a_connection_to(home: Path, base_url: str) -> None:
         "email=ops@example.com",
         "--set",
         "token=secret:t",
+        *(item for setting in settings for item in ("--set", setting)),
     )
     assert added.returncode == 0, added.stderr
 
@@ -261,14 +263,59 @@ def test_connections_test_of_a_refused_port_fails_in_seconds_naming_the_address(
     assert _attempts(verbose.stderr) == 2
 
 
+def test_connections_add_help_says_personal_fields_can_come_from_stdin(tmp_path: Path) -> None:
+    shown = hub_cli(tmp_path, "connections", "add", "--help")
+
+    assert shown.returncode == 0
+    assert "--set email=-" in shown.stdout and "stdin" in shown.stdout
+
+
+def test_connections_add_refuses_dash_for_a_field_that_is_not_personal(tmp_path: Path) -> None:
+    assert hub_cli(tmp_path, "init").returncode == 0
+    added = hub_cli(
+        tmp_path, "connections", "add", "zd", "--connector", "zendesk",
+        "--set", "base_url=-", "--set", "email=-", "--set", "token=secret:t",
+        stdin="https://acme.zendesk.com\nops@example.com\n",
+    )  # fmt: skip
+
+    assert added.returncode == 1
+    assert "error: base_url=- reads a value from a prompt or stdin" in added.stderr
+    assert "zendesk: email" in added.stderr
+    assert "ops@example.com" not in added.stderr
+    assert "zd" not in hub_cli(tmp_path, "connections", "list").stdout
+
+
+def test_connections_add_refuses_plain_http_to_another_host_unless_allow_insecure(
+    tmp_path: Path,
+) -> None:
+    assert hub_cli(tmp_path, "init").returncode == 0
+    assert hub_cli(tmp_path, "secrets", "set", "t", stdin="not-a-real-token").returncode == 0
+    base = ["connections", "add", "zd", "--connector", "zendesk",
+            "--set", "base_url=http://acme.example.test",
+            "--set", "email=ops@example.com", "--set", "token=secret:t"]  # fmt: skip
+
+    refused = hub_cli(tmp_path, *base)
+    assert refused.returncode == 1
+    assert "base_url uses plain http to acme.example.test" in refused.stderr
+    assert "allow_insecure=true" in refused.stderr
+    assert "zd" not in hub_cli(tmp_path, "connections", "list").stdout
+
+    allowed = hub_cli(tmp_path, *base, "--set", "allow_insecure=true")
+    assert allowed.returncode == 0, allowed.stderr
+
+
 def test_sync_and_test_of_an_unknown_host_say_the_host_is_unknown(tmp_path: Path) -> None:
-    _hub_with_a_connection_to(tmp_path, "http://no-such-host.invalid")
+    # Plain http to a host other than loopback is refused unless the connection allows it.
+    _hub_with_a_connection_to(tmp_path, "http://no-such-host.invalid", "allow_insecure=true")
     reason = "cannot connect to http://no-such-host.invalid (unknown host)"
     tested = hub_cli(tmp_path, "connections", "test", "dead")
     assert tested.returncode == 1
     assert "Traceback" not in tested.stderr
     assert tested.stderr.strip() == f"error: dead: {reason}"
-    synced = hub_cli(tmp_path, "sync", "dead", "--json")
-    assert synced.returncode == 1
-    assert [r["status"] for r in json.loads(synced.stdout)] == ["failed"] + ["skipped"] * 4
-    assert all(r["error"].endswith(reason) for r in json.loads(synced.stdout))
+    insecure = "connection dead: base_url uses plain http to no-such-host.invalid"
+    for _ in range(2):  # every run warns, not only the first
+        synced = hub_cli(tmp_path, "sync", "dead", "--json")
+        assert synced.returncode == 1
+        assert [r["status"] for r in json.loads(synced.stdout)] == ["failed"] + ["skipped"] * 4
+        assert all(r["error"].endswith(reason) for r in json.loads(synced.stdout))
+        assert synced.stderr.count(insecure) == 1
