@@ -36,7 +36,7 @@ class LoopGuard:
 
     def compare(self, position: Position, records: list[Any]) -> None:
         """For client-counted positions: raise when ``records`` repeat the previous page."""
-        if not self._paginator.compares_pages or not records:
+        if not self._paginator.counts_positions() or not records:
             return
         fingerprint = _digest([len(records), records[0], records[-1]])
         if fingerprint == self._last_page:

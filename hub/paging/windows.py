@@ -33,6 +33,10 @@ class TimeWindowPaginator(Paginator):
         if self.step <= timedelta(0):
             raise ValueError("a time window's step must be positive")
 
+    def counts_positions(self) -> bool:
+        # Page numbers inside a window loop as they would anywhere else.
+        return self.inner.counts_positions()
+
     def first(self, bounds: Bounds) -> Position:
         lower, upper = self._range(bounds)
         return self._window(lower, upper)

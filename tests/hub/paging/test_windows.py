@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 
 from hub.paging import (
     PageNumberPaginator,
     PageRequest,
+    PaginationLoop,
     RestStream,
     TimeWindowPaginator,
     Watermark,
@@ -83,3 +85,11 @@ async def test_no_request_when_there_is_no_time_to_read() -> None:
     pages = await read_all(windowed(T0), recorder)
 
     assert (pages, recorder.requests) == ([], [])
+
+
+async def test_a_window_whose_pages_repeat_raises_a_pagination_loop_naming_the_window() -> None:
+    def vendor(request: httpx.Request) -> httpx.Response:  # ignores the page number
+        return httpx.Response(200, json={"items": [{"id": 1, "at": T0.isoformat()}] * 2})
+
+    with pytest.raises(PaginationLoop, match="did not move past window 2024-01-01T00:00:00Z"):
+        await read_all(windowed(T0 + 6 * HOUR), vendor)
