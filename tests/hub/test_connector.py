@@ -9,7 +9,10 @@ import pytest
 from pydantic import ValidationError
 
 from hub.connector import ConnectorConfig
-from hub.testing import MemoryConnector
+from hub.runtime import Hub
+from hub.services import connections
+from hub.sync import sync_connection
+from hub.testing import MemoryConnector, MemorySource
 
 
 @pytest.mark.parametrize(
@@ -58,3 +61,25 @@ def test_a_connection_that_allows_insecure_transport_warns_each_time_it_is_asked
         "connection mem: base_url uses plain http to acme.example.test (allow_insecure is "
         "set): credentials and records travel unprotected"
     ] * 2
+
+
+async def test_every_sync_of_a_connection_allowed_insecure_transport_warns(
+    hub: Hub, memory: MemorySource, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Its source is not registered, so its runs fail; the warning comes before any reading.
+    config = {"source": "unused", "base_url": "http://memory.example.test", "allow_insecure": True}
+    await connections.add_connection(hub, "open", "memory", config)
+    with caplog.at_level(logging.WARNING, logger="hub.connector"):
+        await sync_connection(hub, "open", raise_errors=False)
+        await sync_connection(hub, "open", raise_errors=False)
+        await sync_connection(hub, "mem")  # memory:// is no network: nothing to warn of
+
+    warnings = [r.getMessage() for r in caplog.records if r.name == "hub.connector"]
+    assert (
+        warnings
+        == [
+            "connection open: base_url uses plain http to memory.example.test (allow_insecure is "
+            "set): credentials and records travel unprotected"
+        ]
+        * 2
+    )
