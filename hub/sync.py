@@ -221,15 +221,17 @@ class StreamSync:
                 if progress is not None:
                     stack.enter_context(retry_listener(_show_retries(run.result, progress)))
                 pages = _read_ahead(self._counted(self.connector.read(name, state)))
-                async with contextlib.aclosing(pages):  # stop the read-ahead now, not at GC
-                    async for page in self._within_deadline(pages):
+                bounded = self._within_deadline(pages)
+                # Stop the read-ahead now, not at GC.
+                async with contextlib.aclosing(pages), contextlib.aclosing(bounded):
+                    async for page in bounded:
                         run.committed(await self.commit_page(run, page))
                         run.result.waiting = None
                         if progress is not None:
                             progress(run.result)
         return run.result
 
-    async def _within_deadline(self, pages: AsyncIterator[Page]) -> AsyncIterator[Page]:
+    async def _within_deadline(self, pages: AsyncIterator[Page]) -> AsyncGenerator[Page]:
         """``pages`` until the run's deadline (``stream_run_deadline_seconds``) passes.
 
         Only the wait for the next page is bounded, never a page's commit: a run stopped by

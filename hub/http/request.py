@@ -144,12 +144,11 @@ async def request_json(
     ``settings.max_body_bytes`` (a ConnectorError naming the path and the limit, at once);
     a JSON API answering ``text/html`` is a ConnectorError too (a proxy or a login page).
     Transport errors, attempts past their deadline, undecodable bodies, 408, 429 and 5xx are
-    retried with full-jitter
-    exponential backoff, or after ``Retry-After`` when the vendor sends one, within
-    ``settings.max_attempts`` and ``settings.max_total_seconds``; the listener of
-    :func:`~hub.http.retry_listener` hears of each retry. A refused connection or an unknown
-    host is tried once more after a short pause, then raises Unreachable (a wrong URL or a
-    service not started, which more tries would not mend). Other errors raise at once:
+    retried with full-jitter exponential backoff, or after ``Retry-After`` when the vendor
+    sends one, within ``settings.max_attempts`` and ``settings.max_total_seconds``; the
+    listener of :func:`~hub.http.retry_listener` hears of each retry. A refused connection or
+    an unknown host is tried once more after a short pause, then raises Unreachable (a wrong
+    URL or a service not started, which more tries would not mend). Other errors raise at once:
     AuthError for a 401 (after the auth's one refresh), VendorError for other 4xx and for an
     error body that ``body_error`` recognises; ``vendor_errors`` reads the codes in error bodies.
 
