@@ -1,7 +1,8 @@
 """A Zendesk that misbehaves on the wire cannot hang, bloat or fool a sync: a cursor that does
 not move, an HTML page, a trickled or endless body and an endless export each end the run in
 bounded time with an error naming stream and cause, and the store stays as the last good page
-left it (SQLite and PostgreSQL)."""
+left it; behind a base URL with a path, the export's rate limit still holds (SQLite and
+PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -198,3 +199,22 @@ async def test_a_run_past_its_deadline_stops_keeping_its_pages_and_the_next_resu
     resumed, _ = await sync_tickets(hub)
     assert resumed.status == "succeeded"
     assert server.requests[-1].query["cursor"] == f"c{len(ids)}"
+
+
+async def test_the_export_limit_holds_when_the_base_url_has_a_tenant_path(hub: Hub) -> None:
+    endless = answer(lambda request: export_page([len(server.requests)], "c"))
+    async with MisbehavingVendor(endless, base_path="/tenant") as server:
+        config = {
+            "base_url": server.base_url,
+            "email": "ops@example.com",
+            "token": "not-a-real-token",
+            "incremental_requests_per_minute": 1,
+            "requests_per_minute": UNLIMITED,
+        }
+        await connect_sandbox(hub, "zd", "zendesk", config)
+        with pytest.raises(TimeoutError):  # the second export request waits a minute
+            await asyncio.wait_for(sync_tickets(hub), timeout=1.5)
+
+    assert [r.path for r in server.requests] == [f"/tenant{EXPORT}"]
+    ids, state = await stored(hub)
+    assert ids == ["1"] and state is not None and state["next"] == "c"
