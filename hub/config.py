@@ -61,6 +61,13 @@ class Settings(BaseSettings):
         "machine died frees the stream after this long.",
     )
 
+    stream_run_deadline_seconds: float = Field(
+        default=6 * 3600,
+        gt=0,
+        description="Longest a run of one stream may read; past it the run fails, keeping "
+        "the pages committed so far, and the next run resumes after them.",
+    )
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _known_level(cls, value: object) -> object:

@@ -9,14 +9,17 @@ to a sandbox or to respx) instead.
 from __future__ import annotations
 
 import abc
+import ipaddress
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, get_args
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self, get_args
+from urllib.parse import urlsplit
 
 import httpx
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from hub.errors import UnknownStream
 from hub.http import (
@@ -35,7 +38,7 @@ from hub.models import Address, Pii
 if TYPE_CHECKING:
     from hub.paging import RestStream
 
-    pass
+log = logging.getLogger(__name__)
 
 
 def _email_address(value: str) -> str:
@@ -73,7 +76,49 @@ class ConnectorConfig(BaseModel):
     verify_tls: bool | str = Field(
         default=True, description="True, False, or the path of a CA bundle (for sandboxes)."
     )
+    allow_insecure: bool = Field(
+        default=False,
+        description="Allow plain http or verify_tls=false to a host other than loopback "
+        "(credentials then travel unprotected); every run warns.",
+    )
     http: HttpSettings = Field(default_factory=HttpSettings)
+
+    @model_validator(mode="after")
+    def _transport_is_protected(self) -> Self:
+        problem = insecure_transport(self.base_url, self.verify_tls)
+        if problem is not None and not self.allow_insecure:
+            raise ValueError(
+                f"{problem}, so credentials and records would travel unprotected; use "
+                "https with verify_tls on, or set allow_insecure=true to accept the risk"
+            )
+        return self
+
+    def insecure_transport(self) -> str | None:
+        """What is unprotected about this connection's transport, or None (see
+        :func:`insecure_transport`)."""
+        return insecure_transport(self.base_url, self.verify_tls)
+
+
+def insecure_transport(base_url: str, verify_tls: bool | str) -> str | None:
+    """Why traffic to ``base_url`` is unprotected: plain http, or TLS not verified, to a host
+    other than loopback (a sandbox on this machine never leaves it). None when protected."""
+    url = urlsplit(base_url)
+    if _is_loopback(url.hostname or ""):
+        return None
+    if url.scheme == "http":
+        return f"base_url uses plain http to {url.hostname}"
+    if verify_tls is False:
+        return f"verify_tls is false for {url.hostname}"
+    return None
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: only "localhost" is known to stay on this machine
+        return False
 
 
 def secret_fields(model: type[ConnectorConfig]) -> set[str]:
@@ -269,6 +314,18 @@ class Connector(abc.ABC):
                 connection=self.connection,
             )
         return self._client
+
+    def warn_if_insecure(self) -> None:
+        """Log a warning when the connection's transport is unprotected (which its config
+        allows only with ``allow_insecure``); called at the start of every run."""
+        problem = self.config.insecure_transport()
+        if problem is not None:
+            log.warning(
+                "connection %s: %s (allow_insecure is set): credentials and records travel "
+                "unprotected",
+                self.connection,
+                problem,
+            )
 
     async def request_json(
         self, method: str, url: str, *, retry_safe: bool = False, **kwargs: Any

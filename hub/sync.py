@@ -25,7 +25,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.connector import Connector, Page
-from hub.errors import HubError, QuotaSpent, RecordInvalid, StreamBusy, Unreachable, safe_error
+from hub.errors import (
+    ConnectorError,
+    HubError,
+    QuotaSpent,
+    RecordInvalid,
+    StreamBusy,
+    Unreachable,
+    safe_error,
+)
 from hub.http import RetryListener, RetryNotice, retry_listener
 from hub.mapping import StreamMapping
 from hub.mapping import Tombstone as MappedTombstone
@@ -233,12 +241,41 @@ class StreamSync:
             if progress is not None:
                 stack.enter_context(retry_listener(_show_retries(run.result, progress)))
             pages = _read_ahead(self._counted(self.connector.read(name, state)))
-            async with contextlib.aclosing(pages):  # stop the read-ahead now, not at GC
-                async for page in pages:
+            bounded = self._within_deadline(pages)
+            # Stop the read-ahead now, not at GC.
+            async with contextlib.aclosing(pages), contextlib.aclosing(bounded):
+                async for page in bounded:
                     run.committed(await self.commit_page(run, page))
                     run.result.waiting = None
                     if progress is not None:
                         progress(run.result)
+
+    async def _within_deadline(self, pages: AsyncIterator[Page]) -> AsyncGenerator[Page]:
+        """``pages`` until the run's deadline (``stream_run_deadline_seconds``) passes.
+
+        Only the wait for the next page is bounded, never a page's commit: a run stopped by
+        its deadline leaves the store as its last committed page left it.
+        """
+        seconds = self.hub.settings.stream_run_deadline_seconds
+        deadline = asyncio.get_running_loop().time() + seconds
+        while True:
+            budget = asyncio.timeout_at(deadline)
+            try:
+                async with budget:
+                    page = await anext(pages)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                if not budget.expired():
+                    raise
+                raise ConnectorError(
+                    f"the run stopped at its {seconds:g} s deadline "
+                    "(stream_run_deadline_seconds); the pages committed so far are kept and "
+                    "the next run resumes after them",
+                    connection=self.connection,
+                    stream=self.stream.name,
+                ) from None
+            yield page
 
     async def _counted(self, pages: AsyncIterator[Page]) -> AsyncIterator[Page]:
         """Pages with ``requests`` set from the connection's transport, which counts every
@@ -346,6 +383,7 @@ async def sync_connection(
     first_error: BaseException | None = None
     stopped: str | None = None  # why the connection's remaining streams are skipped
     async with hub.connection(connection) as connector:
+        connector.warn_if_insecure()
         names = list(streams) if streams else [s.name for s in connector.streams]
         for name in names:
             connector.stream(name)  # unknown stream names fail before anything runs

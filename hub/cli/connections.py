@@ -18,19 +18,26 @@ def connections_add(
     connector: Annotated[str, typer.Option(help="Installed connector (see hub connector list).")],
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="Config KEY=VALUE (repeatable; see hub connector show)."),
+        typer.Option(
+            "--set",
+            help="Config KEY=VALUE (repeatable; see hub connector show). A personal field "
+            "given as - (--set email=-) is read from a prompt or stdin, keeping it off argv.",
+        ),
     ] = None,
 ) -> None:
     """Add a connection; its fields are the connector's (hub connector show NAME), and
-    credentials must be secret:NAME references.
+    credentials must be secret:NAME references. Personal fields (an agent's email) given as
+    - are read from a prompt, or one line each from stdin, so they stay out of the process
+    list and the shell's history.
 
-    Example: hub connections add zd --connector zendesk --set base_url=https://acme.zendesk.com
-    --set email=ops@acme.com --set token=secret:zd-token
+    Example: printf '%s\n' "$AGENT_EMAIL" | hub connections add zd --connector zendesk
+    --set base_url=https://acme.zendesk.com --set email=- --set token=secret:zd-token
     """
     from hub.services import connections
 
     config = assignments(set_, flag="--set")
-    with_hub(lambda hub: connections.add_connection(hub, name, connector, config))
+    read = connections.read_from_terminal
+    with_hub(lambda hub: connections.add_connection(hub, name, connector, config, read=read))
     report(
         {"connection": name, "connector": connector, "added": True},
         lambda: say(f"connection {name} added; check it with: hub connections test {name}"),

@@ -8,7 +8,8 @@ count and the credential refresh live here once. Redaction of log output lives i
 Modules, in the order a request meets them: ``settings`` (what a connection configures),
 ``client`` (building the client), ``auth`` (credentials), ``grants`` and ``oauth`` (OAuth 2.0
 bearer credentials), ``limiter`` (client-side rate limits), ``counter`` (requests sent),
-``request`` (sending with retries), ``outcome`` (what an attempt's result means),
+``request`` (sending with retries), ``body`` (one attempt within its deadline and body
+size limit), ``outcome`` (what an attempt's result means),
 ``notices`` (telling a progress display about retries while they happen) and
 ``vendor`` (error codes, as the connector describes them, and ``Retry-After``). All log as
 ``hub.http``.

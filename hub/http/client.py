@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import ssl
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 
@@ -96,10 +96,20 @@ def create_client(
         # Proxies from the environment would get transports of their own, bypassing the limiter.
         trust_env=False,
     )
+    transport.base_path = _base_path_of(weakref.ref(client))
     _COUNTERS[client] = counter
     if isinstance(auth, RefreshingAuth):
         auth.bind(client, ClientOptions(base_url, settings, verify, connection, counter))
     return client
+
+
+def _base_path_of(client: weakref.ref[httpx.AsyncClient]) -> Callable[[], str]:
+    # Weak: the transport belongs to the client and must not keep it alive.
+    def base_path() -> str:
+        alive = client()
+        return "/" if alive is None else alive.base_url.path
+
+    return base_path
 
 
 def request_counter(client: httpx.AsyncClient) -> RequestCounter:

@@ -58,8 +58,9 @@ class SlidingWindowLimiter:
         if wait:
             self._resume_at = max(self._resume_at, self._clock() + wait)
 
-    async def acquire(self, path: str) -> None:
-        """Return once a request to ``path`` fits every limit whose prefix it starts with."""
+    async def acquire(self, *paths: str) -> None:
+        """Return once a request fits every limit whose prefix one of ``paths`` (the spellings
+        of its path, see :func:`vendor_paths`) starts with."""
         resume_at = self._resume_at
         held = resume_at - self._clock()
         if held > 0:
@@ -67,7 +68,7 @@ class SlidingWindowLimiter:
             if self._resume_at == resume_at:  # no answer since asked for a longer hold
                 self._resume_at = 0.0
         for window in self._windows:
-            if path.startswith(window.limit.path_prefix):
+            if any(path.startswith(window.limit.path_prefix) for path in paths):
                 await self._take_slot(window)
 
     async def _take_slot(self, window: _Window) -> None:
@@ -88,16 +89,43 @@ class SlidingWindowLimiter:
         await (self._sleep or _wait)(seconds)
 
 
+def _root() -> str:
+    return "/"
+
+
+def vendor_paths(path: str, base_path: str) -> tuple[str, ...]:
+    """``path`` as a limit may name it: from the host, and without the base URL's own path.
+
+    A limit on ``/api/v2/incremental/`` must hold whether the base URL is the host
+    (``https://acme.zendesk.com``), has the API's path (``.../api/v2/``), or sits behind a
+    tenant prefix or a gateway (``http://h/tenant`` + ``/api/v2/incremental/...``).
+    """
+    prefix = base_path.rstrip("/")
+    if prefix and path.startswith(prefix + "/"):
+        return path, path[len(prefix) :]
+    return (path,)
+
+
 class RateLimitedTransport(httpx.AsyncBaseTransport):
     """Applies a :class:`SlidingWindowLimiter` before every request the client sends,
-    retries and auth resends included, then hands the request to ``inner``."""
+    retries and auth resends included, then hands the request to ``inner``.
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, limiter: SlidingWindowLimiter) -> None:
+    ``base_path`` returns the path of the client's base URL (read at each request: an OAuth
+    token answer may move the base URL), so limits match with and without it.
+    """
+
+    def __init__(
+        self,
+        inner: httpx.AsyncBaseTransport,
+        limiter: SlidingWindowLimiter,
+        base_path: Callable[[], str] = _root,
+    ) -> None:
         self._inner = inner
         self.limiter = limiter
+        self.base_path = base_path
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        await self.limiter.acquire(request.url.path)
+        await self.limiter.acquire(*vendor_paths(request.url.path, self.base_path()))
         response = await self._inner.handle_async_request(request)
         self.limiter.observe(response.headers)
         return response

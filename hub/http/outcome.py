@@ -145,12 +145,26 @@ def judge(
 def _decode(response: httpx.Response, call: Call) -> Any:
     if not response.content:
         return None
+    if _is_html(response):
+        # Whatever the body parses as, a JSON API does not answer HTML: a proxy, a captive
+        # portal or a single sign-on page did, and its page is no vendor data.
+        raise ConnectorError(
+            f"{call} answered {response.status_code} with an HTML page (Content-Type "
+            "text/html) instead of JSON: a proxy or a login page answered, not the vendor's "
+            "API; check the connection's base_url and any proxy in between",
+            **call.where(),
+        )
     try:
         return response.json()
     except ValueError as exc:  # e.g. a body truncated by a proxy behind a 2xx status
         if not call.replay_safe:
             raise not_replayed(call, "an undecodable body") from exc
         raise Retryable(f"undecodable JSON body with status {response.status_code}") from exc
+
+
+def _is_html(response: httpx.Response) -> bool:
+    media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    return media in ("text/html", "application/xhtml+xml")
 
 
 def not_replayed(

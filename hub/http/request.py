@@ -23,6 +23,7 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from hub.errors import ConnectorError
+from hub.http.body import DeadlinePassed, send_bounded
 from hub.http.notices import RetryNotice, notify_retry
 from hub.http.outcome import (
     BodyError,
@@ -138,12 +139,16 @@ async def request_json(
 ) -> tuple[httpx.Response, Any]:
     """Send one request and return the response with its decoded JSON body (None if empty).
 
-    Transport errors, undecodable bodies, 408, 429 and 5xx are retried with full-jitter
-    exponential backoff, or after ``Retry-After`` when the vendor sends one, within
-    ``settings.max_attempts`` and ``settings.max_total_seconds``; the listener of
-    :func:`~hub.http.retry_listener` hears of each retry. A refused connection or an unknown
-    host is tried once more after a short pause, then raises Unreachable (a wrong URL or a
-    service not started, which more tries would not mend). Other errors raise at once:
+    Each attempt, connect to last body byte, must finish within
+    ``settings.request_deadline_seconds`` and its body may not exceed
+    ``settings.max_body_bytes`` (a ConnectorError naming the path and the limit, at once);
+    a JSON API answering ``text/html`` is a ConnectorError too (a proxy or a login page).
+    Transport errors, attempts past their deadline, undecodable bodies, 408, 429 and 5xx are
+    retried with full-jitter exponential backoff, or after ``Retry-After`` when the vendor
+    sends one, within ``settings.max_attempts`` and ``settings.max_total_seconds``; the
+    listener of :func:`~hub.http.retry_listener` hears of each retry. A refused connection or
+    an unknown host is tried once more after a short pause, then raises Unreachable (a wrong
+    URL or a service not started, which more tries would not mend). Other errors raise at once:
     AuthError for a 401 (after the auth's one refresh), VendorError for other 4xx and for an
     error body that ``body_error`` recognises; ``vendor_errors`` reads the codes in error bodies.
 
@@ -174,7 +179,7 @@ async def request_json(
         async for attempt in retrying:
             with attempt:
                 attempts = attempt.retry_state.attempt_number
-                response = await _send(client, call, url, attempts, kwargs)
+                response = await _send(client, call, url, attempts, settings, kwargs)
                 return response, judge(response, call, body_error, vendor_errors)
     except Retryable as failure:
         give_up(failure, call, attempts, settings, time.monotonic() - started)
@@ -182,10 +187,20 @@ async def request_json(
 
 
 async def _send(
-    client: httpx.AsyncClient, call: Call, url: str, attempt: int, kwargs: dict[str, Any]
+    client: httpx.AsyncClient,
+    call: Call,
+    url: str,
+    attempt: int,
+    settings: HttpSettings,
+    kwargs: dict[str, Any],
 ) -> httpx.Response:
     try:
-        response = await client.request(call.method, url, **kwargs)
+        response = await send_bounded(client, call, url, settings, kwargs)
+    except DeadlinePassed as exc:
+        log.debug("%s %s -> deadline passed (attempt %d)", call.method, call.path, attempt)
+        if not call.replay_safe:
+            raise not_replayed(call, "no answer within its deadline") from None
+        raise Retryable(str(exc)) from None
     except _TRANSIENT_ERRORS as exc:
         log.debug("%s %s -> %s (attempt %d)", call.method, call.path, type(exc).__name__, attempt)
         if not call.replay_safe and not isinstance(exc, _NOT_SENT_ERRORS):

@@ -1,4 +1,5 @@
-"""What a connection may configure about its HTTP traffic: timeouts, retry budget, rate limits."""
+"""What a connection may configure about its HTTP traffic: timeouts, deadlines, body size,
+retry budget, rate limits."""
 
 from __future__ import annotations
 
@@ -14,6 +15,19 @@ class HttpSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     timeout_seconds: float = Field(default=30.0, gt=0, description="Per read, connect, write.")
+    # A per-read timeout never fires on a vendor that trickles its body a few bytes at a
+    # time; this bounds one attempt as a whole, so a run cannot hang on it.
+    request_deadline_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="Whole attempt (connect, headers and body together); a slower one is "
+        "abandoned and retried.",
+    )
+    max_body_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1024,
+        description="Largest response body read, checked while it arrives (default 32 MiB).",
+    )
     max_attempts: int = Field(default=8, ge=1, description="Tries of one request, in all.")
     max_total_seconds: float = Field(
         default=300.0, gt=0, description="Budget for the waits between a request's tries."
@@ -29,7 +43,9 @@ class HttpSettings(BaseModel):
 
 @dataclass(frozen=True)
 class RateLimit:
-    """At most ``requests`` per ``per_seconds`` for URL paths starting with ``path_prefix``."""
+    """At most ``requests`` per ``per_seconds`` for URL paths starting with ``path_prefix``,
+    a path as the vendor documents it: relative to the host, whatever path the connection's
+    base URL has (``/api/v2/`` also limits ``https://gateway/tenant/api/v2/...``)."""
 
     path_prefix: str
     requests: int

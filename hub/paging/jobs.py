@@ -128,8 +128,8 @@ class _Export:
     ) -> AsyncIterator[Page]:
         """The results of a done job from ``position``; sets ``finished`` after the last
         page, and stops early (unfinished) when the vendor says the job is gone."""
+        guard.enter(position)
         while True:
-            guard.enter(position)
             page = await self.results(job_id, position)
             if page is None:
                 return
@@ -141,6 +141,7 @@ class _Export:
                 final = stream_state(run.finish(None))
                 yield Page(records=records, state=final, requests=self.take_requests())
                 return
+            guard.enter(following)  # before its state is stored, as in read_stream
             after = {"job": job_id, "page": following}
             state = stream_state(run.progress(), next=after)
             yield Page(records=records, state=state, requests=self.take_requests())

@@ -25,7 +25,10 @@ class LoopGuard:
         self._last_page: bytes | None = None
 
     def enter(self, position: Position) -> None:
-        """Record that ``position`` is about to be requested; raise if it was before."""
+        """Record that the walk moves to ``position``; raise if it was there before (a
+        page that does not move the position, or moves it back). Readers call it before
+        yielding the page that names ``position``, so a looping page's state is never
+        stored."""
         digest = _digest(position)
         if digest in self._seen:
             self._raise(position, "the vendor pointed back to a page it had already sent")
@@ -33,7 +36,7 @@ class LoopGuard:
 
     def compare(self, position: Position, records: list[Any]) -> None:
         """For client-counted positions: raise when ``records`` repeat the previous page."""
-        if not self._paginator.compares_pages or not records:
+        if not self._paginator.counts_positions() or not records:
             return
         fingerprint = _digest([len(records), records[0], records[-1]])
         if fingerprint == self._last_page:

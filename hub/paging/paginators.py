@@ -31,6 +31,11 @@ class Paginator(abc.ABC):
     """True when positions are counted by the client (page numbers, offsets): a vendor that
     ignores them would answer the same page forever, so consecutive pages are compared."""
 
+    def counts_positions(self) -> bool:
+        """Whether consecutive pages are compared (``compares_pages``); a paginator that
+        wraps another (time windows) answers for the one inside."""
+        return self.compares_pages
+
     def first(self, bounds: Bounds) -> Position:
         """The position of a fresh walk over ``bounds``."""
         return None

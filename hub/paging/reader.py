@@ -70,9 +70,9 @@ async def read_stream(
     guard = LoopGuard(
         spec.paginator, connection=connector.connection, stream=stream, path=spec.request.path
     )
+    guard.enter(position)
     requests = 0
     while True:
-        guard.enter(position)
         requests += 1
         try:
             page = await walk.fetch(run, position)
@@ -83,6 +83,7 @@ async def read_stream(
             run, stored = fallback, False
             guard.reset()
             position = spec.paginator.first(run.bounds)
+            guard.enter(position)
             continue
         stored = False
         guard.compare(position, page.records)
@@ -93,6 +94,8 @@ async def read_stream(
             final = stream_state(run.finish(resume))
             yield Page(records=records, state=final, requests=requests)
             return
+        # Before the page is yielded: a page pointing back never has its state stored.
+        guard.enter(following)
         yield Page(records=records, state=stream_state(run.progress(), next=following),
                    requests=requests)  # fmt: skip
         requests = 0

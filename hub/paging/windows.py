@@ -41,6 +41,10 @@ class TimeWindowPaginator(Paginator):
         if self.place is None and not (self.start_param and self.end_param):
             raise ValueError("a time window needs start_param and end_param, or place")
 
+    def counts_positions(self) -> bool:
+        # Page numbers inside a window loop as they would anywhere else.
+        return self.inner.counts_positions()
+
     def first(self, bounds: Bounds) -> Position:
         lower, upper = self._range(bounds)
         return self._window(lower, upper)

@@ -3,8 +3,11 @@ list, test, remove; and what a connector's config takes."""
 
 from __future__ import annotations
 
+import getpass
+import sys
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,9 +86,62 @@ def _type_name(annotation: Any) -> str:
     return str(annotation).replace("typing.", "")
 
 
-async def add_connection(hub: Hub, name: str, connector: str, config: dict[str, Any]) -> None:
+FROM_INPUT = "-"
+"""The value of a personal config field to be read from a prompt or stdin, not argv."""
+
+ValueReader = Callable[[str], str]
+"""Reads the value of the named config field from wherever the caller's user types it."""
+
+
+def read_from_terminal(field: str) -> str:
+    """A prompt on a terminal (not echoed), else one line of stdin: a value typed or piped
+    this way is in neither the process list nor the shell's history."""
+    if sys.stdin.isatty():
+        return getpass.getpass(f"{field}: ")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def fill_from_input(connector: str, config: dict[str, Any], read: ValueReader) -> dict[str, Any]:
+    """``config`` with each personal field given as ``-`` replaced by what ``read`` returns
+    for it (one line of stdin per field, in the order given, when piped).
+
+    ConfigError for ``-`` on a field that is not personal (credentials go through ``hub
+    secrets set``; other fields are not private) and for an empty answer.
+    """
+    personal = personal_fields(connector_class(connector).config_model)
+    filled = dict(config)
+    for field, value in config.items():
+        if value != FROM_INPUT:
+            continue
+        if field not in personal:
+            accepted = ", ".join(sorted(personal)) or "none"
+            raise ConfigError(
+                f"{field}=- reads a value from a prompt or stdin, which only personal fields "
+                f"take ({connector}: {accepted}); store credentials with `hub secrets set`"
+            )
+        typed = read(field).strip()
+        if not typed:
+            raise ConfigError(f"{field}=-: no value was given on the prompt or stdin")
+        filled[field] = typed
+    return filled
+
+
+def _no_input(field: str) -> str:
+    raise ConfigError(f"{field}=-: this caller has no prompt or stdin to read the value from")
+
+
+async def add_connection(
+    hub: Hub,
+    name: str,
+    connector: str,
+    config: dict[str, Any],
+    *,
+    read: ValueReader = _no_input,
+) -> None:
     """Validate and store a connection; credentials must be ``secret:NAME`` references and
-    personal fields are sealed. Nothing is stored when anything is wrong."""
+    personal fields are sealed. A personal field given as ``-`` is asked of ``read`` (see
+    :func:`fill_from_input`). Nothing is stored when anything is wrong."""
+    config = fill_from_input(connector, config, read)
     model = connector_class(connector).config_model
     for field in sorted(secret_fields(model)):
         value = config.get(field)

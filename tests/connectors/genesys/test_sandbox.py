@@ -186,7 +186,7 @@ def test_conversation_customers_are_the_external_contacts_of_the_shared_world(
 async def test_connector_errors_show_the_error_body_but_no_token(
     api: httpx.AsyncClient, app: GenesysSandbox
 ) -> None:
-    config = app.connection_config("http://sandbox", None)
+    config = app.connection_config("http://localhost", None)
     # The sandbox's ASGI transport, with the test's bearer token.
     connector = GenesysConnector(GenesysConnector.config_model.model_validate(config),
                                  connection="gc", client=api)  # fmt: skip

@@ -125,11 +125,12 @@ def test_operator_walkthrough_init_secret_connection_sync_find_quarantine(
         "--set",
         f"base_url={sandbox['base_url']}",
         "--set",
-        f"email={creds['email']}",
+        "email=-",  # personal: read from stdin, so it is on no command line
         "--set",
         "token=secret:zd-token",
         "--set",
         "incremental_requests_per_minute=100000",
+        stdin=creds["email"] + "\n",
     )
     assert added.returncode == 0, added.stderr
     assert hub_cli(home, "connections", "test", "zd").returncode == 0
@@ -230,9 +231,9 @@ def test_demo_syncs_twice_leaves_a_working_hub_and_a_rerun_reuses_it(tmp_path: P
     assert "customer" in [r["kind"] for r in json.loads(found.stdout)]
 
 
-def _hub_with_a_connection_to(home: Path, base_url: str) -> None:
+def _hub_with_a_connection_to(home: Path, base_url: str, *settings: str) -> None:
     """A hub with one Zendesk connection, ``dead``, at ``base_url`` and default HTTP settings
-    (8 attempts for transient errors)."""
+    (8 attempts for transient errors); ``settings`` are more ``--set`` values."""
     assert hub_cli(home, "init").returncode == 0
     assert hub_cli(home, "secrets", "set", "t", stdin="not-a-real-token").returncode == 0
     added = hub_cli(
@@ -248,6 +249,7 @@ def _hub_with_a_connection_to(home: Path, base_url: str) -> None:
         "email=ops@example.com",
         "--set",
         "token=secret:t",
+        *(item for setting in settings for item in ("--set", setting)),
     )
     assert added.returncode == 0, added.stderr
 
@@ -305,8 +307,47 @@ def test_connections_test_of_a_refused_port_fails_in_seconds_naming_the_address(
     assert _attempts(verbose.stderr) == 2
 
 
+def test_connections_add_help_says_personal_fields_can_come_from_stdin(tmp_path: Path) -> None:
+    shown = hub_cli(tmp_path, "connections", "add", "--help")
+
+    assert shown.returncode == 0
+    assert "--set email=-" in shown.stdout and "stdin" in shown.stdout
+
+
+def test_connections_add_refuses_dash_for_a_field_that_is_not_personal(tmp_path: Path) -> None:
+    assert hub_cli(tmp_path, "init").returncode == 0
+    added = hub_cli(
+        tmp_path, "connections", "add", "zd", "--connector", "zendesk",
+        "--set", "base_url=-", "--set", "email=-", "--set", "token=secret:t",
+        stdin="https://acme.zendesk.com\nops@example.com\n",
+    )  # fmt: skip
+
+    assert added.returncode == 1
+    assert "error: base_url=- reads a value from a prompt or stdin" in added.stderr
+    assert "zendesk: email" in added.stderr
+    assert "ops@example.com" not in added.stderr
+    assert "zd" not in hub_cli(tmp_path, "connections", "list").stdout
+
+
+def test_connections_add_refuses_plain_http_to_another_host_naming_allow_insecure(
+    tmp_path: Path,
+) -> None:
+    assert hub_cli(tmp_path, "init").returncode == 0
+    assert hub_cli(tmp_path, "secrets", "set", "t", stdin="not-a-real-token").returncode == 0
+    base = ["connections", "add", "zd", "--connector", "zendesk",
+            "--set", "base_url=http://acme.example.test",
+            "--set", "email=ops@example.com", "--set", "token=secret:t"]  # fmt: skip
+
+    refused = hub_cli(tmp_path, *base)
+    assert refused.returncode == 1
+    assert "base_url uses plain http to acme.example.test" in refused.stderr
+    assert "allow_insecure=true" in refused.stderr
+    assert "zd" not in hub_cli(tmp_path, "connections", "list").stdout
+
+
 def test_sync_and_test_of_an_unknown_host_say_the_host_is_unknown(tmp_path: Path) -> None:
-    _hub_with_a_connection_to(tmp_path, "http://no-such-host.invalid")
+    # Plain http to a host other than loopback is refused unless the connection allows it.
+    _hub_with_a_connection_to(tmp_path, "http://no-such-host.invalid", "allow_insecure=true")
     reason = "cannot connect to http://no-such-host.invalid (unknown host)"
     tested = hub_cli(tmp_path, "connections", "test", "dead")
     assert tested.returncode == 1
@@ -316,3 +357,5 @@ def test_sync_and_test_of_an_unknown_host_say_the_host_is_unknown(tmp_path: Path
     assert synced.returncode == 1
     assert [r["status"] for r in json.loads(synced.stdout)] == ["failed"] + ["skipped"] * 4
     assert all(r["error"].endswith(reason) for r in json.loads(synced.stdout))
+    insecure = "connection dead: base_url uses plain http to no-such-host.invalid"
+    assert synced.stderr.count(insecure) == 1  # the run says what allow_insecure lets through

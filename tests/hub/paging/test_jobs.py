@@ -12,7 +12,7 @@ import pytest
 
 from hub.connector import Page
 from hub.errors import ConnectorError, VendorError
-from hub.paging import ExportJob, PageRequest, TokenPaginator, read_export_job
+from hub.paging import ExportJob, PageRequest, PaginationLoop, TokenPaginator, read_export_job
 from tests.hub.paging.support import PagingConnector, ids, roundtrip
 
 RESULTS = [{"id": n} for n in range(5)]
@@ -154,3 +154,20 @@ async def test_a_job_still_running_after_the_last_poll_is_an_error() -> None:
 
     with pytest.raises(VendorError, match="still running after 5 polls"):
         await read(vendor, export_job(Sleeps(), max_polls=5))
+
+
+async def test_results_whose_cursor_comes_back_raise_a_pagination_loop_before_its_state() -> None:
+    class StuckResults(JobsVendor):
+        def __call__(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path.endswith("/results"):
+                return httpx.Response(200, json={"entities": RESULTS[:2], "cursor": "2"})
+            return super().__call__(request)
+
+    vendor, sleeps = StuckResults(), Sleeps()
+    stored: list[object] = []
+    with pytest.raises(PaginationLoop, match="did not move past cursor 2"):
+        async with PagingConnector(vendor) as connector:
+            async for page in read_export_job(connector, "items", export_job(sleeps), None):
+                stored.append(page.state["next"])
+
+    assert stored == [{"job": "job1", "page": "2"}]

@@ -17,7 +17,7 @@ from hub.paging import (
     SinglePage,
     TokenPaginator,
 )
-from tests.hub.paging.support import BASE, Recorder, ids, read_all, roundtrip
+from tests.hub.paging.support import BASE, PagingConnector, Recorder, ids, read_all, roundtrip
 
 ITEMS = [{"id": n} for n in range(1, 11)]
 
@@ -182,6 +182,23 @@ async def test_token_paginator_raises_when_the_same_token_comes_back() -> None:
     paginator = TokenPaginator("meta.after", param="after", has_more="meta.has_more")
     with pytest.raises(PaginationLoop, match="did not move past after t1"):
         await read_all(spec(paginator), vendor)
+
+
+async def test_a_page_pointing_back_to_an_earlier_token_is_never_yielded() -> None:
+    following = {None: "t1", "t1": "t2", "t2": "t1"}
+
+    def vendor(request: httpx.Request) -> httpx.Response:
+        after = following[request.url.params.get("after")]
+        return httpx.Response(200, json={"items": ITEMS[:1], "meta": {"after": after}})
+
+    stored: list[object] = []
+    with pytest.raises(PaginationLoop, match="did not move past after t1") as caught:
+        async with PagingConnector(vendor, spec(TokenPaginator("meta.after", "after"))) as conn:
+            async for page in conn.read("items", None):
+                stored.append(page.state["next"])
+
+    assert stored == ["t1", "t2"]  # the third page's state, pointing back, never reached a store
+    assert (caught.value.stream, caught.value.cursor) == ("items", "after t1")
 
 
 # -- page number -------------------------------------------------------------------------

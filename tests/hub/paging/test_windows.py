@@ -12,6 +12,7 @@ import pytest
 from hub.paging import (
     PageNumberPaginator,
     PageRequest,
+    PaginationLoop,
     RestStream,
     TimeWindowPaginator,
     Watermark,
@@ -125,3 +126,11 @@ async def test_windows_and_page_numbers_can_go_into_a_posted_body() -> None:
 def test_a_window_needs_its_parameters_or_a_placer() -> None:
     with pytest.raises(ValueError, match="start_param and end_param, or place"):
         TimeWindowPaginator(HOUR, PageNumberPaginator(size=2))
+
+
+async def test_a_window_whose_pages_repeat_raises_a_pagination_loop_naming_the_window() -> None:
+    def vendor(request: httpx.Request) -> httpx.Response:  # ignores the page number
+        return httpx.Response(200, json={"items": [{"id": 1, "at": T0.isoformat()}] * 2})
+
+    with pytest.raises(PaginationLoop, match="did not move past window 2024-01-01T00:00:00Z"):
+        await read_all(windowed(T0 + 6 * HOUR), vendor)

@@ -9,6 +9,7 @@ from hub.errors import ConfigError
 from hub.runtime import Hub
 from hub.services import connections
 from hub.services.connections import config_fields
+from hub.store.connections import get_connection
 
 
 def test_settings_nest_on_dots_and_read_json_values() -> None:
@@ -46,4 +47,41 @@ async def test_a_literal_credential_is_refused_and_nothing_is_stored(
 async def test_an_invalid_config_is_refused_naming_the_field(hub: Hub, memory_plugin: None) -> None:
     with pytest.raises(ConfigError, match="page_size"):
         await connections.add_connection(hub, "mem", "memory", {"page_size": 0})
+    assert await connections.list_connections(hub) == []
+
+
+async def test_a_personal_field_given_as_dash_is_read_and_stored_sealed(
+    hub: Hub, memory_plugin: None
+) -> None:
+    asked: list[str] = []
+
+    def typed(field: str) -> str:
+        asked.append(field)
+        return "ops@example.com\n"
+
+    await connections.add_connection(
+        hub, "mem", "memory", {"email": "-", "page_size": 5}, read=typed
+    )
+
+    assert asked == ["email"]
+    async with hub.engine.connect() as conn:
+        _, stored = await get_connection(conn, "mem")
+    assert "ops@example.com" not in str(stored)
+    async with hub.connection("mem") as connector:
+        assert connector.config.email == "ops@example.com"  # type: ignore[attr-defined]
+
+
+async def test_dash_for_a_field_that_is_not_personal_is_refused_and_nothing_is_stored(
+    hub: Hub, memory_plugin: None
+) -> None:
+    with pytest.raises(
+        ConfigError, match=r"source=- .* only personal fields take \(memory: email\)"
+    ):
+        await connections.add_connection(
+            hub, "mem", "memory", {"source": "-"}, read=lambda field: "x"
+        )
+    with pytest.raises(ConfigError, match="email=-: no value was given"):
+        await connections.add_connection(
+            hub, "mem", "memory", {"email": "-"}, read=lambda field: "\n"
+        )
     assert await connections.list_connections(hub) == []
