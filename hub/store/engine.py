@@ -88,7 +88,11 @@ def create_engine(url: str, *, create_folder: bool = False) -> AsyncEngine:
     if create_folder and file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
     try:
-        engine = create_async_engine(full, pool_pre_ping=not full.startswith("sqlite"))
+        # hide_parameters: a failed statement's message (which may reach a log or a run's
+        # error) names the statement, never the sealed values and digests it carried.
+        engine = create_async_engine(
+            full, pool_pre_ping=not full.startswith("sqlite"), hide_parameters=True
+        )
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise StoreError(
             f"cannot use database URL scheme of {url.split(':', 1)[0]!r}: {exc}"
