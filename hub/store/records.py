@@ -195,7 +195,9 @@ def _values(
 async def find_by_blind_index(
     conn: AsyncConnection, kind: str, digests: Sequence[str]
 ) -> list[sa.Row[Any]]:
-    """Live records whose blind index of ``kind`` matches one of ``digests``."""
+    """Live records whose blind index of ``kind`` matches one of ``digests``, with their
+    sealed ``data``: index rows are not authenticated, so the caller confirms each candidate
+    by opening it (see docs/security.md)."""
     query = (
         sa.select(
             records.c.id,
@@ -204,13 +206,18 @@ async def find_by_blind_index(
             records.c.external_id,
             records.c.kind,
             records.c.source_updated_at,
+            records.c.data,
         )
-        .join(blind_index, blind_index.c.record_id == records.c.id)
-        .where(blind_index.c.kind == kind, blind_index.c.digest.in_(list(digests)))
+        .where(
+            records.c.id.in_(
+                sa.select(blind_index.c.record_id).where(
+                    blind_index.c.kind == kind, blind_index.c.digest.in_(list(digests))
+                )
+            )
+        )
         .where(records.c.deleted.is_(False))
-        .distinct()
         .order_by(records.c.id)
-    )
+    )  # IN, not a join with DISTINCT: PostgreSQL cannot compare json values
     return list(await conn.execute(query))
 
 
