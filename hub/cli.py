@@ -552,6 +552,66 @@ def quarantine_replay(
         raise typer.Exit(1)
 
 
+# -- check --------------------------------------------------------------------------------
+
+
+@app.command()
+def check(as_json: JsonOption = False) -> None:
+    """Open every sealed value, blind-index row and wrapped data key in the store, and report
+    each that does not open or no longer matches, by table, row and reason (exit code 1).
+
+    Example: hub check
+    """
+    from rich.progress import Progress
+
+    from hub.runtime import Hub
+    from hub.services.check import check_store
+
+    bars = None if as_json else Progress(console=err_console, transient=True)
+    tasks: dict[str, Any] = {}
+
+    def tell(table: str, done: int, total: int) -> None:
+        if bars is None:
+            return
+        if table not in tasks:
+            tasks[table] = bars.add_task(table, total=total)
+        bars.update(tasks[table], completed=done, total=total)
+
+    async def go() -> Any:
+        async with Hub.open(settings(), allow_damaged_keys=True) as hub:
+            return await check_store(hub, progress=tell)
+
+    if bars is not None:
+        bars.start()
+    try:
+        report = run(go)
+    finally:
+        if bars is not None:
+            bars.stop()
+    if as_json:
+        _print_json({"checked": report.checked, "failures": [asdict(f) for f in report.failures]})
+    else:
+        _print_check(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_check(report: Any) -> None:
+    rows = sum(report.checked.values())
+    if report.ok:
+        console.print(f"[green]ok[/green]: {rows} rows checked, every sealed value opens")
+        return
+    table = Table("table", "row", "column", "reason")
+    for f in report.failures:
+        table.add_row(f.table, f.row, f.column, f.reason)
+    console.print(table)
+    console.print(
+        f"{len(report.failures)} problem(s) in {rows} rows checked; a full refresh "
+        "(hub sync --full-refresh) rewrites damaged records from the vendor",
+        highlight=False,
+    )
+
+
 # -- customers ----------------------------------------------------------------------------
 
 
