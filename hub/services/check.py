@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.connection_config import open_personal_config
 from hub.errors import HubError
 from hub.runtime import Hub
-from hub.store.schema import blind_index, connections, data_keys, quarantine, records, secrets
+from hub.store.records import index_rows
+from hub.store.schema import connections, data_keys, quarantine, records, secrets
 from hub.sync import QUARANTINE_TABLE, quarantine_row_key
 from hub.vault import record_row
 from hub.vault.verify import expected_index, open_problem, record_problems
@@ -139,25 +140,13 @@ async def _check_records(
         records.c.deleted,
     )
     async for rows in _batches(conn, query, records.c.id, size):
-        index = await _index_rows(conn, [r.id for r in rows])
+        index = await index_rows(conn, [r.id for r in rows])
         for r in rows:
             if not r.deleted:
                 _check_record(hub, r, index.get(r.id, set()), report)
         done += len(rows)
         tell("records", done, total)
     return done
-
-
-async def _index_rows(
-    conn: AsyncConnection, record_ids: list[int]
-) -> dict[int, set[tuple[str, int, str]]]:
-    query = sa.select(
-        blind_index.c.record_id, blind_index.c.kind, blind_index.c.key_id, blind_index.c.digest
-    ).where(blind_index.c.record_id.in_(record_ids))
-    found: dict[int, set[tuple[str, int, str]]] = {}
-    for i in await conn.execute(query):
-        found.setdefault(i.record_id, set()).add((i.kind, i.key_id, i.digest))
-    return found
 
 
 def _check_record(

@@ -12,6 +12,7 @@ from hub.config import Settings
 from hub.errors import VaultError
 from hub.runtime import Hub
 from hub.services.check import CheckFailure, CheckReport, check_store
+from hub.services.customers import find_customers
 from hub.services.sandboxes import connect_sandbox
 from hub.services.secrets import set_secret
 from hub.store.schema import blind_index, connections, data_keys, quarantine, records, secrets
@@ -140,3 +141,36 @@ async def test_a_damaged_data_key_is_reported_and_the_rest_still_checked(
     assert "changed or swapped" in found["data_keys"][0].reason
     assert report.checked["records"] > 14
     assert not found.get("secrets") and not found.get("quarantine")  # data key 1 still opens
+
+
+async def test_a_full_refresh_rewrites_the_damaged_records_and_leaves_the_sound_ones(
+    synced: Hub,
+) -> None:
+    p1, p2, p3, p4 = await _ids(synced, "p1", "p2", "p3", "p4")
+    async with synced.engine.begin() as conn:
+        raw_of_p2 = await conn.scalar(sa.select(records.c.raw).where(records.c.id == p2))
+        await conn.execute(records.update().where(records.c.id == p1).values(raw=raw_of_p2))
+        data = dict(await conn.scalar(sa.select(records.c.data).where(records.c.id == p3)))
+        data["emails"] = "v1:AAAA"
+        await conn.execute(records.update().where(records.c.id == p3).values(data=data))
+        await conn.execute(
+            blind_index.update().where(blind_index.c.record_id == p4).values(record_id=p2)
+        )
+        stamps = dict((await conn.execute(sa.select(records.c.id, records.c.updated_at))).all())
+    damaged = {p1, p2, p3, p4}
+
+    [incremental] = await sync_connection(synced, "mem", streams=["people"])
+    assert incremental.counters.records_written == 0  # an equal hash keeps the damage
+    assert not (await check_store(synced)).ok
+
+    [refreshed] = await sync_connection(synced, "mem", streams=["people"], full_refresh=True)
+
+    assert refreshed.counters.records_written == len(damaged)
+    assert (await check_store(synced)).failures == []
+    async with synced.engine.connect() as conn:
+        after = dict((await conn.execute(sa.select(records.c.id, records.c.updated_at))).all())
+    assert {i for i in after if after[i] != stamps[i]} == damaged
+    assert [
+        r["external_id"]
+        for r in await find_customers(synced, email="person4@example.com", phone=None)
+    ] == ["p4"]
