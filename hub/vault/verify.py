@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from hub.errors import VaultError
 from hub.models import BlindIndexKind, model_for
@@ -16,7 +16,7 @@ from hub.vault.blind_index import lookup_digests
 from hub.vault.keyring import Keyring
 from hub.vault.sealing import _content_hash, indexed_values, open_raw, open_value, unseal_data
 
-_INDEX_KINDS: tuple[BlindIndexKind, ...] = ("email", "phone")
+_INDEX_KINDS: tuple[BlindIndexKind, ...] = get_args(BlindIndexKind)
 
 
 @dataclass(frozen=True)
@@ -80,9 +80,9 @@ def expected_index(
     """(kind, key id, digest) of every blind-index row a record's own values justify, under
     each usable index key; VaultError if a sealed field does not open."""
     expected: set[tuple[str, int, str]] = set()
+    keys = keyring.index_keys()
     for index in _INDEX_KINDS:
         for value in indexed_values(kind, data, keyring, index=index, row=row):
-            keys = keyring.index_keys()
             expected.update((index, key_id, d) for key_id, d in lookup_digests(index, value, keys))
     return expected
 
