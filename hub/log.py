@@ -33,19 +33,28 @@ _SECRET_HEADER = re.compile(
     + rf"({_QUOTED}|[^\r\n]+)"
 )
 _AUTH_SCHEME = re.compile(r"(?i)(?<![a-z])(bearer|basic|digest)\s+[A-Za-z0-9._~+/=-]+")
+# The name's keyword is matched alone (a prefix such as "x_" stays in the text untouched, as
+# "_" is no letter): matching "(?:[a-z0-9]+[_-])*" before it backtracked quadratically on long
+# runs of "a_a_a_...".
 _SECRET_FIELD = re.compile(
-    r"""(?i)(?<![A-Za-z0-9])((?:[a-z0-9]+[_-])*"""
-    r"""(?:token|password|passwd|secret|api[_-]?key|apikey|session[_-]?id|signature))"""
+    r"""(?i)(?<![A-Za-z0-9])"""
+    r"""((?:token|password|passwd|secret|api[_-]?key|apikey|session[_-]?id|signature))"""
     + _FIELD_SEPARATOR
     + _NOT_DONE
     + rf"""({_QUOTED}|[^\s'"&,;}}\])]+)"""
 )
 # Query strings of full URLs (httpx logs every request URL at INFO) carry search terms, names
 # and cursors: keep the parameter names, mask every value.
-_URL_QUERY = re.compile(r"""(https?://[^\s?#'"<>]+\?)([^\s#'"<>]*)""")
+# The part before "?" stops at another "://": an attempt from each "http://" of a long line
+# would otherwise scan to its end (quadratic); a URL nested in a path is matched on its own.
+_URL_QUERY = re.compile(r"""(https?://(?:[^\s?#'"<>:]|:(?!//))++\?)([^\s#'"<>]*)""")
 _QUERY_VALUE = re.compile(r"=[^&;]+")
 _URL_USERINFO = re.compile(r"(?<=://)[^/\s@]+@")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# An email starts only where a run of local-part characters starts: a match attempt from the
+# middle of a run would rescan the rest of it, and a 256 KB run would cost n^2/2 steps (minutes).
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+)
 # International numbers need a leading plus (or its URL encoding) and 7+ digits, so that
 # timestamps, ids and UTC offsets survive; North American numbers need the 3-3-4 grouping.
 _PHONE = re.compile(
@@ -126,6 +135,25 @@ class JsonFormatter(logging.Formatter):
         return jsonlib.dumps(entry, ensure_ascii=False)
 
 
+# Database drivers log every statement with its parameters (sealed values, digests, ids), and
+# aiosqlite every result row, at INFO and DEBUG: megabytes a sync, redaction work for nothing
+# and values no log needs. Only their warnings and errors get through; the engine is also
+# built with ``hide_parameters`` so that error messages leave parameters out.
+DRIVER_LOGGERS = (
+    "sqlalchemy.engine",
+    "sqlalchemy.pool",
+    "sqlalchemy.dialects",
+    "aiosqlite",
+    "psycopg",
+)
+
+
+def quiet_database_drivers() -> None:
+    """Keep the database drivers' loggers at WARNING, whatever the hub's level."""
+    for name in DRIVER_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 class _HubHandler(logging.StreamHandler[TextIO]):
     """The handler :func:`configure_logging` installs; marked so a second call replaces it."""
 
@@ -159,7 +187,8 @@ def configure_logging(
     the :data:`LIBRARY_LOGGERS` at ``library_level`` when given (the CLI: WARNING).
 
     Every handler already on the root logger gets the redaction filter too, so no handler that
-    another library or a test harness added can print an unredacted record.
+    another library or a test harness added can print an unredacted record. The database
+    drivers stay at WARNING (see :data:`DRIVER_LOGGERS`).
     """
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _HubHandler)]:
@@ -175,6 +204,7 @@ def configure_logging(
         logging.getLogger(name).setLevel(
             logging.NOTSET if library_level is None else _level(library_level)
         )
+    quiet_database_drivers()
     return handler
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.errors import ConfigError, RecordInvalid, StreamBusy
+from hub.errors import ConfigError, RecordInvalid, StreamBusy, VaultError
 from hub.mapping import Tombstone as MappedTombstone
 from hub.run import Run
 from hub.runtime import Hub, utcnow
@@ -21,6 +21,14 @@ from hub.sync import QUARANTINE_TABLE, PageWrite, quarantine_row_key, store_page
 from hub.vault import open_value
 
 
+@dataclass(frozen=True)
+class ReplayFailure:
+    """An entry that could not be replayed (its sealed payload does not open): it stays open."""
+
+    entry_id: int
+    reason: str
+
+
 @dataclass
 class ReplayResult:
     """What a quarantine replay did."""
@@ -29,6 +37,12 @@ class ReplayResult:
     superseded: int = 0  # now valid, but the store already holds a newer version
     still_invalid: int = 0
     busy: list[str] = field(default_factory=list)  # streams left for later: a run held them
+    failed: list[ReplayFailure] = field(default_factory=list)  # each bad entry, by id
+
+    @property
+    def complete(self) -> bool:
+        """Whether every entry asked for was tried and none failed."""
+        return not self.busy and not self.failed
 
 
 async def replay_quarantine(
@@ -41,6 +55,8 @@ async def replay_quarantine(
 
     Each stream's entries are replayed in a run of their own that holds the stream's lease, so
     a replay never interleaves with a sync of that stream; a busy stream's entries stay open.
+    Each entry is replayed on its own: one whose payload does not open is listed in
+    ``failed`` with the reason, stays open, and the others go on.
     """
     result = ReplayResult()
     async with hub.engine.connect() as conn:
@@ -86,8 +102,27 @@ async def _replay_stream(
 ) -> None:
     async with Run(hub, connection, stream, kind="replay") as run:
         for entry in entries:
-            outcome = await _replay_entry(hub, entry, system, run)
+            try:
+                raw = _open_payload(hub, entry)
+            except VaultError as exc:
+                result.failed.append(ReplayFailure(entry.id, str(exc)))
+                continue
+            outcome = await _replay_entry(hub, entry, raw, system, run)
             setattr(result, outcome, getattr(result, outcome) + 1)
+
+
+def _open_payload(hub: Hub, entry: Any) -> dict[str, Any]:
+    """The vendor record an entry holds; VaultError saying where when it does not open."""
+    row_key = quarantine_row_key(entry.connection, entry.object_type, entry.external_id)
+    try:
+        raw = open_value(entry.raw, hub.keyring, table=QUARANTINE_TABLE, column="raw", row=row_key)
+    except VaultError as exc:
+        raise VaultError(
+            f"{QUARANTINE_TABLE}.raw of entry {entry.id} does not open: {exc}"
+        ) from None
+    if not isinstance(raw, dict):
+        raise VaultError(f"{QUARANTINE_TABLE}.raw of entry {entry.id} is not a vendor record")
+    return raw
 
 
 # Which run counter each outcome adds to: a replay reads entries, not vendor records.
@@ -98,11 +133,9 @@ _COUNTER = {
 }
 
 
-async def _replay_entry(hub: Hub, entry: Any, system: str, run: Run) -> str:
-    """Replay one entry; returns the ReplayResult counter it adds to."""
+async def _replay_entry(hub: Hub, entry: Any, raw: dict[str, Any], system: str, run: Run) -> str:
+    """Replay one entry's opened payload; returns the ReplayResult counter it adds to."""
     mapping = hub.mapping(system)
-    row_key = quarantine_row_key(entry.connection, entry.object_type, entry.external_id)
-    raw = open_value(entry.raw, hub.keyring, table=QUARANTINE_TABLE, column="raw", row=row_key)
     now = utcnow()
     try:
         mapped = mapping.stream(entry.stream).apply(raw, system=system, connection=entry.connection)

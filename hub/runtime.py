@@ -72,17 +72,26 @@ class Hub:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, settings: Settings, *, create: bool = False) -> AsyncIterator[Hub]:
+    async def open(
+        cls, settings: Settings, *, create: bool = False, allow_damaged_keys: bool = False
+    ) -> AsyncIterator[Hub]:
         """Open the database (migrating it), load the keys, and close everything after.
 
         The database must have been initialised unless ``create`` (``hub init``, test
-        fixtures) asks for a new one; see :func:`hub.store.engine.open_engine`.
+        fixtures) asks for a new one; see :func:`hub.store.engine.open_engine`. A damaged
+        data key is an error unless ``allow_damaged_keys`` (`hub check`, which reports it):
+        then the keys that open are loaded, and no key is created.
         """
         engine = await open_engine(settings.resolved_database_url, create=create)
         try:
             master_key = load_master_key(settings.resolved_key_file)
             async with engine.connect() as conn:
-                keyring = await Keyring.load(conn, master_key)
+                keyring = await Keyring.load(
+                    conn,
+                    master_key,
+                    create=not allow_damaged_keys,
+                    allow_damaged=allow_damaged_keys,
+                )
             hub = cls(settings, engine, keyring)
             try:
                 yield hub

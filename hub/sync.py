@@ -41,9 +41,17 @@ from hub.plugins import plugin_manager
 from hub.run import Run, StreamResult
 from hub.runtime import Hub, utcnow
 from hub.store.quarantine import QuarantineRow, count_open, quarantine_records, resolve_open
-from hub.store.records import RecordRow, Tombstone, UpsertCounts, upsert_records
+from hub.store.records import (
+    RecordRow,
+    SoundCheck,
+    StoredRecord,
+    Tombstone,
+    UpsertCounts,
+    upsert_records,
+)
 from hub.store.runs import RunCounters, clear_state, load_state, save_state
-from hub.vault import seal_record, seal_value
+from hub.vault import record_row, seal_record, seal_value
+from hub.vault.verify import record_opens
 
 __all__ = [
     "QUARANTINE_TABLE",
@@ -145,9 +153,15 @@ def to_record_row(record: Any, hub: Hub) -> RecordRow:
     )
 
 
-async def store_page(conn: AsyncConnection, hub: Hub, write: PageWrite) -> UpsertCounts:
+async def store_page(
+    conn: AsyncConnection, hub: Hub, write: PageWrite, *, recheck: bool = False
+) -> UpsertCounts:
     """Upsert a page's records and tombstones in ``conn``'s transaction, then let plugins
-    write theirs (``hub_page_transaction``) in the same transaction."""
+    write theirs (``hub_page_transaction``) in the same transaction.
+
+    With ``recheck`` (a full refresh) a record the vendor sent unchanged is still rewritten
+    when its stored sealed values no longer open or its index rows were changed.
+    """
     counts = await upsert_records(
         conn,
         connection=write.connection,
@@ -156,11 +170,27 @@ async def store_page(conn: AsyncConnection, hub: Hub, write: PageWrite) -> Upser
         rows=list(write.rows),
         tombstones=list(write.tombstones),
         now=write.now,
+        sound=_sound_as_stored(hub, write.connection) if recheck else None,
     )
     for outcome in plugin_manager().hook.hub_page_transaction(hub=hub, conn=conn, write=write):
         if inspect.isawaitable(outcome):
             await outcome
     return counts
+
+
+def _sound_as_stored(hub: Hub, connection: str) -> SoundCheck:
+    """Whether a stored record still opens, matches its content hash, and has exactly the
+    index rows its fresh copy would get."""
+
+    def sound(stored: StoredRecord, fresh: RecordRow) -> bool:
+        if set(fresh.index) != stored.index:
+            return False
+        row = record_row(connection, stored.object_type, stored.external_id)
+        return record_opens(
+            stored.kind, stored.data, stored.raw, stored.content_hash, hub.keyring, row=row
+        )
+
+    return sound
 
 
 async def _read_ahead(pages: AsyncIterator[Page], depth: int = 1) -> AsyncGenerator[Page]:
@@ -210,6 +240,7 @@ class StreamSync:
         self.mapping_version = mapping.version
         self.connection = connector.connection
         self._quarantine_open = False
+        self._full_refresh = False
         self.result: StreamResult | None = None
 
     async def run(
@@ -219,6 +250,7 @@ class StreamSync:
             self.hub, self.connection, self.stream.name, kind="sync", full_refresh=full_refresh
         ) as run:
             self.result = run.result
+            self._full_refresh = full_refresh
             sent_before = _requests_sent(self.connector)
             try:
                 await self._read_and_commit(run, full_refresh=full_refresh, progress=progress)
@@ -315,6 +347,7 @@ class StreamSync:
                     mapped.tombstones,
                     now,
                 ),
+                recheck=self._full_refresh,
             )
             if self._quarantine_open:
                 keys = [(r.object_type, r.external_id) for r in mapped.rows]

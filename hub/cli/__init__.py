@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from hub.cli import bench as _bench
 from hub.cli import cases as _cases
+from hub.cli import check as _check
 from hub.cli import connections as _connections
 from hub.cli import connectors as _connectors
 from hub.cli import customers as _customers
@@ -22,5 +23,5 @@ from hub.cli.base import app
 
 __all__ = ["app"]
 # Imported for their commands: each module registers its own on the app.
-_COMMANDS = (_bench, _cases, _connections, _connectors, _customers, _outbox, _quarantine, _sandbox,
-             _secrets, _setup, _sync)  # fmt: skip
+_COMMANDS = (_bench, _cases, _check, _connections, _connectors, _customers, _outbox,
+             _quarantine, _sandbox, _secrets, _setup, _sync)  # fmt: skip

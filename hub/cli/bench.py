@@ -19,13 +19,24 @@ def bench_sync(
     database_url: Annotated[
         str | None, typer.Option(help="Bench against this database (default: temp SQLite).")
     ] = None,
+    log_level: Annotated[
+        str, typer.Option(help="Log level of the engine phase's sync (DEBUG costs most).")
+    ] = "WARNING",
 ) -> None:
     """Engine throughput and peak memory vs a bare-fetch baseline, as JSON (always).
 
-    Example: hub bench sync --connector zendesk --records 100000
+    Example: hub bench sync --connector zendesk --records 100000 --log-level DEBUG
     """
     from hub.bench import bench_sync as do_bench
 
     print_json(
-        run(lambda: do_bench(connector, records=records, seed=seed, database_url=database_url))
+        run(
+            lambda: do_bench(
+                connector,
+                records=records,
+                seed=seed,
+                database_url=database_url,
+                log_level=log_level,
+            )
+        )
     )

@@ -58,6 +58,8 @@ def quarantine_replay(
     entry_id: Annotated[list[int] | None, typer.Option("--id", help="Only these entries.")] = None,
 ) -> None:
     """Map open entries again with the current mapping; valid ones move into the store.
+    An entry that cannot be replayed is reported by id and the others go on; the exit code
+    is then 1.
 
     Example: hub quarantine replay --connection zd
     """
@@ -76,5 +78,11 @@ def quarantine_replay(
             err_console().print(
                 f"busy: {busy}; its entries stay open, replay again later", highlight=False
             )
-    if result.busy:
+        for failure in result.failed:
+            err_console().print(
+                f"failed: entry {failure.entry_id}: {failure.reason}; it stays open",
+                highlight=False,
+                markup=False,
+            )
+    if not result.complete:
         raise typer.Exit(1)

@@ -7,6 +7,7 @@ than a new, empty hub; an initialised database at an older migration is brought 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -80,15 +81,60 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# A SQLite hub holds sealed values, digests and the wrapped data keys: owner only, whatever
+# the umask, as the master key file is. SQLite gives -wal and -shm the database file's mode.
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_FOLDER_MODE = 0o700
+SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def _make_private_folder(folder: Path) -> None:
+    """Create ``folder`` (and missing parents) owner-only; an existing one is left as it is."""
+    if folder.is_dir():
+        return
+    folder.mkdir(mode=PRIVATE_FOLDER_MODE, parents=True, exist_ok=True)
+    os.chmod(folder, PRIVATE_FOLDER_MODE)  # mkdir's mode is filtered by the umask
+
+
+def _create_private_file(file: Path) -> None:
+    """Create an empty database file with mode 0600 before SQLite creates it with 0644."""
+    try:
+        os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StoreError(f"cannot create the database {file.resolve()}: {exc.strerror}") from None
+
+
+def protect_sqlite_files(file: Path) -> None:
+    """Make the database file and its -wal, -shm and -journal companions mode 0600."""
+    for suffix in SQLITE_COMPANIONS:
+        companion = file.with_name(file.name + suffix)
+        try:
+            if os.stat(companion).st_mode & 0o777 != PRIVATE_FILE_MODE:
+                os.chmod(companion, PRIVATE_FILE_MODE)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise StoreError(
+                f"cannot make {companion.resolve()} private (mode 0600): {exc.strerror}"
+            ) from None
+
+
 def create_engine(url: str, *, create_folder: bool = False) -> AsyncEngine:
     """An async engine for ``url`` (sqlite:///file.db or postgresql://...); with
-    ``create_folder``, a SQLite file's folder is made first."""
+    ``create_folder``, a SQLite file's folder (mode 0700) and file (mode 0600) are made first."""
     full = async_url(url)
     file = sqlite_file(url)
     if create_folder and file is not None:
-        file.parent.mkdir(parents=True, exist_ok=True)
+        _make_private_folder(file.parent)
+        _create_private_file(file)
     try:
-        engine = create_async_engine(full, pool_pre_ping=not full.startswith("sqlite"))
+        # hide_parameters: a failed statement's message (which may reach a log or a run's
+        # error) names the statement, never the sealed values and digests it carried.
+        engine = create_async_engine(
+            full, pool_pre_ping=not full.startswith("sqlite"), hide_parameters=True
+        )
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise StoreError(
             f"cannot use database URL scheme of {url.split(':', 1)[0]!r}: {exc}"
@@ -166,8 +212,12 @@ async def open_engine(url: str, *, create: bool = False) -> AsyncEngine:
     """The engine of the hub database at ``url``, migrated to the newest schema.
 
     Without ``create`` the database must exist and have been initialised (StoreError naming
-    it otherwise, and nothing is created); with it, a new one is made (``hub init``).
+    it otherwise, and nothing is created); with it, a new one is made (``hub init``). A SQLite
+    database file and its -wal and -shm are made mode 0600 on every open.
     """
+    file = sqlite_file(url)
+    if file is not None:
+        protect_sqlite_files(file)  # before anything reads it (a read creates -wal and -shm)
     if not create:
         _check_initialised(url)
     engine = create_engine(url, create_folder=create)
@@ -176,4 +226,6 @@ async def open_engine(url: str, *, create: bool = False) -> AsyncEngine:
     except BaseException:
         await engine.dispose()
         raise
+    if file is not None:
+        protect_sqlite_files(file)
     return engine

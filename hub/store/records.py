@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,6 +36,25 @@ class Tombstone:
     object_type: str
     external_id: str
     source_updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A stored live record as a full refresh re-examines it (sealed, as stored)."""
+
+    id: int
+    object_type: str
+    external_id: str
+    kind: str
+    data: dict[str, Any]
+    raw: str | None
+    content_hash: str
+    index: frozenset[tuple[str, int, str]]
+
+
+# Whether a stored record that the vendor sent again unchanged is sound as stored: when it is
+# not (a sealed value does not open, an index row was moved), the fresh copy is written.
+SoundCheck = Callable[[StoredRecord, RecordRow], bool]
 
 
 @dataclass
@@ -81,17 +100,21 @@ async def upsert_records(
     rows: Sequence[RecordRow],
     tombstones: Sequence[Tombstone],
     now: datetime,
+    sound: SoundCheck | None = None,
 ) -> UpsertCounts:
     """Insert new records, update changed ones, skip unchanged ones, tombstone deletions.
 
     Runs inside the caller's transaction. Within one call the last occurrence of a key wins
-    (time-based exports may repeat a record at a page boundary).
+    (time-based exports may repeat a record at a page boundary). With ``sound`` (a full
+    refresh), an unchanged record is skipped only if it passes that check; otherwise it is
+    rewritten, blind-index rows included, and counted as written.
     """
     latest: dict[tuple[str, str], RecordRow | Tombstone] = {}
     items: list[RecordRow | Tombstone] = [*rows, *tombstones]
     for item in items:
         latest[_key(item.object_type, item.external_id)] = item
     existing = await _existing(conn, connection, set(latest))
+    stored = await _stored_records(conn, [old[0] for old in existing.values()]) if sound else {}
     counts = UpsertCounts()
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
@@ -101,8 +124,15 @@ async def upsert_records(
         values = _values(item, connection, stream, mapping_version, now)
         old = existing.get(key)
         if old is not None and old[1] == values["content_hash"]:
-            counts.unchanged += 1
-            continue
+            damaged = (
+                sound is not None
+                and isinstance(item, RecordRow)
+                and old[0] in stored
+                and not sound(stored[old[0]], item)
+            )
+            if not damaged:
+                counts.unchanged += 1
+                continue
         if isinstance(item, Tombstone):
             counts.deleted += 1
             if old is None:
@@ -141,6 +171,37 @@ async def upsert_records(
     touched = [ids[_key(d["object_type"], d["external_id"])] for d in [*updates, *deletions]]
     await _replace_index(conn, touched, [(ids[k], entries) for k, entries in index_for.items()])
     return counts
+
+
+async def index_rows(
+    conn: AsyncConnection, record_ids: Sequence[int]
+) -> dict[int, set[tuple[str, int, str]]]:
+    """(kind, key id, digest) of every blind-index row of these records, by record id."""
+    query = sa.select(
+        blind_index.c.record_id, blind_index.c.kind, blind_index.c.key_id, blind_index.c.digest
+    ).where(blind_index.c.record_id.in_(list(record_ids)))
+    found: dict[int, set[tuple[str, int, str]]] = {}
+    for i in await conn.execute(query):
+        found.setdefault(i.record_id, set()).add((i.kind, i.key_id, i.digest))
+    return found
+
+
+async def _stored_records(conn: AsyncConnection, ids: list[int]) -> dict[int, StoredRecord]:
+    """The live records with these ids, with their blind-index rows, by id."""
+    found: dict[int, StoredRecord] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        index = await index_rows(conn, chunk)
+        query = sa.select(
+            records.c.id, records.c.object_type, records.c.external_id, records.c.kind,
+            records.c.data, records.c.raw, records.c.content_hash,
+        ).where(records.c.id.in_(chunk), records.c.deleted.is_(False))  # fmt: skip
+        for r in await conn.execute(query):
+            found[r.id] = StoredRecord(
+                r.id, r.object_type, r.external_id, r.kind, dict(r.data), r.raw,
+                r.content_hash, frozenset(index.get(r.id, ())),
+            )  # fmt: skip
+    return found
 
 
 async def _replace_index(
@@ -195,7 +256,9 @@ def _values(
 async def find_by_blind_index(
     conn: AsyncConnection, kind: str, digests: Sequence[str]
 ) -> list[sa.Row[Any]]:
-    """Live records whose blind index of ``kind`` matches one of ``digests``."""
+    """Live records whose blind index of ``kind`` matches one of ``digests``, with their
+    sealed ``data``: index rows are not authenticated, so the caller confirms each candidate
+    by opening it (see docs/security.md)."""
     query = (
         sa.select(
             records.c.id,
@@ -204,13 +267,18 @@ async def find_by_blind_index(
             records.c.external_id,
             records.c.kind,
             records.c.source_updated_at,
+            records.c.data,
         )
-        .join(blind_index, blind_index.c.record_id == records.c.id)
-        .where(blind_index.c.kind == kind, blind_index.c.digest.in_(list(digests)))
+        .where(
+            records.c.id.in_(
+                sa.select(blind_index.c.record_id).where(
+                    blind_index.c.kind == kind, blind_index.c.digest.in_(list(digests))
+                )
+            )
+        )
         .where(records.c.deleted.is_(False))
-        .distinct()
         .order_by(records.c.id)
-    )
+    )  # IN, not a join with DISTINCT: PostgreSQL cannot compare json values
     return list(await conn.execute(query))
 
 

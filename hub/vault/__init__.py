@@ -19,6 +19,7 @@ from hub.vault.keyring import Keyring, holds_data_keys
 from hub.vault.master_key import DEFAULT_KEY_FILE, create_master_key, load_master_key
 from hub.vault.sealing import (
     SealedRecord,
+    indexed_values,
     open_raw,
     open_value,
     record_row,
@@ -48,6 +49,7 @@ __all__ = [
     "create_master_key",
     "get_secret",
     "holds_data_keys",
+    "indexed_values",
     "list_secrets",
     "load_master_key",
     "lookup_digests",

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.errors import VaultError
 from hub.store.schema import data_keys
 from hub.vault.data_key import KEY_BYTES, PURPOSES, DataKey, KeyPurpose, KeyStatus
-from hub.vault.wrapping import unwrap_data_key, wrap_data_key
+from hub.vault.wrapping import KeyDoesNotOpen, unwrap_data_key, wrap_data_key
 
 _CREATE_ATTEMPTS = 5
 _PURPOSES: dict[str, KeyPurpose] = {"data": "data", "index": "index"}
@@ -30,15 +30,23 @@ _STATUSES: dict[str, KeyStatus] = {"primary": "primary", "active": "active", "re
 class Keyring:
     """The unwrapped data keys by id. Build it with :meth:`load`; tests may pass keys."""
 
-    def __init__(self, keys: Iterable[DataKey]) -> None:
+    def __init__(self, keys: Iterable[DataKey], damaged: dict[int, str] | None = None) -> None:
         self._keys = {key.id: key for key in keys}
+        # Keys that did not open (id -> reason); only a keyring loaded with allow_damaged
+        # has any, for `hub check` to report.
+        self.damaged: dict[int, str] = dict(damaged or {})
 
     def __repr__(self) -> str:
         return f"Keyring(key_ids={self.key_ids()})"
 
     @classmethod
     async def load(
-        cls, conn: AsyncConnection, master_key: bytes, *, create: bool = True
+        cls,
+        conn: AsyncConnection,
+        master_key: bytes,
+        *,
+        create: bool = True,
+        allow_damaged: bool = False,
     ) -> Keyring:
         """Read and unwrap every data key; with ``create``, add missing primary keys first.
 
@@ -47,10 +55,18 @@ class Keyring:
         caller commits: seal nothing with this keyring if that transaction rolls back. Two
         processes racing to create the first keys end up with the same ones: the loser's
         INSERT hits the primary key, backs out and re-reads.
+
+        A key that does not open is a VaultError: "wrong master key" when none opens, "these
+        keys are damaged" naming them when others do. With ``allow_damaged`` (for `hub
+        check`) the keys that open are loaded and the others listed in :attr:`damaged`.
         """
         if conn.in_transaction():
-            return cls(await _load_in_transaction(conn, master_key, create=create))
-        return cls(await _load_committed(conn, master_key, create=create))
+            keys, damaged = await _load_in_transaction(conn, master_key, create=create)
+        else:
+            keys, damaged = await _load_committed(conn, master_key, create=create)
+        if damaged and (not allow_damaged or not keys):
+            raise _damage_error(keys, damaged)
+        return cls(keys, {key_id: _damage_reason(exc) for key_id, exc in damaged.items()})
 
     def primary(self, purpose: KeyPurpose) -> DataKey:
         """The key that seals (``"data"``) or indexes (``"index"``) new values."""
@@ -110,9 +126,10 @@ def _missing_purposes(rows: Iterable[_StoredKey]) -> list[KeyPurpose]:
     return [purpose for purpose in PURPOSES if purpose not in have]
 
 
-async def _load_committed(
-    conn: AsyncConnection, master_key: bytes, *, create: bool
-) -> list[DataKey]:
+_Loaded = tuple[list[DataKey], dict[int, VaultError]]
+
+
+async def _load_committed(conn: AsyncConnection, master_key: bytes, *, create: bool) -> _Loaded:
     """Read (and create) the keys in transactions of our own, retrying when another won."""
     for attempt in range(_CREATE_ATTEMPTS):
         try:
@@ -132,7 +149,7 @@ async def _load_committed(
 
 async def _load_in_transaction(
     conn: AsyncConnection, master_key: bytes, *, create: bool
-) -> list[DataKey]:
+) -> _Loaded:
     """Read (and create) the keys in the caller's transaction, under a savepoint so a lost
     race leaves that transaction usable (PostgreSQL aborts it otherwise)."""
     for _ in range(_CREATE_ATTEMPTS):
@@ -144,17 +161,44 @@ async def _load_in_transaction(
     raise VaultError("could not create the first data keys: other processes kept racing")
 
 
-async def _read_and_create(
-    conn: AsyncConnection, master_key: bytes, *, create: bool
-) -> list[DataKey]:
-    """Unwrap the stored keys, then insert a primary key for each purpose that lacks one."""
+async def _read_and_create(conn: AsyncConnection, master_key: bytes, *, create: bool) -> _Loaded:
+    """Unwrap the stored keys, then insert a primary key for each purpose that lacks one
+    (only when every key opened: a wrong master key or a damaged key writes nothing)."""
     rows = await _read_rows(conn)
-    keys = [_unwrap(row, master_key) for row in rows]  # a wrong master key fails before writing
+    keys: list[DataKey] = []
+    damaged: dict[int, VaultError] = {}
+    for row in rows:
+        try:
+            keys.append(_unwrap(row, master_key))
+        except VaultError as exc:
+            damaged[row.id] = exc
+    if damaged:
+        return keys, damaged
     next_id = max((row.id for row in rows), default=0) + 1
     missing = _missing_purposes(rows) if create else []
     for key_id, purpose in enumerate(missing, start=next_id):
         keys.append(await _insert_key(conn, master_key, key_id, purpose))
-    return keys
+    return keys, damaged
+
+
+def _damage_error(opened: list[DataKey], damaged: dict[int, VaultError]) -> VaultError:
+    """What is wrong when some keys did not open: the master key when it opens none, the keys
+    themselves when it opens others (so it is the right one)."""
+    if not opened:
+        return next(iter(damaged.values()))
+    names = ", ".join(str(key_id) for key_id in sorted(damaged))
+    good = ", ".join(str(key.id) for key in sorted(opened, key=lambda k: k.id))
+    return VaultError(
+        f"damaged data keys: {names} (table data_keys); the master key opens data keys "
+        f"{good}, so it is the right one and these rows were changed or swapped; restore "
+        "them from a backup (`hub check` lists the values they seal)"
+    )
+
+
+def _damage_reason(exc: VaultError) -> str:
+    if isinstance(exc, KeyDoesNotOpen):
+        return "changed or swapped: the master key that opens the other data keys does not open it"
+    return str(exc)
 
 
 def _lost_race(conn: AsyncConnection, exc: sa.exc.DBAPIError) -> bool:

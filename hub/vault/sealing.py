@@ -19,7 +19,7 @@ from pydantic_core import to_jsonable_python
 
 from hub.errors import VaultError
 from hub.models import BlindIndexKind, CanonicalRecord, model_for
-from hub.vault.blind_index import blind_index
+from hub.vault.blind_index import blind_index, normalise
 from hub.vault.cipher import length_prefixed, open_token, seal
 from hub.vault.data_key import DataKey
 from hub.vault.keyring import Keyring
@@ -74,6 +74,32 @@ def unseal_data(
         if not _is_empty(value):
             opened[name] = open_value(value, keyring, table=table, column=f"data.{name}", row=row)
     return opened
+
+
+def indexed_values(
+    kind: str,
+    data: dict[str, Any],
+    keyring: Keyring,
+    *,
+    index: BlindIndexKind,
+    row: str,
+    table: str = "records",
+) -> set[str]:
+    """The normalised values a stored record's blind index of ``index`` was computed from,
+    opened from its sealed fields: what a lookup compares a candidate with. VaultError if a
+    sealed field does not open in this row."""
+    found: set[str] = set()
+    for name, marker in model_for(kind).pii_fields().items():
+        value = data.get(name)
+        if marker.index != index or _is_empty(value):
+            continue
+        opened = open_value(value, keyring, table=table, column=f"data.{name}", row=row)
+        for text in _strings(opened):
+            try:
+                found.add(normalise(index, text))
+            except ValueError:
+                continue  # not indexable, so not indexed either
+    return found
 
 
 def open_raw(sealed: str, keyring: Keyring, *, row: str, table: str = "records") -> dict[str, Any]:

@@ -23,6 +23,20 @@ from hub.vault.cipher import NONCE_BYTES, TAG_BYTES, length_prefixed
 from hub.vault.data_key import KEY_BYTES, KeyPurpose
 
 PREFIX = "w1:"
+
+
+class KeyDoesNotOpen(VaultError):
+    """The master key does not open a wrapped data key: either it is the wrong master key or
+    that key's row was changed; the keyring tells which by trying the other keys."""
+
+    def __init__(self, key_id: int) -> None:
+        super().__init__(
+            f"the master key does not open data key {key_id}; is HUB_MASTER_KEY / "
+            "secrets/master.key the one this database was created with?"
+        )
+        self.key_id = key_id
+
+
 _LABEL = b"hub.data_key.w1"
 
 
@@ -51,10 +65,7 @@ def unwrap_data_key(wrapped: str, master_key: bytes, *, key_id: int, purpose: Ke
             body[:NONCE_BYTES], body[NONCE_BYTES:], _aad(key_id, purpose)
         )
     except InvalidTag:
-        raise VaultError(
-            f"the master key does not open data key {key_id}; is HUB_MASTER_KEY / "
-            "secrets/master.key the one this database was created with?"
-        ) from None
+        raise KeyDoesNotOpen(key_id) from None
     if len(material) != KEY_BYTES:
         raise VaultError(f"data key {key_id} unwraps to {len(material)} bytes, not {KEY_BYTES}")
     return material

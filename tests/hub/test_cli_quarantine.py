@@ -4,7 +4,9 @@ a replay of something that is not there, or not open, is an error that names it.
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +74,23 @@ def test_replay_of_an_unknown_or_resolved_id_or_connection_is_an_error_naming_it
 
     replayed = _json(hub_cli(tmp_path, "quarantine", "replay", "--connection", "mem", "--json"))
     assert replayed["moved"] == len(rest)
+
+
+def test_replay_reports_an_entry_that_does_not_open_by_id_moves_the_rest_and_exits_1(
+    tmp_path: Path,
+) -> None:
+    entries = _hub_with_quarantined_cases(tmp_path)
+    _lenient_mapping(tmp_path)
+    bad = entries[0]["id"]
+    with closing(sqlite3.connect(tmp_path / "data" / "hub.db")) as db, db:
+        db.execute("UPDATE quarantine SET raw = 'v1:AAAA' WHERE id = ?", (bad,))
+
+    out = hub_cli(tmp_path, "quarantine", "replay", "--connection", "mem")
+
+    assert out.returncode == 1, out.stderr
+    assert f"failed: entry {bad}: quarantine.raw of entry {bad} does not open" in out.stderr
+    assert f"moved {len(entries) - 1}," in out.stdout
+    assert [e["id"] for e in _json(hub_cli(tmp_path, "quarantine", "list", "--json"))] == [bad]
 
 
 def _lenient_mapping(home: Path) -> None:

@@ -6,12 +6,16 @@ import io
 import json
 import logging
 import sys
+import time
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from hub.log import RedactionFilter, configure_logging, redact
+from hub.runtime import Hub
+from hub.sync import sync_connection
+from hub.testing import MemorySource
 
 
 @pytest.mark.parametrize(
@@ -128,3 +132,44 @@ def test_handlers_already_on_the_root_logger_are_redacted_too() -> None:
     logging.getLogger("httpx").info("HTTP Request: GET https://x.test/?access_token=at-1 200")
     assert "at-1" not in other.getvalue()
     assert "HTTP Request: GET" in other.getvalue()
+
+
+_LINE = 256 * 1024
+# Lines a database driver or a hostile vendor can produce: long runs that each pattern could
+# try to match from every position. Redaction that backtracks takes minutes on one of them.
+_ADVERSARIAL = {
+    "email-chain": "a@a.a@",
+    "local-part-run": "a",
+    "dotted-run": "a.",
+    "name-segments": "a_",
+    "dashed-segments": "1-",
+    "keyword-segments": "token_",
+    "url-schemes": "http://",
+    "quotes": "password='",
+    "digit-groups": "555-",
+    "encoded-plus": "%2B1",
+}
+
+
+@pytest.mark.parametrize("unit", list(_ADVERSARIAL.values()), ids=list(_ADVERSARIAL))
+def test_redacts_a_256_kb_adversarial_line_in_linear_time(unit: str) -> None:
+    line = (unit * (_LINE // len(unit) + 1))[:_LINE] + " mail jane.doe@example.com"
+    started = time.perf_counter()
+    redacted = redact(line)
+    assert time.perf_counter() - started < 5  # about 0.1 s; quadratic takes minutes
+    assert "jane.doe@example.com" not in redacted
+
+
+@pytest.mark.usefixtures("restore_root_logging")
+async def test_a_debug_sync_logs_no_database_statement_or_parameter(
+    hub: Hub, memory: MemorySource
+) -> None:
+    output = io.StringIO()
+    configure_logging(logging.DEBUG, stream=output)
+    results = await sync_connection(hub, "mem")
+    assert {r.status for r in results} == {"succeeded"}
+    log = output.getvalue()
+    assert "v1:" not in log  # no sealed value travelled as a statement parameter
+    for driver in ("sqlalchemy.engine", "aiosqlite", "psycopg"):
+        assert f" {driver}" not in log
+    assert "INSERT INTO" not in log

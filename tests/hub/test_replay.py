@@ -188,3 +188,39 @@ async def test_replaying_an_id_under_another_connection_is_an_error_naming_both(
         entry_id = await conn.scalar(sa.select(quarantine.c.id).limit(1))
     message = await _replay_refused(hub, connection="other", entry_ids=[entry_id])
     assert f"entry {entry_id} belongs to connection 'mem', not 'other'" in message
+
+
+async def test_an_entry_that_does_not_open_is_reported_by_id_and_the_others_are_replayed(
+    hub: Hub, memory: MemorySource
+) -> None:
+    await _quarantine_cases_then_fix_the_mapping(hub)
+    async with hub.engine.begin() as conn:
+        ids = list(
+            (await conn.execute(sa.select(quarantine.c.id).order_by(quarantine.c.id))).scalars()
+        )
+        assert len(ids) >= 4
+        swapped, garbled = ids[0], ids[2]
+        donor = await conn.scalar(sa.select(quarantine.c.raw).where(quarantine.c.id == ids[1]))
+        # One payload copied from another entry (its context binding refuses it), one garbled.
+        await conn.execute(quarantine.update().where(quarantine.c.id == swapped).values(raw=donor))
+        await conn.execute(
+            quarantine.update().where(quarantine.c.id == garbled).values(raw="v1:AAAA")
+        )
+
+    replayed = await replay_quarantine(hub)
+
+    assert [f.entry_id for f in replayed.failed] == [swapped, garbled]
+    for failure in replayed.failed:
+        assert failure.reason.startswith(
+            f"quarantine.raw of entry {failure.entry_id} does not open"
+        )
+    assert replayed.moved == len(ids) - 2 and not replayed.complete
+    async with hub.engine.connect() as conn:
+        still_open = await conn.execute(
+            sa.select(quarantine.c.id).where(quarantine.c.resolved_at.is_(None))
+        )
+        assert sorted(still_open.scalars()) == [swapped, garbled]
+        [status] = (
+            await conn.execute(sa.select(sync_runs.c.status).where(sync_runs.c.kind == "replay"))
+        ).scalars()
+    assert status == "succeeded"

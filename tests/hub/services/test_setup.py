@@ -3,7 +3,10 @@ never makes a key that could not open the data keys a database already holds."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -143,3 +146,51 @@ async def test_an_initialised_database_at_an_older_migration_is_migrated_on_open
     async with Hub.open(hub_settings) as hub:
         await set_secret(hub, "token", "made-up-value")
     assert _revision(url) == ScriptDirectory.from_config(cfg).get_current_head()
+
+
+@pytest.fixture
+def loose_umask() -> Iterator[None]:
+    """The umask most shells have (022): new files 0644 and folders 0755 unless made private."""
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _database_files(data: Path) -> dict[str, int]:
+    return {p.name: _mode(p) for p in sorted(data.iterdir()) if p.name.startswith("hub.db")}
+
+
+@pytest.mark.usefixtures("loose_umask")
+async def test_init_makes_the_data_folder_0700_and_the_database_files_0600(
+    tmp_path: Path,
+) -> None:
+    await initialise(tmp_path / "hub")
+    settings = load_settings(tmp_path / "hub" / "hub.toml")
+    async with Hub.open(settings) as hub:
+        await set_secret(hub, "token", "made-up-value")  # a write: -wal and -shm exist now
+        data = tmp_path / "hub" / "data"
+        assert _mode(data) == 0o700
+        files = _database_files(data)
+        assert {"hub.db", "hub.db-wal", "hub.db-shm"} <= set(files)
+        assert set(files.values()) == {0o600}, files
+
+
+@pytest.mark.usefixtures("loose_umask")
+async def test_every_open_makes_world_readable_database_files_0600_again(
+    tmp_path: Path,
+) -> None:
+    await initialise(tmp_path / "hub")
+    settings = load_settings(tmp_path / "hub" / "hub.toml")
+    data = tmp_path / "hub" / "data"
+    async with Hub.open(settings) as hub:
+        await set_secret(hub, "token", "made-up-value")
+        for name in _database_files(data):  # as an older hub left them
+            os.chmod(data / name, 0o644)
+    async with Hub.open(settings) as hub:
+        assert [name for name, _ in await list_secrets(hub)] == ["token"]  # data intact
+        await set_secret(hub, "other", "made-up-value")
+        assert set(_database_files(data).values()) == {0o600}

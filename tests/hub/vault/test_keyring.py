@@ -111,8 +111,54 @@ async def test_a_wrapped_key_moved_to_another_row_does_not_unwrap(
     async with engine.begin() as conn:
         await conn.execute(data_keys.update().where(data_keys.c.id == 1).values(wrapped=rows[2]))
 
-    with pytest.raises(VaultError, match="data key 1"):
+    with pytest.raises(VaultError, match=r"damaged data keys: 1 \(table data_keys\)"):
         await _load(engine, master_key)
+
+
+async def test_a_tampered_key_among_good_ones_is_named_damaged_not_a_wrong_master_key(
+    engine: AsyncEngine, master_key: bytes
+) -> None:
+    await _load(engine, master_key)
+    async with engine.begin() as conn:
+        wrapped = await conn.scalar(sa.select(data_keys.c.wrapped).where(data_keys.c.id == 2))
+        flipped = wrapped[:-2] + ("A" if wrapped[-2] != "A" else "B") + wrapped[-1]
+        await conn.execute(data_keys.update().where(data_keys.c.id == 2).values(wrapped=flipped))
+
+    with pytest.raises(VaultError) as caught:
+        await _load(engine, master_key)
+
+    message = str(caught.value)
+    assert message.startswith("damaged data keys: 2 (table data_keys); the master key opens")
+    assert "data keys 1, so it is the right one" in message
+    assert "HUB_MASTER_KEY" not in message
+    assert [row[0] for row in await _stored(engine)] == [1, 2]  # nothing replaced or added
+
+
+async def test_allow_damaged_loads_the_keys_that_open_and_lists_the_others(
+    engine: AsyncEngine, master_key: bytes
+) -> None:
+    first = await _load(engine, master_key)
+    rows = {row[0]: row[3] for row in await _stored(engine)}
+    async with engine.begin() as conn:
+        await conn.execute(data_keys.update().where(data_keys.c.id == 1).values(wrapped=rows[2]))
+
+    async with engine.connect() as conn:
+        keyring = await Keyring.load(conn, master_key, allow_damaged=True)
+
+    assert keyring.key_ids() == [2]
+    assert keyring.get(2).material == first.get(2).material
+    assert list(keyring.damaged) == [1]
+    assert "changed or swapped" in keyring.damaged[1]
+
+
+async def test_allow_damaged_still_refuses_a_master_key_that_opens_nothing(
+    engine: AsyncEngine, master_key: bytes
+) -> None:
+    await _load(engine, master_key)
+
+    async with engine.connect() as conn:
+        with pytest.raises(VaultError, match="the master key does not open data key 1; is"):
+            await Keyring.load(conn, OTHER_MASTER_KEY, allow_damaged=True)
 
 
 async def test_without_create_an_empty_database_gives_an_empty_keyring(
