@@ -17,19 +17,26 @@ outbox_app = group("outbox", "Messages to customers, sent exactly once (SMS).")
 def outbox_send(
     connection: Annotated[str, typer.Argument(help="The messaging connection.")],
     key: Annotated[str, typer.Option(help="Idempotency key: the same key sends once.")],
-    to: Annotated[str, typer.Option(help="Recipient, E.164 (or whatsapp:+...).")],
-    body: Annotated[str, typer.Option(help="Message text; - reads it from stdin.")],
+    to: Annotated[
+        str,
+        typer.Option(
+            help="Recipient, E.164 (or whatsapp:+...); - reads it from the first line of stdin, "
+            "keeping the number off argv and the shell's history."
+        ),
+    ],
+    body: Annotated[str, typer.Option(help="Message text; - reads it from (the rest of) stdin.")],
     sender: Annotated[str | None, typer.Option(help="Sender (default: the connection's).")] = None,
 ) -> None:
     """Record a message in the outbox; `hub outbox deliver` sends it.
 
-    Example: hub outbox send tw --key case-42-updated --to +15005550006 --body -
+    Example: printf '%s\n%s' "$PHONE" "$TEXT" | hub outbox send tw --key case-42 --to - --body -
     """
     from hub.connector import OutboundMessage
     from hub.services import outbox
 
+    recipient = sys.stdin.readline().strip() if to == "-" else to
     text = sys.stdin.read().rstrip("\n") if body == "-" else body
-    message = OutboundMessage(to=to, body=text, sender=sender)
+    message = OutboundMessage(to=recipient, body=text, sender=sender)
     entry = with_hub(lambda hub: outbox.enqueue_message(hub, connection, key, message))
     report({"entry": entry, "key": key}, lambda: say(f"outbox entry {entry} (key {key})"))
 

@@ -6,8 +6,6 @@ https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -29,6 +27,7 @@ from connectors.salesforce.sandbox.objects import (
 )
 from connectors.salesforce.sandbox.query import MAX_BATCH, QueryEngine, render_record
 from hub.sandbox.app import SandboxApp
+from hub.sandbox.data import derived_secret
 from hub.sandbox.faults import FaultResponder
 from hub.sandbox.limits import LimitDecision, WindowLimiter
 from hub.sandbox.oauth import TokenIssuer
@@ -42,11 +41,6 @@ OBJECT_TYPES = {"Account": "account", "Contact": "contact", "Case": "case",
                 "Entitlement": "entitlement", "ServiceContract": "service_contract",
                 "Asset": "asset", "Product2": "product", "User": "user"}  # fmt: skip
 API_VERSIONS = ("58.0", "59.0", "60.0", "62.0", "64.0", "66.0", "67.0")
-
-
-def _derived_secret(seed: int, purpose: str) -> str:
-    digest = hashlib.sha256(f"salesforce-sandbox/{seed}/{purpose}".encode()).digest()
-    return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
 
 
 def error_body(status: int, code: str, message: str, fields: Any = None) -> Response:
@@ -101,7 +95,7 @@ class SalesforceSandbox(SandboxApp):
         **options: Any,
     ) -> None:
         opts = self.parse_options(SalesforceOptions, options)
-        secret = opts.client_secret or _derived_secret(seed, "client_secret")
+        secret = opts.client_secret or derived_secret("salesforce", seed, "client_secret")
         private_key, public_key = key_pair()
         super().__init__(
             seed=seed,

@@ -186,8 +186,8 @@ async def test_the_outbox_commands_record_and_list_without_showing_the_message(
 
     body = "Ihre Rückerstattung für Fall 42 ist unterwegs."
     sent = await hub_command(
-        "outbox", "send", "tw", "--key", "case-42", "--to", CUSTOMER, "--body", "-",
-        stdin=body.encode(),
+        "outbox", "send", "tw", "--key", "case-42", "--to", "-", "--body", "-",
+        stdin=f"{CUSTOMER}\n{body}".encode(),
     )  # fmt: skip
     await outbox.deliver(hub, "tw")  # `hub outbox deliver` runs in the crash test above
     listed = await hub_command("outbox", "list", "--json")
