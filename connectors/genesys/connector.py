@@ -27,6 +27,7 @@ from hub.http import (
     OAuthClient,
     QuotaHeaders,
     RateLimit,
+    ServerClock,
     VendorErrors,
 )
 from hub.paging import (
@@ -41,12 +42,12 @@ from hub.paging import (
     iso8601,
     read_export_job,
     read_stream,
-    utc_now,
 )
 from hub.paging.instants import to_instant
 
 API_PREFIX = "/api/v2/"
 DETAILS = "/api/v2/analytics/conversations/details"
+AVAILABILITY = f"{DETAILS}/jobs/availability"
 # The directory listings: stream -> path (entity listings paged by pageNumber).
 _LISTINGS = {
     "users": "/api/v2/users",
@@ -116,6 +117,12 @@ class GenesysConnector(Connector):
     config: GenesysConfig  # narrowed for the type checker; the hub validates it
     vendor_errors: ClassVar[VendorErrors] = GENESYS_ERRORS
 
+    def __init__(self, config: GenesysConfig, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        # Intervals end at Genesys's now, not ours: every answer's Date sets this clock.
+        self.server_clock = ServerClock()
+        self.data_available: datetime | None = None  # the details jobs' dataAvailabilityDate
+
     # -- connection ------------------------------------------------------------------
 
     def auth(self) -> httpx.Auth:
@@ -150,6 +157,14 @@ class GenesysConnector(Connector):
                 connection=self.connection,
             )
 
+    async def request_json(
+        self, method: str, url: str, *, retry_safe: bool = False, **kwargs: Any
+    ) -> tuple[httpx.Response, Any]:
+        """One request through :mod:`hub.http`; its answer's ``Date`` sets the server clock."""
+        response, body = await super().request_json(method, url, retry_safe=retry_safe, **kwargs)
+        self.server_clock.observe(response)
+        return response, body
+
     # -- reading ---------------------------------------------------------------------
 
     def reading(self, stream: str) -> RestStream:
@@ -178,6 +193,7 @@ class GenesysConnector(Connector):
             async for page in super().read(stream, state):
                 yield page
             return
+        await self._learn_availability(stream)
         if self._backfills(state):
             pages = read_export_job(self, stream, self.details_job(), state)
         else:
@@ -193,6 +209,14 @@ class GenesysConnector(Connector):
                 )
             ]
             yield Page(records=sessions, state=page.state, requests=page.requests)
+
+    async def _learn_availability(self, stream: str) -> None:
+        """``GET .../details/jobs/availability`` before each conversations read: its ``Date``
+        gives Genesys's clock before any interval is chosen, and its ``dataAvailabilityDate``
+        says how far a details job's data reaches."""
+        _, body = await self.request_json("GET", AVAILABILITY, stream=stream)
+        found = body.get("dataAvailabilityDate") if isinstance(body, dict) else None
+        self.data_available = to_instant(found)
 
     def conversation_cursor(self) -> Watermark:
         """By ``conversationStart``, each run re-reading ``lookback_hours`` before the newest
@@ -214,7 +238,10 @@ class GenesysConnector(Connector):
             PageRequest(f"{DETAILS}/query", method="POST", json=_ORDER, retry_safe=True),
             records="conversations",
             paginator=TimeWindowPaginator(
-                step=timedelta(days=config.window_days), inner=paging, place=_place_interval
+                step=timedelta(days=config.window_days),
+                inner=paging,
+                place=_place_interval,
+                clock=self.server_clock.now,
             ),
             cursor=self.conversation_cursor(),
         )
@@ -224,7 +251,11 @@ class GenesysConnector(Connector):
 
         def body(bounds: Bounds) -> dict[str, Any]:
             lower = bounds.lower or self.config.start_date
-            return {"interval": interval(lower, bounds.upper or utc_now()), **_ORDER}
+            upper = bounds.upper or self.server_clock.now()
+            if self.data_available is not None and lower < self.data_available < upper:
+                # A job holds nothing newer; the next run's lookback reads the rest by query.
+                upper = self.data_available
+            return {"interval": interval(lower, upper), **_ORDER}
 
         size = min(self.config.page_size * 10, MAX_RESULTS_PAGE_SIZE)
         return ExportJob(
@@ -254,4 +285,4 @@ class GenesysConnector(Connector):
         cursor = None if state is None else state.get("cursor")
         start = to_instant(cursor.get("start")) if isinstance(cursor, dict) else None
         start = start or self.config.start_date
-        return utc_now() - start > timedelta(days=self.config.async_backfill_days)
+        return self.server_clock.now() - start > timedelta(days=self.config.async_backfill_days)

@@ -39,6 +39,7 @@ from hub.http.notices import RetryListener, RetryNotice, retry_listener
 from hub.http.oauth import CredentialSaver, OAuth2, TokenEncoding, TokenHook, TokenResponse
 from hub.http.outcome import BodyError
 from hub.http.request import request_json
+from hub.http.server_clock import ServerClock
 from hub.http.settings import HttpSettings, QuotaHeaders, RateLimit
 from hub.http.vendor import GENERIC_ERRORS, VendorErrors, generic_error_code, parse_retry_after
 
@@ -67,6 +68,7 @@ __all__ = [
     "RequestCounter",
     "RetryListener",
     "RetryNotice",
+    "ServerClock",
     "Sleep",
     "SlidingWindowLimiter",
     "StaticBearer",

@@ -5,7 +5,6 @@ and without ``Retry-After``, and ``ErrorBody`` errors."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,8 +21,15 @@ from connectors.genesys.sandbox.listing import (
     not_found,
     render_error,
 )
-from connectors.genesys.sandbox.records import DAY, SPAN_SECONDS, GenesysRecords, genesys_time
+from connectors.genesys.sandbox.records import (
+    DAY,
+    HISTORY_END,
+    SPAN_SECONDS,
+    GenesysRecords,
+    genesys_time,
+)
 from hub.sandbox.app import SandboxApp
+from hub.sandbox.clock import RunningClock
 from hub.sandbox.data import derived_secret
 from hub.sandbox.faults import FaultResponder
 from hub.sandbox.limits import LimitDecision, WindowLimiter
@@ -87,8 +93,11 @@ class GenesysSandbox(SandboxApp):
     """Genesys Cloud Platform API subset read by the hub and the PureCloudPlatformClientV2 SDK.
 
     Options are declared in :class:`GenesysOptions`; ``clock`` (the server clock) is for tests.
-    Conversations fall in the 30 days before the start of the current UTC day, so two
-    sandboxes of one seed built the same day hold the same data.
+    Conversations fall in the 30 days before the start of the UTC day the server clock shows
+    when the sandbox is built. That clock starts at :data:`HISTORY_END` (2025-01-01, where the
+    other sandboxes' generated history ends too) and runs from there, whatever the machine's
+    date: two sandboxes of one seed hold the same data on any day, and a connector reading up
+    to the server's ``Date`` reads all of it.
     """
 
     vendor = "genesys"
@@ -101,10 +110,12 @@ class GenesysSandbox(SandboxApp):
         records: int,
         seed: int,
         faults: str | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         **options: Any,
     ) -> None:
         opts = self.parse_options(GenesysOptions, options)
+        clock = clock or RunningClock(HISTORY_END)
+        self.clock = clock
         secret = opts.client_secret or derived_secret("genesys", seed, "client_secret")
         credentials = {"client_id": opts.client_id, "client_secret": secret}
         super().__init__(seed=seed, faults=faults, credentials=credentials)
@@ -133,6 +144,9 @@ class GenesysSandbox(SandboxApp):
         )
 
     # -- SandboxApp ---------------------------------------------------------------------------
+
+    def server_time(self) -> float:
+        return self.clock()
 
     def fault_responder(self) -> FaultResponder:
         return GenesysFaults()

@@ -25,6 +25,7 @@ from hub.vault.blind_index import normalise_phone
 Record = dict[str, Any]
 DAY = 86_400
 SPAN_SECONDS = 30 * DAY  # conversations fall in the 30 days before the anchor
+HISTORY_END = 1_735_689_600  # 2025-01-01T00:00:00Z: where the sandbox's server clock starts
 COMPANY_DOMAIN = "sandbox-cc.example"
 SUPPORT_ADDRESS = f"support@{COMPANY_DOMAIN}"
 COMPANY_NUMBER = "+18005550100"

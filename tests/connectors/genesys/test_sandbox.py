@@ -12,6 +12,7 @@ import pytest
 
 from connectors.genesys.connector import GenesysConnector
 from connectors.genesys.sandbox import GenesysSandbox
+from connectors.genesys.sandbox.records import HISTORY_END
 from connectors.genesys.sessions import customer_sessions
 from hub.errors import VendorError
 from hub.testing import FakeClock
@@ -22,7 +23,7 @@ JOBS = "/api/v2/analytics/conversations/details/jobs"
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(HISTORY_END)
 
 
 @pytest.fixture

@@ -8,14 +8,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from connectors.genesys.connector import interval
-from hub.paging import utc_now
 from tests.connectors.genesys.conftest import Served
 
 gc: Any = pytest.importorskip("PureCloudPlatformClientV2")
@@ -57,7 +56,8 @@ async def test_the_sdk_lists_users_queues_and_external_contacts(serve_genesys: S
 
 async def test_the_sdk_runs_a_details_query_and_a_details_job(serve_genesys: Serve) -> None:
     async with serve_genesys(records=40) as (app, running):
-        span = interval(utc_now() - timedelta(days=60), utc_now())
+        now = datetime.fromtimestamp(app.server_time(), UTC)
+        span = interval(now - timedelta(days=60), now)
 
         def query() -> tuple[Any, Any, list[Any]]:
             analytics = gc.AnalyticsApi(_login(app, running.base_url))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -10,9 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
+from connectors.genesys.sandbox.records import HISTORY_END
 from hub.http import limiter as http_limiter
 from hub.http import request as http_request
 from hub.runtime import Hub
+from hub.sandbox.clock import RunningClock
 from hub.sync import sync_connection
 from hub.testing import FakeClock
 from hub.testing.store import store_snapshot
@@ -66,7 +67,7 @@ async def test_an_async_job_backfill_stores_the_interactions_of_the_paged_query(
 async def test_a_token_expiring_mid_run_is_renewed_and_the_run_continues(
     hub: Hub, serve_genesys: Serve
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(HISTORY_END)
     async with serve_genesys(records=30, clock=clock, token_ttl_seconds=600) as (app, running):
         await connect(hub, "gc", app, running)
         await connect(hub, "calm", app, running)
@@ -90,17 +91,6 @@ async def test_a_token_expiring_mid_run_is_renewed_and_the_run_continues(
     assert [r.error for r in results] == [None]
     assert app.issuer.issued - issued >= 2, "the expired token was not replaced"
     assert stored == calm
-
-
-class RunningClock(FakeClock):
-    """The sandbox's clock: real time going by, plus every pause passed on to it."""
-
-    def __init__(self, start: float) -> None:
-        super().__init__(start)
-        self._began = time.monotonic()
-
-    def __call__(self) -> float:
-        return self.now + time.monotonic() - self._began
 
 
 def _on_the_sandbox_clock(
