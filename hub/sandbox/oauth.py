@@ -30,6 +30,7 @@ CLIENT_CREDENTIALS = "client_credentials"
 REFRESH_TOKEN = "refresh_token"  # noqa: S105 - a grant type, not a secret
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 INVALID_CLIENT = "Client authentication failed."
+UNKNOWN_CLIENT = "Client authentication failed: no such client."
 INVALID_GRANT = (
     "The provided authorization grant is invalid, expired, revoked, or was issued to another "
     "client."
@@ -210,7 +211,9 @@ class TokenEndpoint:
         client_id, client_secret = client_credentials(params, authorization)
         assertion_only = grant_type == JWT_BEARER and not client_secret
         if not assertion_only and not self._client_ok(client_id, client_secret):
-            raise OAuthError(401, "invalid_client", INVALID_CLIENT)
+            # Vendors word a wrong secret and an unknown client differently (Genesys does).
+            known = client_id in self.clients
+            raise OAuthError(401, "invalid_client", INVALID_CLIENT if known else UNKNOWN_CLIENT)
         if grant_type not in self.grants:
             raise OAuthError(400, "unsupported_grant_type", UNSUPPORTED_GRANT)
         scope = params.get("scope", self.default_scope)

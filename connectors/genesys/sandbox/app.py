@@ -33,7 +33,16 @@ from hub.sandbox.clock import RunningClock
 from hub.sandbox.data import derived_secret
 from hub.sandbox.faults import FaultResponder
 from hub.sandbox.limits import LimitDecision, WindowLimiter
-from hub.sandbox.oauth import CLIENT_CREDENTIALS, IssuedToken, TokenEndpoint, TokenIssuer
+from hub.sandbox.oauth import (
+    CLIENT_CREDENTIALS,
+    INVALID_CLIENT,
+    UNKNOWN_CLIENT,
+    UNSUPPORTED_GRANT,
+    IssuedToken,
+    OAuthError,
+    TokenEndpoint,
+    TokenIssuer,
+)
 from hub.sandbox.options import SandboxOptions
 from hub.sandbox.pipeline import Decisions, Handler, Limit, RequestPipeline
 
@@ -48,7 +57,32 @@ def _error(status: int, code: str, message: str, **headers: str) -> Response:
 
 
 def _bad_credentials() -> Response:
+    """A bearer token that is expired, revoked or unknown."""
     return _error(401, "bad.credentials", "Invalid login credentials.")
+
+
+def _no_token() -> Response:
+    """A request without a bearer token."""
+    return _error(401, "authentication.required",
+                  "No authentication bearer token specified in authorization header.")  # fmt: skip
+
+
+# What Genesys's login host says when it refuses a token request: 400 with the OAuth ``error``
+# and the description twice, as ``description`` and ``error_description`` (observed answers
+# recorded in GForceIndustries/GCCX-Utils README.md: "authentication failed" for a wrong
+# secret, "client not found" for an unknown client id).
+_TOKEN_REFUSALS = {
+    INVALID_CLIENT: ("invalid_client", "authentication failed"),
+    UNKNOWN_CLIENT: ("invalid_client", "client not found"),
+    UNSUPPORTED_GRANT: ("unauthorized_client",
+                        "client is not authorized to use the requested grant type"),
+}  # fmt: skip
+
+
+def _token_refusal(error: OAuthError) -> Response:
+    code, description = _TOKEN_REFUSALS.get(error.description, (error.error, error.description))
+    body = {"error": code, "description": description, "error_description": description}
+    return JSONResponse(body, status_code=400)
 
 
 def _rate_headers(decision: LimitDecision) -> dict[str, str]:
@@ -132,6 +166,7 @@ class GenesysSandbox(SandboxApp):
             grants=(CLIENT_CREDENTIALS,),
             refresh_tokens=False,  # client credentials: ask again when the token expires
             token_body=_token_body,
+            render_error=_token_refusal,
             clock=clock,
         )
         per_minute = RELAXED_PER_MINUTE if opts.relaxed_limits else opts.requests_per_minute
@@ -212,7 +247,9 @@ class GenesysSandbox(SandboxApp):
 
     def _authenticate(self, request: Request) -> Response | None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or self.issuer.check(token.strip()) != "valid":
+        if scheme.lower() != "bearer" or not token.strip():
+            return _no_token()
+        if self.issuer.check(token.strip()) != "valid":
             return _bad_credentials()
         return None
 

@@ -4,6 +4,7 @@ listings, the details query and jobs, rate-limit headers."""
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 from connectors.genesys.connector import GenesysConnector
 from connectors.genesys.sandbox import GenesysSandbox
-from connectors.genesys.sandbox.records import HISTORY_END
+from connectors.genesys.sandbox.records import DAY, HISTORY_END
 from connectors.genesys.sessions import customer_sessions
 from hub.errors import VendorError
 from hub.testing import FakeClock
@@ -54,7 +55,7 @@ async def api(app: GenesysSandbox) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def _interval(app: GenesysSandbox, days_before: float, days_until: float = 0) -> str:
-    from connectors.genesys.sandbox.records import DAY, genesys_time
+    from connectors.genesys.sandbox.records import genesys_time
 
     anchor = app.records.anchor
     return f"{genesys_time(anchor - days_before * DAY)}/{genesys_time(anchor - days_until * DAY)}"
@@ -68,15 +69,32 @@ def _error_body(response: httpx.Response, status: int, code: str) -> dict[str, A
     return body
 
 
-async def test_a_wrong_client_secret_gets_no_token(app: GenesysSandbox) -> None:
+@pytest.mark.parametrize(
+    ("client_id", "secret", "description"),
+    [(None, "wrong", "authentication failed"), ("no-such-client", None, "client not found")],
+)
+async def test_a_refused_token_request_answers_400_as_the_login_host_does(
+    app: GenesysSandbox, client_id: str | None, secret: str | None, description: str
+) -> None:
+    credentials = app.credentials
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
         answer = await client.post(
             "/oauth/token",
             data={"grant_type": "client_credentials"},
-            headers={"Authorization": _basic(app.credentials["client_id"], "wrong")},
-        )
-    assert answer.status_code == 401 and answer.json()["error"] == "invalid_client"
+            headers={"Authorization": _basic(client_id or credentials["client_id"],
+                                             secret or credentials["client_secret"])},
+        )  # fmt: skip
+    assert answer.status_code == 400
+    assert answer.json() == {"error": "invalid_client", "description": description,
+                             "error_description": description}  # fmt: skip
+
+
+async def test_a_request_without_a_bearer_token_is_told_authentication_is_required(
+    api: httpx.AsyncClient,
+) -> None:
+    del api.headers["Authorization"]
+    _error_body(await api.get("/api/v2/users"), 401, "authentication.required")
 
 
 async def test_an_expired_token_is_refused_with_an_error_body(
@@ -196,3 +214,19 @@ async def test_connector_errors_show_the_error_body_but_no_token(
     message = str(caught.value)
     assert "404 not.found" in message and "contextId" in message
     assert api.headers["Authorization"].split()[1] not in message
+
+
+def test_the_generated_history_is_the_same_whichever_day_the_sandbox_is_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built = []
+    midnight = HISTORY_END + 200 * DAY
+    for moment in (midnight - 1, midnight + 1):  # the machine's clock either side of midnight
+        monkeypatch.setattr(time, "time", lambda moment=moment: moment)
+        built.append(GenesysSandbox(records=20, seed=7))
+    before, after = built
+    assert before.records.anchor == after.records.anchor == HISTORY_END
+    assert [before.records.conversation(i) for i in range(20)] == [
+        after.records.conversation(i) for i in range(20)
+    ]
+    assert HISTORY_END <= before.server_time() < HISTORY_END + 60  # its Date starts there

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from connectors.genesys.sandbox.records import HISTORY_END
+from connectors.genesys.sessions import customer_sessions
+from hub.errors import AuthError
 from hub.http import limiter as http_limiter
 from hub.http import request as http_request
 from hub.runtime import Hub
 from hub.sandbox.clock import RunningClock
+from hub.services import connections
 from hub.sync import sync_connection
 from hub.testing import FakeClock
 from hub.testing.store import store_snapshot
@@ -186,3 +191,63 @@ async def test_a_callers_number_finds_the_contact_and_the_calls_it_made(
     kinds = {(r["object_type"], r["external_id"]) for r in found}
     assert ("external_contact", call["externalContactId"]) in kinds
     assert ("conversation_session", call["sessionId"]) in kinds
+
+
+def _all_sessions(app: Any) -> set[str]:
+    records = app.records
+    return {
+        session["sessionId"]
+        for i in range(records.sizes.conversations)
+        for session in customer_sessions(records.conversation(i))
+    }
+
+
+async def test_reads_reach_genesys_now_whatever_the_machines_clock_says(
+    hub: Hub, serve_genesys: Serve
+) -> None:
+    # The sandbox's clock is years away from this machine's: only intervals that end at the
+    # server's Date, not at our now, read its month of calls.
+    clock = RunningClock(start=1_900_000_000)
+    async with serve_genesys(records=30, clock=clock) as (app, running):
+        await connect(hub, "gc", app, running)  # a 31-day backfill limit: the paged query
+        [result] = await sync_connection(hub, "gc", streams=["conversations"])
+        stored = _interactions(await store_snapshot(hub, "gc", "conversations"))
+    assert result.error is None
+    assert app.details.submitted == 0, "the server's clock makes this a month, not a backfill"
+    assert set(stored) == _all_sessions(app)
+
+
+async def test_an_incremental_run_queries_only_the_lookback_before_the_newest_conversation(
+    hub: Hub, serve_genesys: Serve
+) -> None:
+    async with serve_genesys(records=30) as (app, running):
+        await connect(hub, "gc", app, running, lookback_hours=48)
+        await sync_connection(hub, "gc", streams=["conversations"])
+        intervals: list[str] = []
+        async with hub.connection("gc") as connector:
+
+            async def seen(request: httpx.Request) -> None:
+                if request.url.path.endswith("/details/query"):
+                    intervals.append(json.loads(request.content)["interval"])
+
+            connector.client.event_hooks["request"].append(seen)
+            [again] = await sync_connection(hub, "gc", streams=["conversations"])
+    newest = max(
+        datetime.fromisoformat(app.records.conversation(i)["conversationStart"])
+        for i in range(app.records.sizes.conversations)
+    )
+    starts = sorted(datetime.fromisoformat(i.split("/")[0]) for i in intervals)
+    assert intervals and starts[0] == newest - timedelta(hours=48)
+    assert again.counters.records_written == 0, "re-read unchanged sessions were written"
+
+
+async def test_a_wrong_client_secret_fails_the_check_with_the_code_and_not_the_secret(
+    hub: Hub, serve_genesys: Serve
+) -> None:
+    async with serve_genesys() as (app, running):
+        await connect(hub, "gc", app, running, client_secret="not-the-secret")
+        with pytest.raises(AuthError) as refused:
+            await connections.test_connection(hub, "gc")
+    message = str(refused.value)
+    assert "refused the client_credentials grant (400 invalid_client)" in message
+    assert "not-the-secret" not in message and app.credentials["client_secret"] not in message
