@@ -4,6 +4,7 @@ listings, the details query and jobs, rate-limit headers."""
 from __future__ import annotations
 
 import base64
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -212,7 +213,9 @@ async def test_connector_errors_show_the_error_body_but_no_token(
     with pytest.raises(VendorError) as caught:
         await connector.request_json("GET", "/api/v2/no/such/thing")
     message = str(caught.value)
-    assert "404 not.found" in message and "contextId" in message
+    # ErrorBody's code, message, status and contextId (the id Genesys support asks for).
+    assert "404 not.found: The requested resource was not found. (status 404" in message
+    assert re.search(r"contextId [0-9a-f]{8}-[0-9a-f]{4}-", message)
     assert api.headers["Authorization"].split()[1] not in message
 
 
