@@ -233,3 +233,23 @@ def test_the_generated_history_is_the_same_whichever_day_the_sandbox_is_built(
         after.records.conversation(i) for i in range(20)
     ]
     assert HISTORY_END <= before.server_time() < HISTORY_END + 60  # its Date starts there
+
+
+def test_genesys_customers_are_people_the_other_vendors_hold_too() -> None:
+    from connectors.zendesk.sandbox.records import WORLD_VENDOR as ZENDESK
+    from hub.sandbox.data import person, world
+
+    app = GenesysSandbox(records=200, seed=7)
+    truth = world(7)
+    contacts = {truth.truth("genesys", i): i for i in range(app.records.sizes.contacts)}
+    zendesk_users = {truth.truth(ZENDESK, i): i for i in range(200)}
+    shared = contacts.keys() & zendesk_users.keys()
+    assert len(shared) >= len(contacts) // 3
+    same_email = [
+        pid
+        for pid in shared
+        if (app.records.contact(contacts[pid]).get("personalEmail") or "").lower()
+        == (person(7, zendesk_users[pid], ZENDESK).email or "-").lower()
+    ]
+    # Each vendor keeps its own noise (an older address, a typo), so most, not all, agree.
+    assert len(same_email) >= len(shared) * 3 // 4
