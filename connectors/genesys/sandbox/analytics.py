@@ -73,8 +73,12 @@ def _paging(body: Mapping[str, Any]) -> tuple[int, int]:
 class ConversationDetails:
     """The details query and jobs over one sandbox's conversations."""
 
-    def __init__(self, records: GenesysRecords, *, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, records: GenesysRecords, *, clock: Callable[[], float], data_lag_seconds: int = 0
+    ) -> None:
         self.records = records
+        self.clock = clock
+        self.data_lag_seconds = data_lag_seconds
         self.submitted = 0  # details jobs submitted so far
         self.jobs = JobSimulator(run=self._job_results, polls_to_complete=2, clock=clock,
                                  id_prefix="details")  # fmt: skip
@@ -93,9 +97,21 @@ class ConversationDetails:
             answer["conversations"] = page
         return JSONResponse(answer)
 
+    def data_available(self) -> float:
+        """``dataAvailabilityDate``: jobs hold nothing newer. The generated history ends at
+        the anchor; a lag set by option holds back the newest of it, as Genesys's analytics
+        pipeline does."""
+        return min(self.records.anchor, self.clock() - self.data_lag_seconds)
+
     def _job_results(self, interval: str, params: Mapping[str, Any]) -> Sequence[Record]:
         start, end = parse_interval(interval)
-        return [self.records.conversation(i) for i in self.records.active_between(start, end)]
+        available = self.data_available()
+        end = min(end, available)
+        if end <= start:
+            return []
+        found = self.records.active_between(start, end)
+        # A conversation still going on at the availability date is not in the data yet.
+        return [c for c in map(self.records.conversation, found) if _ended_by(c, available)]
 
     async def submit(self, request: Request) -> Response:
         body = await json_body(request)
@@ -135,13 +151,13 @@ class ConversationDetails:
         except ValueError:
             raise bad_request("the cursor is not a cursor of this job") from None
         answer: Record = {"conversations": list(page.records),
-                          "dataAvailabilityDate": genesys_time(self.records.anchor)}  # fmt: skip
+                          "dataAvailabilityDate": genesys_time(self.data_available())}  # fmt: skip
         if page.cursor is not None:
             answer["cursor"] = page.cursor
         return JSONResponse(answer)
 
     async def availability(self, request: Request) -> Response:
-        return JSONResponse({"dataAvailabilityDate": genesys_time(self.records.anchor)})
+        return JSONResponse({"dataAvailabilityDate": genesys_time(self.data_available())})
 
     async def delete(self, request: Request) -> Response:
         try:
@@ -149,3 +165,8 @@ class ConversationDetails:
         except JobError:
             raise not_found("job") from None
         return Response(status_code=204)
+
+
+def _ended_by(conversation: Record, moment: float) -> bool:
+    ended = conversation.get("conversationEnd")
+    return isinstance(ended, str) and datetime.fromisoformat(ended).timestamp() <= moment

@@ -121,6 +121,9 @@ class GenesysOptions(SandboxOptions):
     requests_per_minute: int = Field(300, ge=1, description="Per-client requests per minute.")
     job_polls: int = Field(2, ge=1, description="Status polls before a details job is done.")
     job_result_ttl_seconds: int = Field(3600, ge=1, description="How long job results last.")
+    job_data_lag_seconds: int = Field(
+        0, ge=0, description="How far details jobs' data (dataAvailabilityDate) lags the clock."
+    )
 
 
 class GenesysSandbox(SandboxApp):
@@ -156,7 +159,9 @@ class GenesysSandbox(SandboxApp):
         self.relaxed_limits = opts.relaxed_limits
         self.records = GenesysRecords(records=records, seed=seed,
                                       anchor=int(clock() // DAY) * DAY)  # fmt: skip
-        self.details = ConversationDetails(self.records, clock=clock)
+        self.details = ConversationDetails(
+            self.records, clock=clock, data_lag_seconds=opts.job_data_lag_seconds
+        )
         self.details.jobs.polls_to_complete = opts.job_polls
         self.details.jobs.result_ttl_seconds = opts.job_result_ttl_seconds
         self.issuer = TokenIssuer(access_ttl=opts.token_ttl_seconds, refresh_ttl=1, clock=clock)

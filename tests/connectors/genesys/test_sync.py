@@ -251,3 +251,35 @@ async def test_a_wrong_client_secret_fails_the_check_with_the_code_and_not_the_s
     message = str(refused.value)
     assert "refused the client_credentials grant (400 invalid_client)" in message
     assert "not-the-secret" not in message and app.credentials["client_secret"] not in message
+
+
+async def test_a_backfill_job_stops_at_data_availability_and_the_next_run_queries_the_rest(
+    hub: Hub, serve_genesys: Serve
+) -> None:
+    lag = 2 * 86_400  # the analytics pipeline is two days behind the newest conversations
+    clock = FakeClock(HISTORY_END)  # still: the availability date stays put
+    async with serve_genesys(records=40, clock=clock, job_data_lag_seconds=lag) as (
+        app,
+        running,
+    ):
+        await connect(hub, "gc", app, running, async_backfill_days=10)
+        await connect(hub, "paged", app, running, async_backfill_days=1000)
+        jobs: list[str] = []
+        async with hub.connection("gc") as connector:
+
+            async def seen(request: httpx.Request) -> None:
+                if request.method == "POST" and request.url.path.endswith("/details/jobs"):
+                    jobs.append(json.loads(request.content)["interval"])
+
+            connector.client.event_hooks["request"].append(seen)
+            await sync_connection(hub, "gc", streams=["conversations"])  # 30 days: a job
+            backfilled = _interactions(await store_snapshot(hub, "gc", "conversations"))
+            await sync_connection(hub, "gc", streams=["conversations"])  # days: the query
+        await sync_connection(hub, "paged", streams=["conversations"])
+        stored = _interactions(await store_snapshot(hub, "gc", "conversations"))
+        paged = _interactions(await store_snapshot(hub, "paged", "conversations"))
+    [interval] = jobs
+    assert datetime.fromisoformat(interval.split("/")[1]).timestamp() == HISTORY_END - lag
+    assert app.details.submitted == 1, "the run after the backfill should have queried"
+    assert len(backfilled) < len(paged), "the job held conversations past its availability"
+    assert stored == paged
