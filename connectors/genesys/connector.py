@@ -253,7 +253,7 @@ class GenesysConnector(Connector):
             lower = bounds.lower or self.config.start_date
             upper = bounds.upper or self.server_clock.now()
             if self.data_available is not None and lower < self.data_available < upper:
-                # A job holds nothing newer; the next run's lookback reads the rest by query.
+                # A job holds nothing newer; the next run reads on from the newest it held.
                 upper = self.data_available
             return {"interval": interval(lower, upper), **_ORDER}
 

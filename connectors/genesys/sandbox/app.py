@@ -132,9 +132,9 @@ class GenesysSandbox(SandboxApp):
     Options are declared in :class:`GenesysOptions`; ``clock`` (the server clock) is for tests.
     Conversations fall in the 30 days before the start of the UTC day the server clock shows
     when the sandbox is built. That clock starts at :data:`HISTORY_END` (2025-01-01, where the
-    other sandboxes' generated history ends too) and runs from there, whatever the machine's
-    date: two sandboxes of one seed hold the same data on any day, and a connector reading up
-    to the server's ``Date`` reads all of it.
+    Zendesk and Twilio sandboxes' generated history ends too) and runs from there, whatever
+    the machine's date: two sandboxes of one seed hold the same data on any day, and a
+    connector reading up to the server's ``Date`` reads all of it.
     """
 
     vendor = "genesys"
