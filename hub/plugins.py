@@ -101,9 +101,32 @@ def plugin_manager() -> pluggy.PluginManager:
     """
     pm = pluggy.PluginManager("hub")
     pm.add_hookspecs(HubSpec)
-    pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    load_entry_points(pm)
     check_plugins(pm)
     return pm
+
+
+def load_entry_points(pm: pluggy.PluginManager) -> None:
+    """Register every ``hub`` entry point, as pluggy's own loader does, except that a plugin
+    that cannot be imported is a ConfigError naming its distribution and entry point, instead
+    of a bare ImportError that says nothing of where it came from."""
+    from importlib import metadata
+
+    from hub.errors import ConfigError
+
+    for dist in metadata.distributions():
+        for entry in dist.entry_points.select(group=ENTRY_POINT_GROUP):
+            if pm.get_plugin(entry.name) or pm.is_blocked(entry.name):
+                continue
+            try:
+                plugin = entry.load()
+            except Exception as exc:
+                raise ConfigError(
+                    f"the hub plugin {entry.name!r} ({entry.value}) of the installed package "
+                    f"{dist.metadata['Name']!r} cannot be loaded: {type(exc).__name__}: {exc}; "
+                    "reinstall or uninstall that package"
+                ) from None
+            pm.register(plugin, name=entry.name)
 
 
 def check_plugins(pm: pluggy.PluginManager) -> None:

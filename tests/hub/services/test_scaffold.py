@@ -10,8 +10,10 @@ import os
 import signal
 import subprocess
 import sys
+import sysconfig
 import tomllib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -107,8 +109,9 @@ def _run(*args: str, cwd: Path, stdin: str | None = None, timeout: float = 120,
     )  # fmt: skip
 
 
-def _hub(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return _run(sys.executable, "-m", "hub.cli", *args, cwd=home, stdin=stdin)
+def _hub(python: str, home: Path, *args: str, stdin: str | None = None
+         ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    return _run(python, "-m", "hub.cli", *args, cwd=home, stdin=stdin)
 
 
 def _can_build_offline() -> bool:
@@ -117,29 +120,43 @@ def _can_build_offline() -> bool:
     return importlib.util.find_spec("wheel") is not None or setuptools_major >= 71
 
 
+@dataclass(frozen=True)
+class Installed:
+    root: Path
+    python: str
+
+
+def _private_venv(where: Path) -> str:
+    """A venv that sees this environment's packages (through a .pth file that adds its
+    site-packages, editable installs included) but installs into its own: tests running in
+    parallel never see the scaffolded package half-installed."""
+    _run(sys.executable, "-m", "venv", "--without-pip", str(where), cwd=where.parent)
+    [site_packages] = where.glob("lib/python*/site-packages")
+    ours = sysconfig.get_paths()["purelib"]
+    (site_packages / "_hub_parent_env.pth").write_text(f"import site; site.addsitedir({ours!r})\n")
+    return str(where / "bin" / "python")
+
+
 @pytest.fixture
-def installed(tmp_path: Path) -> Iterator[Path]:
-    """The scaffolded package, ``pip install -e``'d into this environment for the test and
-    uninstalled afterwards (whatever happened)."""
+def installed(tmp_path: Path) -> Installed:
+    """The scaffolded package, ``pip install -e``'d into a private venv."""
     root = new_connector(NAME, tmp_path / "src").root
+    python = _private_venv(tmp_path / "venv")
     isolation = ["--no-build-isolation"] if _can_build_offline() else []
-    pip = [sys.executable, "-m", "pip"]
-    try:
-        done = _run(*pip, "install", "--no-deps", *isolation, "-e", str(root), cwd=tmp_path)
-        assert done.returncode == 0, done.stderr[-2000:]
-        yield root
-    finally:
-        _run(*pip, "uninstall", "-y", DIST, cwd=tmp_path)
+    done = _run(python, "-m", "pip", "install", "--no-deps", *isolation, "-e", str(root),
+                cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
     assert DIST not in {d.metadata["Name"] for d in metadata.distributions()}
+    return Installed(root, python)
 
 
 @contextlib.contextmanager
-def _served_sandbox(home: Path) -> Iterator[dict[str, Any]]:
+def _served_sandbox(python: str, home: Path) -> Iterator[dict[str, Any]]:
     """`hub sandbox serve NAME` in its own process; its first stdout line describes it."""
     args = ["sandbox", "serve", NAME, "--records", "120", "--seed", "5",
             "--option", "relaxed_limits=true"]  # fmt: skip
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli", *args], cwd=home, env=_env(),
+        [python, "-m", "hub.cli", *args], cwd=home, env=_env(),
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     try:
@@ -163,40 +180,40 @@ def _mypy_env() -> dict[str, str]:
 
 @pytest.mark.slow
 def test_generated_package_lints_installs_passes_its_contract_and_syncs_via_the_cli(
-    installed: Path, tmp_path: Path
+    installed: Installed, tmp_path: Path
 ) -> None:
-    root = installed
+    root, python = installed.root, installed.python
     for check in (["ruff", "check", "."], ["ruff", "format", "--check", "."]):
-        linted = _run(sys.executable, "-m", *check, cwd=root)
+        linted = _run(python, "-m", *check, cwd=root)
         assert linted.returncode == 0, linted.stdout[-3000:]
-    typed = _run(sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "mypy"), cwd=root,
+    typed = _run(python, "-m", "mypy", "--cache-dir", str(tmp_path / "mypy"), cwd=root,
                  env=_mypy_env())  # fmt: skip
     assert typed.returncode == 0, typed.stdout[-3000:]
 
     home = tmp_path / "home"
     home.mkdir()
-    listed = _hub(home, "connector", "list", "--json")
+    listed = _hub(python, home, "connector", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     assert {c["name"]: c["streams"] for c in json.loads(listed.stdout)}[NAME] == ["contacts"]
 
-    tested = _run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=root)
+    tested = _run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=root)
     assert tested.returncode == 0, tested.stdout[-4000:]
     assert " passed" in tested.stdout and "failed" not in tested.stdout
 
-    with _served_sandbox(home) as sandbox:
-        assert _hub(home, "init").returncode == 0
+    with _served_sandbox(python, home) as sandbox:
+        assert _hub(python, home, "init").returncode == 0
         token = sandbox["credentials"]["token"]
-        stored = _hub(home, "secrets", "set", f"{NAME}-token", stdin=token + "\n")
+        stored = _hub(python, home, "secrets", "set", f"{NAME}-token", stdin=token + "\n")
         assert stored.returncode == 0, stored.stderr
         added = _hub(
-            home, "connections", "add", NAME, "--connector", NAME,
+            python, home, "connections", "add", NAME, "--connector", NAME,
             "--set", f"base_url={sandbox['base_url']}", "--set", f"token=secret:{NAME}-token",
             "--set", "requests_per_minute=1000000",
         )  # fmt: skip
         assert added.returncode == 0, added.stderr
-        assert _hub(home, "connections", "test", NAME).returncode == 0
-        first = _hub(home, "sync", NAME, "--json")
-        second = _hub(home, "sync", NAME, "--json")
+        assert _hub(python, home, "connections", "test", NAME).returncode == 0
+        first = _hub(python, home, "sync", NAME, "--json")
+        second = _hub(python, home, "sync", NAME, "--json")
     assert first.returncode == 0, first.stderr
     [contacts] = json.loads(first.stdout)
     assert contacts["stream"] == "contacts" and contacts["status"] == "succeeded"
