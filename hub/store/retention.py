@@ -181,9 +181,10 @@ RUN_HISTORY = DatedRows(
     sa.func.coalesce(sync_runs.c.finished_at, sync_runs.c.started_at),
     sync_runs.c.status != "running",
 )
-# In the order a purge runs: records first, so a stripped payload's record is not examined
-# again as an interaction already deleted.
-TARGETS: tuple[Target, ...] = (INTERACTIONS, CLOSED_CASES, RAW_PAYLOADS, QUARANTINE, RUN_HISTORY)
+# In the order a purge runs. Payloads go first, so each type's count is the same whether it is
+# purged or only counted (a dry run): a payload past its date is stripped even when its record
+# is deleted next, as an interaction or closed case.
+TARGETS: tuple[Target, ...] = (RAW_PAYLOADS, INTERACTIONS, CLOSED_CASES, QUARANTINE, RUN_HISTORY)
 
 
 async def examine(
