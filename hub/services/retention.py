@@ -2,9 +2,9 @@
 (``hub retention status``).
 
 :func:`run_retention` is what a housekeeping job calls: it fixes each cutoff once from the
-clock, then works in transactions of at most ``retention.batch_size`` examined rows. It keeps
-no progress of its own: each batch is chosen from what is still stored, so a purge killed at
-any point loses at most its open batch, and running it again finishes the work.
+clock, then works in transactions that each examine a window of ``retention.batch_size`` ids.
+It keeps no progress of its own: each batch purges what is still stored and due, so a purge
+killed at any point loses at most its open batch, and running it again finishes the work.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.retention.policy import Period, describe_period
 from hub.runtime import Hub, utcnow
-from hub.store.retention import TARGETS, Target, examine
+from hub.store.retention import TARGETS, Target, examine, id_ceiling
 
 Clock = Callable[[], datetime]
 # Told after each committed batch: (data type, rows purged so far for it).
@@ -93,27 +93,25 @@ async def run_retention(
 async def _purge(hub: Hub, target: Target, cutoff: datetime, on_batch: BatchCallback | None) -> int:
     """Purge ``target`` in batches, one transaction each; how many rows it purged."""
     size = hub.settings.retention.batch_size
-    after, purged = 0, 0
-    while True:
+    async with hub.engine.connect() as conn:
+        top = await id_ceiling(conn, target)
+    purged = 0
+    for after in range(0, top, size):
         async with hub.engine.begin() as conn:
-            batch = await examine(conn, target, cutoff, after=after, limit=size)
-            if batch.due:
-                purged += await target.apply(conn, batch.due, cutoff)
-        if batch.due and on_batch is not None:
+            due = await examine(conn, target, cutoff, after=after, limit=size)
+            if due:
+                purged += await target.apply(conn, due, cutoff)
+        if due and on_batch is not None:
             on_batch(target.key, purged)
-        if batch.last_id is None or batch.examined < size:
-            return purged
-        after = batch.last_id
+    return purged
 
 
 async def _count_due(conn: AsyncConnection, target: Target, cutoff: datetime, size: int) -> int:
-    after, due = 0, 0
-    while True:
-        batch = await examine(conn, target, cutoff, after=after, limit=size)
-        due += len(batch.due)
-        if batch.last_id is None or batch.examined < size:
-            return due
-        after = batch.last_id
+    top = await id_ceiling(conn, target)
+    due = 0
+    for after in range(0, top, size):
+        due += len(await examine(conn, target, cutoff, after=after, limit=size))
+    return due
 
 
 async def retention_status(hub: Hub, *, clock: Clock = utcnow) -> list[RetentionStatus]:

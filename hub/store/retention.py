@@ -1,14 +1,13 @@
 """What each retention purge touches in the store, found and changed in bounded batches.
 
-Every batch is chosen afresh from what is stored (rows past the cutoff, in id order after the
-last one examined), so a purge keeps no progress of its own: one killed mid-batch loses that
+A purge walks each table in windows of ids and, in each, purges the rows past the cutoff as
+they are stored then. It keeps no progress of its own: one killed mid-batch loses that
 batch's transaction, and the next run finds the rest. Applying a batch twice changes nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -24,15 +23,6 @@ Action = Literal["strip", "delete"]
 # one day past the cutoff bounds every row that can be due, and each is then checked exactly.
 _TEXT_MARGIN = timedelta(days=1)
 _OLDEST_SAMPLE = 20
-
-
-@dataclass(frozen=True)
-class Batch:
-    """The rows one batch examined and which of them are due."""
-
-    due: list[int]
-    last_id: int | None
-    examined: int
 
 
 class Target:
@@ -187,20 +177,28 @@ RUN_HISTORY = DatedRows(
 TARGETS: tuple[Target, ...] = (RAW_PAYLOADS, INTERACTIONS, CLOSED_CASES, QUARANTINE, RUN_HISTORY)
 
 
+async def id_ceiling(conn: AsyncConnection, target: Target) -> int:
+    """The highest id in the target's table now (0 when it is empty)."""
+    return int(await conn.scalar(sa.select(sa.func.max(target.table.c.id))) or 0)
+
+
 async def examine(
     conn: AsyncConnection, target: Target, cutoff: datetime, *, after: int, limit: int
-) -> Batch:
-    """Up to ``limit`` candidate rows after id ``after``, and which of them are due."""
+) -> list[int]:
+    """The due rows among ids ``after + 1`` to ``after + limit``.
+
+    A window of ids, not "the next ``limit`` candidates": each batch reads a bounded range of
+    the primary key whatever the planner thinks of the other conditions, so a purge costs the
+    same per batch at the start of a big table as at its end.
+    """
     table = target.table
     query = (
         sa.select(table.c.id, *target.columns())
-        .where(target.scope(), target.candidates(cutoff), table.c.id > after)
+        .where(table.c.id > after, table.c.id <= after + limit)
+        .where(target.scope(), target.candidates(cutoff))
         .order_by(table.c.id)
-        .limit(limit)
     )
-    rows = list(await conn.execute(query))
-    due = [row.id for row in rows if target.clock_start(row) < cutoff]
-    return Batch(due, rows[-1].id if rows else None, len(rows))
+    return [row.id for row in await conn.execute(query) if target.clock_start(row) < cutoff]
 
 
 async def delete_records(conn: AsyncConnection, where: sa.ColumnElement[bool]) -> list[int]:

@@ -82,3 +82,26 @@ async def test_an_interaction_past_its_period_is_not_stored(hub: Hub) -> None:
         indexed = len(list(await conn.scalars(sa.select(blind_index.c.record_id))))
     assert ids == {"recent-call"}
     assert indexed == 1
+
+
+async def _stripped(hub: Hub) -> int:
+    async with hub.engine.connect() as conn:
+        query = sa.select(sa.func.count()).where(
+            records.c.raw.is_(None), records.c.deleted.is_(False)
+        )
+        return int(await conn.scalar(query) or 0)
+
+
+async def test_a_stripped_payload_stays_stripped_until_the_vendor_sends_it_again(
+    hub: Hub, memory: MemorySource
+) -> None:
+    await sync_connection(hub, CONNECTION)
+    later = utcnow() + timedelta(days=31)
+    stripped = {t.data_type: t.count for t in (await run_retention(hub, clock=lambda: later)).types}
+    assert stripped["raw_payloads"] == await _stripped(hub) > 0
+
+    await sync_connection(hub, CONNECTION)  # nothing changed at the vendor
+    assert await _stripped(hub) == stripped["raw_payloads"]
+
+    await sync_connection(hub, CONNECTION, full_refresh=True)  # every payload received anew
+    assert await _stripped(hub) == 0
