@@ -29,7 +29,7 @@ def retention_run(
     from hub.services.retention import run_retention
 
     def tell(data_type: str, purged: int) -> None:
-        if not state.json:
+        if not state.json and console().is_terminal:  # a progress line, for people only
             console().print(f"{data_type}: {purged} so far", highlight=False, end="\r")
 
     outcome = with_hub(lambda hub: run_retention(hub, dry_run=dry_run, on_batch=tell))

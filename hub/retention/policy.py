@@ -111,6 +111,11 @@ class RetentionSettings(BaseModel):
         default=Period(1, "years"),
         description="Finished sync and replay runs, counted from their end; deleted.",
     )
+    sent_messages: RetentionPeriod = Field(
+        default=Period(90, "days"),
+        description="Messages the outbox sent (sealed recipient and text), counted from "
+        "their sending; stripped, the key, state and vendor id stay, so none is sent twice.",
+    )
     batch_size: int = Field(
         default=1000,
         ge=1,

@@ -7,6 +7,7 @@ batch's transaction, and the next run finds the rest. Applying a batch twice cha
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.retention.ages import CASE_DATES, CLOSED, INTERACTION_DATES, record_clock_start
-from hub.store.schema import blind_index, quarantine, records, sync_runs
+from hub.store.schema import blind_index, outbox, quarantine, records, sync_runs
 
 Action = Literal["strip", "delete"]
 
@@ -25,7 +26,7 @@ _TEXT_MARGIN = timedelta(days=1)
 _OLDEST_SAMPLE = 20
 
 
-class Target:
+class Target(ABC):
     """One data type's rows in the store: which are covered, when each one's clock started,
     and what its purge does to them."""
 
@@ -33,26 +34,30 @@ class Target:
     action: Action
     table: sa.Table
 
+    @abstractmethod
     def scope(self) -> sa.ColumnElement[bool]:
-        raise NotImplementedError
+        """Which rows of the table the period covers at all."""
 
+    @abstractmethod
     def columns(self) -> Sequence[sa.ColumnElement[Any]]:
-        raise NotImplementedError
+        """What :meth:`clock_start` reads of a row."""
 
+    @abstractmethod
     def candidates(self, cutoff: datetime) -> sa.ColumnElement[bool]:
         """A condition every due row meets (it may let a few others through)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def clock_start(self, row: sa.Row[Any]) -> datetime:
-        raise NotImplementedError
+        """When the row's period started (exactly, where :meth:`candidates` may be loose)."""
 
+    @abstractmethod
     async def oldest(self, conn: AsyncConnection) -> datetime | None:
-        raise NotImplementedError
+        """The earliest clock start of a covered row, None when there is none."""
 
+    @abstractmethod
     async def apply(self, conn: AsyncConnection, ids: Sequence[int], cutoff: datetime) -> int:
         """Purge those of ``ids`` still due (a sync may have changed one since it was
         examined); how many were purged."""
-        raise NotImplementedError
 
     def still_due(self, ids: Sequence[int], cutoff: datetime) -> sa.ColumnElement[bool]:
         return sa.and_(self.table.c.id.in_(list(ids)), self.scope(), self.candidates(cutoff))
@@ -171,10 +176,19 @@ RUN_HISTORY = DatedRows(
     sa.func.coalesce(sync_runs.c.finished_at, sync_runs.c.started_at),
     sync_runs.c.status != "running",
 )
+SENT_MESSAGES = DatedRows(
+    "sent_messages",
+    outbox,
+    outbox.c.sent_at,
+    sa.and_(outbox.c.status == "sent", outbox.c.message.is_not(None)),
+    strip=outbox.c.message,
+)
 # In the order a purge runs. Payloads go first, so each type's count is the same whether it is
 # purged or only counted (a dry run): a payload past its date is stripped even when its record
 # is deleted next, as an interaction or closed case.
-TARGETS: tuple[Target, ...] = (RAW_PAYLOADS, INTERACTIONS, CLOSED_CASES, QUARANTINE, RUN_HISTORY)
+TARGETS: tuple[Target, ...] = (
+    RAW_PAYLOADS, INTERACTIONS, CLOSED_CASES, QUARANTINE, RUN_HISTORY, SENT_MESSAGES
+)  # fmt: skip
 
 
 async def id_ceiling(conn: AsyncConnection, target: Target) -> int:

@@ -12,7 +12,7 @@ from hub.models import CanonicalRecord, Case, Customer, Interaction, Provenance
 from hub.runtime import Hub
 from hub.store.quarantine import QuarantineRow, quarantine_records
 from hub.store.records import upsert_records
-from hub.store.schema import blind_index, quarantine, records, sync_runs
+from hub.store.schema import blind_index, outbox, quarantine, records, sync_runs
 from hub.sync import QUARANTINE_TABLE, quarantine_row_key, to_record_row
 from hub.vault import seal_value
 
@@ -23,6 +23,7 @@ CASES_CUT = datetime(2019, 6, 15, 12, 0, tzinfo=UTC)  # 7 years
 RAW_CUT = NOW - timedelta(days=30)
 QUARANTINE_CUT = NOW - timedelta(days=90)
 RUNS_CUT = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)  # 1 year
+MESSAGES_CUT = NOW - timedelta(days=90)
 SECOND = timedelta(seconds=1)
 CONNECTION = "mem"
 
@@ -38,6 +39,7 @@ DUE_COUNTS = {
     "raw_payloads": 1,
     "quarantine": 1,
     "run_history": 2,
+    "sent_messages": 1,
 }
 
 
@@ -138,6 +140,21 @@ async def run_row(
         )
 
 
+async def outbox_entry(hub: Hub, key: str, status: str, sent: datetime | None) -> None:
+    async with hub.engine.begin() as conn:
+        await conn.execute(
+            sa.insert(outbox).values(
+                connection=CONNECTION,
+                idempotency_key=key,
+                message="sealed message",  # never opened once sent
+                status=status,
+                attempts=1,
+                created_at=datetime(2020, 1, 1, tzinfo=UTC),
+                sent_at=sent,
+            )
+        )
+
+
 async def seed_store(hub: Hub) -> None:
     """One item each side of every cutoff at NOW (see the DUE_* and KEPT_* sets)."""
     minus_3h = timezone(timedelta(hours=-3))
@@ -174,6 +191,9 @@ async def seed_store(hub: Hub) -> None:
     await run_row(hub, "finished-at", "failed", RUNS_CUT - SECOND, RUNS_CUT)
     await run_row(hub, "running", "running", datetime(2020, 1, 1, tzinfo=UTC), None)
     await run_row(hub, "interrupted", "interrupted", RUNS_CUT - SECOND, None)
+    await outbox_entry(hub, "sent-before", "sent", MESSAGES_CUT - SECOND)
+    await outbox_entry(hub, "sent-at", "sent", MESSAGES_CUT)
+    await outbox_entry(hub, "pending-old", "pending", None)
 
 
 async def stored(hub: Hub) -> dict[str, Any]:
@@ -184,6 +204,7 @@ async def stored(hub: Hub) -> dict[str, Any]:
         indexed = set(await conn.scalars(sa.select(blind_index.c.record_id)))
         entries = set(await conn.scalars(sa.select(quarantine.c.external_id)))
         runs = set(await conn.scalars(sa.select(sync_runs.c.stream)))
+        messages = {m.idempotency_key: m.message for m in await conn.execute(sa.select(outbox))}
     return {
         "interactions": {r.external_id for r in rows if r.kind == "interaction"},
         "cases": {r.external_id for r in rows if r.kind == "case"},
@@ -193,4 +214,6 @@ async def stored(hub: Hub) -> dict[str, Any]:
         "orphan_index_rows": indexed - {r.id for r in rows},
         "quarantine": entries,
         "runs": runs,
+        "outbox": set(messages),
+        "stripped_messages": {key for key, message in messages.items() if message is None},
     }

@@ -32,6 +32,7 @@ def test_the_defaults_are_the_documented_periods() -> None:
     assert str(policy.closed_cases) == "7 years"
     assert str(policy.quarantine) == "90 days"
     assert str(policy.run_history) == "1 year"
+    assert str(policy.sent_messages) == "90 days"
 
 
 @pytest.mark.parametrize(

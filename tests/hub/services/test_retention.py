@@ -39,6 +39,8 @@ async def test_purges_exactly_what_is_past_each_cutoff(hub: Hub) -> None:
     assert after["stripped"] == STRIPPED_RAW
     assert after["quarantine"] == {"q-at"}
     assert after["runs"] == {"finished-at", "running"}
+    assert after["outbox"] == {"sent-before", "sent-at", "pending-old"}  # keys stay
+    assert after["stripped_messages"] == {"sent-before"}
     assert after["orphan_index_rows"] == set()
     assert after["indexed"] >= KEPT_INTERACTIONS | {"stored-before"}
 
