@@ -28,8 +28,8 @@ from tests.support import hub_env
 
 pytestmark = pytest.mark.slow
 
-BATCH = 10
-OLD, RECENT = 1000, 20
+BATCH = 5
+OLD, RECENT = 600, 20
 
 
 def _sync_url(url: str) -> str:
