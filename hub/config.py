@@ -25,6 +25,7 @@ from pydantic_settings import (
 )
 
 from hub.errors import ConfigError
+from hub.retention.policy import RetentionSettings
 
 CONFIG_FILE_NAME = "hub.toml"
 ENV_PREFIX = "HUB_"
@@ -66,6 +67,10 @@ class Settings(BaseSettings):
         gt=0,
         description="Longest a run of one stream may read; past it the run fails, keeping "
         "the pages committed so far, and the next run resumes after them.",
+    )
+    retention: RetentionSettings = Field(
+        default_factory=RetentionSettings,
+        description="How long each data type is kept: the [retention] table (docs/retention.md).",
     )
 
     @field_validator("log_level", mode="before")

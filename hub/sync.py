@@ -18,7 +18,7 @@ import contextlib
 import inspect
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +38,7 @@ from hub.http import RetryListener, RetryNotice, retry_listener
 from hub.mapping import StreamMapping
 from hub.mapping import Tombstone as MappedTombstone
 from hub.plugins import plugin_manager
+from hub.retention.arrivals import split_expired
 from hub.run import Run, StreamResult
 from hub.runtime import Hub, utcnow
 from hub.store.quarantine import QuarantineRow, count_open, quarantine_records, resolve_open
@@ -49,6 +50,7 @@ from hub.store.records import (
     UpsertCounts,
     upsert_records,
 )
+from hub.store.retention import delete_stored_copies
 from hub.store.runs import RunCounters, clear_state, load_state, save_state
 from hub.vault import record_row, seal_record, seal_value
 from hub.vault.verify import record_opens
@@ -161,7 +163,15 @@ async def store_page(
 
     With ``recheck`` (a full refresh) a record the vendor sent unchanged is still rewritten
     when its stored sealed values no longer open or its index rows were changed.
+
+    A record already past its retention period is not stored (and a stored copy of it is
+    deleted): it counts as unchanged, and plugins do not see it (docs/retention.md).
     """
+    kept, expired = split_expired(write.rows, hub.settings.retention, write.now)
+    if expired:
+        keys = [(r.object_type, r.external_id) for r in expired]
+        await delete_stored_copies(conn, write.connection, keys)
+        write = replace(write, rows=kept)
     counts = await upsert_records(
         conn,
         connection=write.connection,
@@ -172,6 +182,7 @@ async def store_page(
         now=write.now,
         sound=_sound_as_stored(hub, write.connection) if recheck else None,
     )
+    counts.unchanged += len(expired)
     for outcome in plugin_manager().hook.hub_page_transaction(hub=hub, conn=conn, write=write):
         if inspect.isawaitable(outcome):
             await outcome

@@ -40,3 +40,26 @@ def bench_sync(
             )
         )
     )
+
+
+@bench_app.command("retention")
+def bench_retention(
+    records: Annotated[int, typer.Option(help="Rows past their period, per data type.")] = 100_000,
+    batch_size: Annotated[int, typer.Option(help="Rows one purge transaction examines.")] = 1000,
+    database_url: Annotated[
+        str | None, typer.Option(help="Bench against this database (default: temp SQLite).")
+    ] = None,
+) -> None:
+    """Purge rate (rows/s) of payload stripping and interaction deletion, as JSON (always).
+
+    Example: hub bench retention --records 100000
+    """
+    from hub.retention.bench import bench_retention as do_bench
+
+    print_json(
+        run(
+            lambda: do_bench(
+                records_per_type=records, batch_size=batch_size, database_url=database_url
+            )
+        )
+    )

@@ -155,6 +155,8 @@ def _check_record(
     row = record_row(r.connection, r.object_type, r.external_id)
     name = f"{r.id} ({row})"
     problems = record_problems(r.kind, dict(r.data), r.raw, r.content_hash, hub.keyring, row=row)
+    if r.raw is None:  # stripped by retention: its fields still open; its hash needs the payload
+        problems = [p for p in problems if p.column != "raw"]
     for problem in problems:
         report.failures.append(CheckFailure("records", name, problem.column, problem.reason))
     if problems:

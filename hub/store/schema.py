@@ -172,7 +172,8 @@ outbox = sa.Table(
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
     sa.Column("connection", sa.String(100), nullable=False),
     sa.Column("idempotency_key", sa.String(200), nullable=False),
-    sa.Column("message", sa.Text, nullable=False),  # sealed: recipient and body are personal
+    # Sealed: recipient and body are personal. NULL once retention stripped a sent message.
+    sa.Column("message", sa.Text, nullable=True),
     sa.Column("status", sa.String(20), nullable=False),  # pending | sending | sent | failed
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("external_id", sa.String(255), nullable=True),  # the vendor's id once sent

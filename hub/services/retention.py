@@ -1,0 +1,134 @@
+"""Retention: purge what is past its period (``hub retention run``) and show what is due
+(``hub retention status``).
+
+:func:`run_retention` is what a housekeeping job calls: it fixes each cutoff once from the
+clock, then works in transactions that each examine a window of ``retention.batch_size`` ids.
+It keeps no progress of its own: each batch purges what is still stored and due, so a purge
+killed at any point loses at most its open batch, and running it again finishes the work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.retention.policy import Period, describe_period
+from hub.runtime import Hub, utcnow
+from hub.store.retention import TARGETS, Target, examine, id_ceiling
+
+Clock = Callable[[], datetime]
+# Told after each committed batch: (data type, rows purged so far for it).
+BatchCallback = Callable[[str, int], None]
+
+
+@dataclass(frozen=True)
+class Purged:
+    """What a purge did (or, dry, would do) to one data type."""
+
+    data_type: str
+    action: str  # strip | delete
+    policy: str  # "30 days", or "forever"
+    cutoff: datetime | None  # items whose clock started before it are due; None: kept forever
+    count: int
+
+
+@dataclass(frozen=True)
+class RetentionRun:
+    dry_run: bool
+    now: datetime
+    types: list[Purged]
+
+    @property
+    def total(self) -> int:
+        return sum(t.count for t in self.types)
+
+
+@dataclass(frozen=True)
+class RetentionStatus:
+    """One data type's policy, what is due now and how old its oldest item is."""
+
+    data_type: str
+    action: str
+    policy: str
+    cutoff: datetime | None
+    due: int
+    oldest_at: datetime | None
+    oldest_age_days: float | None
+
+
+def _period(hub: Hub, target: Target) -> Period | None:
+    period: Period | None = getattr(hub.settings.retention, target.key)
+    return period
+
+
+async def run_retention(
+    hub: Hub,
+    *,
+    dry_run: bool = False,
+    clock: Clock = utcnow,
+    on_batch: BatchCallback | None = None,
+) -> RetentionRun:
+    """Purge every data type past its period; with ``dry_run``, count instead and change
+    nothing."""
+    now = clock()
+    types: list[Purged] = []
+    for target in TARGETS:
+        period = _period(hub, target)
+        cutoff = period.cutoff(now) if period is not None else None
+        count = 0
+        if cutoff is not None:
+            if dry_run:
+                async with hub.engine.connect() as conn:
+                    size = hub.settings.retention.batch_size
+                    count = await _count_due(conn, target, cutoff, size)
+            else:
+                count = await _purge(hub, target, cutoff, on_batch)
+        types.append(Purged(target.key, target.action, describe_period(period), cutoff, count))
+    return RetentionRun(dry_run, now, types)
+
+
+async def _purge(hub: Hub, target: Target, cutoff: datetime, on_batch: BatchCallback | None) -> int:
+    """Purge ``target`` in batches, one transaction each; how many rows it purged."""
+    size = hub.settings.retention.batch_size
+    async with hub.engine.connect() as conn:
+        top = await id_ceiling(conn, target)
+    purged = 0
+    for after in range(0, top, size):
+        async with hub.engine.begin() as conn:
+            due = await examine(conn, target, cutoff, after=after, limit=size)
+            if due:
+                purged += await target.apply(conn, due, cutoff)
+        if due and on_batch is not None:
+            on_batch(target.key, purged)
+    return purged
+
+
+async def _count_due(conn: AsyncConnection, target: Target, cutoff: datetime, size: int) -> int:
+    top = await id_ceiling(conn, target)
+    due = 0
+    for after in range(0, top, size):
+        due += len(await examine(conn, target, cutoff, after=after, limit=size))
+    return due
+
+
+async def retention_status(hub: Hub, *, clock: Clock = utcnow) -> list[RetentionStatus]:
+    """Per data type: its policy, how many items are due now, and its oldest item."""
+    now = clock()
+    size = hub.settings.retention.batch_size
+    found: list[RetentionStatus] = []
+    async with hub.engine.connect() as conn:
+        for target in TARGETS:
+            period = _period(hub, target)
+            cutoff = period.cutoff(now) if period is not None else None
+            due = await _count_due(conn, target, cutoff, size) if cutoff is not None else 0
+            oldest = await target.oldest(conn)
+            age = (now - oldest).total_seconds() / 86_400 if oldest is not None else None
+            found.append(
+                RetentionStatus(
+                    target.key, target.action, describe_period(period), cutoff, due, oldest, age
+                )
+            )
+    return found

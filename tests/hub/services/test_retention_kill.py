@@ -1,0 +1,123 @@
+"""A purge killed with SIGKILL between batches loses only its open batch, and running it
+again finishes the work: the victim is a real ``hub retention run`` process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from hub.config import Settings, load_settings
+from hub.retention import RetentionSettings
+from hub.runtime import Hub, utcnow
+from hub.services.retention import run_retention
+from hub.store.engine import async_url, sqlite_file
+from hub.store.schema import blind_index, records
+from tests.hub.retention.seed import interaction, store_models
+from tests.support import hub_env
+
+pytestmark = pytest.mark.slow
+
+BATCH = 5
+OLD, RECENT = 600, 20
+
+
+def _sync_url(url: str) -> str:
+    return async_url(url).replace("+aiosqlite", "")  # psycopg 3 serves sync and async
+
+
+def _interactions(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        query = sa.select(sa.func.count()).where(records.c.kind == "interaction")
+        return int(conn.scalar(query) or 0)
+
+
+@contextlib.contextmanager
+def _writes_blocked(settings: Settings, engine: sa.Engine) -> Iterator[None]:
+    """Hold the store's write lock, so the purge stops inside its next batch."""
+    file = sqlite_file(settings.resolved_database_url)
+    if file is not None:
+        lock = sqlite3.connect(file, isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        return
+    with engine.connect() as conn, conn.begin():
+        conn.execute(sa.text("LOCK TABLE records IN ACCESS EXCLUSIVE MODE"))
+        yield
+
+
+async def _seed(settings: Settings) -> None:
+    now = utcnow()
+    async with Hub.open(settings, create=True) as hub:
+        old = [interaction(f"old-{i}", ended=now - timedelta(days=800)) for i in range(OLD)]
+        for start in range(0, OLD, 500):
+            await store_models(hub, old[start : start + 500], stored_at=now)
+        recent = [interaction(f"new-{i}", ended=now - timedelta(days=5)) for i in range(RECENT)]
+        await store_models(hub, recent, stored_at=now)
+
+
+def test_a_killed_purge_loses_at_most_its_open_batch_and_a_rerun_finishes_it(
+    hub_settings: Settings,
+) -> None:
+    config = hub_settings.home / "hub.toml"
+    with config.open("a") as toml:
+        toml.write(f"\n[retention]\nbatch_size = {BATCH}\n")
+    settings = load_settings(config)
+    asyncio.run(_seed(settings))
+    engine = sa.create_engine(_sync_url(settings.resolved_database_url))
+    victim = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "--config", str(config), "retention", "run"],
+        env=hub_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _interactions(engine) == OLD + RECENT and time.monotonic() < deadline:
+            assert victim.poll() is None, victim.stderr.read() if victim.stderr else ""
+            time.sleep(0.002)
+        with _writes_blocked(settings, engine):
+            time.sleep(0.2)  # the victim is now waiting inside a batch
+            assert victim.poll() is None, "the purge finished before it could be killed"
+            os.kill(victim.pid, signal.SIGKILL)
+            victim.wait(timeout=30)
+        left = _interactions(engine)
+    finally:
+        if victim.poll() is None:
+            victim.kill()
+            victim.wait()
+        if victim.stderr is not None:
+            victim.stderr.close()
+    purged_before_kill = OLD + RECENT - left
+    assert 0 < purged_before_kill < OLD
+    assert purged_before_kill % BATCH == 0  # whole batches only: the open one rolled back
+
+    async def resume() -> int:  # in batches of the default size: the work left is the same
+        resumed = settings.model_copy(update={"retention": RetentionSettings()})
+        async with Hub.open(resumed) as hub:
+            outcome = await run_retention(hub)
+            return {t.data_type: t.count for t in outcome.types}["interactions"]
+
+    assert asyncio.run(resume()) == OLD - purged_before_kill
+    with engine.connect() as conn:
+        kept = set(
+            conn.scalars(sa.select(records.c.external_id).where(records.c.kind == "interaction"))
+        )
+        index_rows = conn.scalar(sa.select(sa.func.count()).select_from(blind_index))
+    engine.dispose()
+    assert kept == {f"new-{i}" for i in range(RECENT)}
+    assert index_rows == RECENT
