@@ -55,7 +55,8 @@ async def test_the_token_answer_names_the_instance_and_gives_no_expiry(
         ("SELECT Id FROM Nothing", "INVALID_TYPE"),
         ("SELECT Id, Nope__c FROM Case", "INVALID_FIELD"),
         ("SELECT Id FROM Case WHERE", "MALFORMED_QUERY"),
-        ("SELECT Id FROM Case WHERE IsDeleted = false OR Id = 'x'", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Case WHERE IsDeleted = false AND Id = 'x' OR Id = 'y'", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Case WHERE (Id = 'x' OR Id = 'y'", "MALFORMED_QUERY"),
     ],
 )
 async def test_bad_queries_answer_400_with_a_json_array_error(
@@ -66,6 +67,21 @@ async def test_bad_queries_answer_400_with_a_json_array_error(
     [error] = answer.json()
     assert error["errorCode"] == code and error["message"]
     assert answer.headers["sforce-limit-info"].startswith("api-usage=")
+
+
+async def test_where_joins_conditions_with_or_not_and_parentheses(api: httpx.AsyncClient) -> None:
+    some = (await _query(api, "SELECT Id FROM Case ORDER BY Id LIMIT 3")).json()["records"]
+    first, second, third = (record["Id"] for record in some)
+
+    async def ids(where: str) -> set[str]:
+        answer = await _query(api, f"SELECT Id FROM Case WHERE {where}")
+        assert answer.status_code == 200, answer.text
+        return {record["Id"] for record in answer.json()["records"]}
+
+    assert await ids(f"Id = '{first}' OR Id = '{second}'") == {first, second}
+    assert await ids(f"IsDeleted = false AND (Id = '{first}' OR Id = '{third}')") == {first, third}
+    assert await ids(f"(Id = '{first}' OR Id = '{second}') AND NOT Id = '{first}'") == {second}
+    assert await ids(f"Id IN ('{first}', '{second}') AND Id NOT IN ('{second}')") == {first}
 
 
 async def test_pages_hold_at_most_the_batch_asked_and_follow_the_locator(
