@@ -116,6 +116,17 @@ async def test_an_unknown_session_is_invalid_session_id(running: RunningSandbox)
     assert answer.json() == [
         {"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}
     ]
+    assert answer.headers["sforce-limit-info"] == "api-usage=0/100000000"  # a 401 costs nothing
+
+
+async def test_a_method_a_path_does_not_take_is_a_json_array_error(
+    api: httpx.AsyncClient, sandbox: SalesforceSandbox
+) -> None:
+    case = sandbox.org.tables["Case"].sf_id(1)
+    answer = await api.put(f"{API}/sobjects/Case/{case}", json={"Subject": "x"})
+    assert answer.status_code == 405
+    [error] = answer.json()
+    assert error == {"message": "HTTP Method 'PUT' not allowed.", "errorCode": "METHOD_NOT_ALLOWED"}
 
 
 @pytest.mark.parametrize(
@@ -132,6 +143,26 @@ async def test_the_daily_allowance_is_counted_in_every_answer_and_then_refused(
     assert refused.json()[0]["errorCode"] == "REQUEST_LIMIT_EXCEEDED"
     clock.advance(86_400)
     assert (await api.get(f"{API}/limits")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "sandbox_options",
+    [{"records": 10, "seed": 2, "daily_api_requests": 3, "session_ttl_seconds": 200_000}],
+)
+async def test_the_allowance_is_a_rolling_24_hours_not_a_calendar_day(
+    api: httpx.AsyncClient, clock: FakeClock, sandbox_options: dict[str, Any]
+) -> None:
+    async def status() -> tuple[int, str]:
+        answer = await api.get(f"{API}/limits")
+        return answer.status_code, answer.headers["sforce-limit-info"]
+
+    assert await status() == (200, "api-usage=1/3")
+    clock.advance(12 * 3600)  # past a midnight, for the org's clock, whatever it reads
+    assert [await status(), await status()] == [(200, "api-usage=2/3"), (200, "api-usage=3/3")]
+    assert (await status())[0] == 403
+    clock.advance(12 * 3600 + 60)  # the first request is a day old: one place is free again
+    assert await status() == (200, "api-usage=3/3")
+    assert (await status())[0] == 403
 
 
 async def test_updated_and_deleted_ids_of_a_time_range(
