@@ -142,16 +142,24 @@ def flood(*, size: int | None, declare_length: bool = False) -> Reply:
 
 def compressed_bomb(*, size: int, encoding: str = "gzip") -> Reply:
     """A small ``encoding``-compressed body (gzip or deflate) that inflates to ``size`` bytes
-    of JSON whitespace: the wire carries about a thousandth of what a decoder would produce."""
-    whitespace = b" " * (1024 * 1024)
-    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS if encoding == "gzip" else 15)
-    parts = [packer.compress(whitespace) for _ in range(size // len(whitespace))]
-    body = b"".join(parts) + packer.flush()
+    of JSON whitespace: the wire carries about a thousandth of what a decoder would produce.
+    It is compressed on the first request, not when the test is collected."""
+    packed: list[bytes] = []
+
+    def body() -> bytes:
+        if not packed:
+            whitespace = b" " * (1024 * 1024)
+            wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
+            packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+            parts = [packer.compress(whitespace) for _ in range(size // len(whitespace))]
+            packed.append(b"".join(parts) + packer.flush())
+        return packed[0]
 
     async def reply(request: Request, writer: asyncio.StreamWriter) -> None:
-        head = _head(200, "application/json", len(body))
+        payload = body()
+        head = _head(200, "application/json", len(payload))
         head = head.replace(b"\r\n\r\n", f"\r\nContent-Encoding: {encoding}\r\n\r\n".encode())
-        writer.write(head + body)
+        writer.write(head + payload)
         await writer.drain()
 
     return reply
