@@ -59,10 +59,16 @@ async def test_a_key_held_by_several_cases_is_an_error_and_writes_nothing(
     assert [c["Subject"] for c in _cases_keyed(sf, "k")] == ["dup", "dup"]
 
 
-async def test_a_contacts_mailing_address_is_replaced(hub: Hub, sf: SalesforceSandbox) -> None:
+async def test_a_contacts_mailing_address_is_replaced_and_the_next_sync_stores_it(
+    hub: Hub, sf: SalesforceSandbox, clock: FakeClock
+) -> None:
     contact = sf.org.tables["Contact"].sf_id(2)
     address = Address(street="1 Harbour Way", city="Bristol", postal_code="BS1", country="GB")
     await update_customer_address(hub, "sf", contact, address)
+    clock.advance(300)  # past the safety margin
+    await sync_connection(hub, "sf", streams=["Contact"])
+    synced = (await store_snapshot(hub, "sf", "Contact"))[("contact", contact)][2]
+    assert synced["addresses"] == [address.model_dump()]
     stored = sf.org.tables["Contact"].get(contact)
     assert stored is not None
     assert (stored["MailingStreet"], stored["MailingCity"], stored["MailingState"],
