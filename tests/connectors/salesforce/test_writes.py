@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -157,14 +158,13 @@ async def test_hub_customers_update_address_reads_it_from_stdin_and_twice_change
     ],
     ids=["unknown field", "not an object", "not JSON"],
 )
-async def test_hub_customers_update_address_refuses_a_bad_address_naming_no_value(
-    hub_settings: Settings, sf: SalesforceSandbox, stdin: str, message: str
+def test_hub_customers_update_address_refuses_a_bad_address_before_any_call_naming_no_value(
+    tmp_path: Path, stdin: str, message: str
 ) -> None:
-    contact = sf.org.tables["Contact"].sf_id(3)
-    before = sf.org.tables["Contact"].get(contact)
-    result = await asyncio.to_thread(_update_address, hub_settings, contact, stdin)
+    command = ["--config", str(tmp_path / "hub.toml"), "customers", "update-address", "sf",
+               "003000000000001AAA"]  # fmt: skip
+    result = CliRunner().invoke(app, command, input=stdin)
 
-    assert result.exit_code == 2
+    assert result.exit_code == 2  # a usage error: no hub opened, nothing sent
     assert message in result.output
     assert "Harbour" not in result.output
-    assert sf.org.tables["Contact"].get(contact) == before
