@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import zlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -23,6 +24,7 @@ class Request:
     method: str
     path: str
     query: dict[str, str]
+    headers: dict[str, str] = field(default_factory=dict)  # names in lower case
 
 
 Reply = Callable[[Request, asyncio.StreamWriter], Awaitable[None]]
@@ -62,9 +64,11 @@ class MisbehavingVendor:
         self._writers.add(writer)
         try:
             head = await reader.readuntil(b"\r\n\r\n")
-            method, target, _ = head.decode("latin-1").split("\r\n", 1)[0].split(" ", 2)
+            start, *lines = head.decode("latin-1").strip().split("\r\n")
+            method, target, _ = start.split(" ", 2)
+            headers = dict(_header(line) for line in lines)
             url = urlsplit(target)
-            request = Request(method, url.path, dict(parse_qsl(url.query)))
+            request = Request(method, url.path, dict(parse_qsl(url.query)), headers)
             self.requests.append(request)
             await self._reply(request, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -73,6 +77,11 @@ class MisbehavingVendor:
             self._writers.discard(writer)
             with contextlib.suppress(ConnectionError):
                 writer.close()
+
+
+def _header(line: str) -> tuple[str, str]:
+    name, _, value = line.partition(":")
+    return name.strip().lower(), value.strip()
 
 
 def _head(status: int, content_type: str, length: int | None) -> bytes:
@@ -127,5 +136,30 @@ def flood(*, size: int | None, declare_length: bool = False) -> Reply:
             await writer.drain()
             if writer.is_closing():
                 return
+
+    return reply
+
+
+def compressed_bomb(*, size: int, encoding: str = "gzip") -> Reply:
+    """A small ``encoding``-compressed body (gzip or deflate) that inflates to ``size`` bytes
+    of JSON whitespace: the wire carries about a thousandth of what a decoder would produce.
+    It is compressed on the first request, not when the test is collected."""
+    packed: list[bytes] = []
+
+    def body() -> bytes:
+        if not packed:
+            whitespace = b" " * (1024 * 1024)
+            wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
+            packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+            parts = [packer.compress(whitespace) for _ in range(size // len(whitespace))]
+            packed.append(b"".join(parts) + packer.flush())
+        return packed[0]
+
+    async def reply(request: Request, writer: asyncio.StreamWriter) -> None:
+        payload = body()
+        head = _head(200, "application/json", len(payload))
+        head = head.replace(b"\r\n\r\n", f"\r\nContent-Encoding: {encoding}\r\n\r\n".encode())
+        writer.write(head + payload)
+        await writer.drain()
 
     return reply

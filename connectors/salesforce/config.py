@@ -73,6 +73,18 @@ class SalesforceConfig(ConnectorConfig):
         description="Case field (External ID) that case upserts match on.",
     )
 
+    case_tags_field: str = Field(
+        default="Hub_Tags__c",
+        pattern=r"^[A-Za-z][A-Za-z0-9_]*$",
+        description="Case field that pushed tags are written to, joined by ';' (a "
+        "multi-select picklist or text field; Cases have no standard tags).",
+    )
+    case_reference_field: str = Field(
+        default="Hub_Reference__c",
+        pattern=r"^[A-Za-z][A-Za-z0-9_]*$",
+        description="Case text field that a pushed case's id in another system is written to.",
+    )
+
     @field_validator("base_url")
     @classmethod
     def _base_url_is_http(cls, value: str) -> str:

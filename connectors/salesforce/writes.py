@@ -42,7 +42,7 @@ class SalesforceWrites(Connector):
         path = f"{self.config.api_prefix}/sobjects/Case/{field}/{quote(key, safe='')}"
         try:
             response, body = await self.request_json(
-                "PATCH", path, json=_case_body(case), retry_safe=True
+                "PATCH", path, json=self._case_body(case), retry_safe=True
             )
         except VendorError as error:
             if error.status == 300:
@@ -63,8 +63,21 @@ class SalesforceWrites(Connector):
     async def update_case(self, external_id: str, changes: CaseWrite) -> WriteResult:
         """``PATCH /sobjects/Case/{Id}`` with the fields given (204, no body)."""
         path = f"{self.config.api_prefix}/sobjects/Case/{_sf_id(external_id, self.connection)}"
-        await self.request_json("PATCH", path, json=_case_body(changes), retry_safe=True)
+        await self.request_json("PATCH", path, json=self._case_body(changes), retry_safe=True)
         return WriteResult(external_id=external_id, created=False)
+
+    def _case_body(self, case: CaseWrite) -> dict[str, Any]:
+        """The Case fields of ``case`` that are set; tags and the case's id elsewhere go to
+        the configured custom fields (a multi-select picklist takes values joined by ';')."""
+        body = _case_fields(case)
+        if case.tags is not None:
+            if any(";" in tag for tag in case.tags):
+                raise VendorError("a Salesforce tag cannot hold ';' (it separates the values)",
+                                  connection=self.connection)  # fmt: skip
+            body[self.config.case_tags_field] = ";".join(case.tags)
+        if case.external_id is not None:
+            body[self.config.case_reference_field] = case.external_id
+        return body
 
     async def update_customer_address(self, external_id: str, address: Address) -> WriteResult:
         """A Contact's mailing address (``PATCH /sobjects/Contact/{Id}``); a field left None is
@@ -84,7 +97,7 @@ def _sf_id(value: str, connection: str) -> str:
     return value
 
 
-def _case_body(case: CaseWrite) -> dict[str, Any]:
+def _case_fields(case: CaseWrite) -> dict[str, Any]:
     status = None if case.status is None else _STATUS.get(case.status, case.status)
     priority = None if case.priority is None else _PRIORITY.get(case.priority, case.priority)
     fields = {"Subject": case.subject, "Description": case.description, "Status": status,

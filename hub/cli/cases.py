@@ -19,15 +19,22 @@ def cases_push(
     description: Annotated[str | None, typer.Option(help="Description.")] = None,
     status: Annotated[str | None, typer.Option(help="new, open, pending, on_hold, ...")] = None,
     priority: Annotated[str | None, typer.Option(help="urgent, high, normal or low.")] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option(help="A tag (repeat for several); replaces the case's.")
+    ] = None,
+    external_id: Annotated[
+        str | None, typer.Option(help="The case's id in another system (an order, a ticket).")
+    ] = None,
 ) -> None:
     """Create a case in the source system, or update the one this key created before.
 
-    Example: hub cases push sf --key order-1042 --subject "Router down" --priority high
+    Example: hub cases push sf --key order-1042 --subject "Router down" --tag router
     """
     from hub.connector import CaseWrite
     from hub.services.cases import push_case
 
-    case = CaseWrite(subject=subject, description=description, status=status, priority=priority)
+    case = CaseWrite(subject=subject, description=description, status=status, priority=priority,
+                     tags=tag, external_id=external_id)  # fmt: skip
     result = with_hub(lambda hub: push_case(hub, connection, key, case))
     verb = "created" if result.created else "updated"
     outcome = {"external_id": result.external_id, "created": result.created}

@@ -66,8 +66,9 @@ def _print_check(outcome: CheckReport) -> None:
     for f in outcome.failures:
         table.add_row(f.table, f.row, f.column, f.reason)
     console().print(table)
+    stored = [f for f in outcome.failures if f.table != "files"]
+    repair = ("; a full refresh (hub sync --full-refresh) rewrites damaged records from the "
+              "vendor") if stored else "; each reason says how to fix it"  # fmt: skip
     console().print(
-        f"{len(outcome.failures)} problem(s) in {rows} rows checked; a full refresh "
-        "(hub sync --full-refresh) rewrites damaged records from the vendor",
-        highlight=False,
+        f"{len(outcome.failures)} problem(s) in {rows} rows checked{repair}", highlight=False
     )

@@ -1,14 +1,20 @@
-"""``hub customers``: finding customers by blind index."""
+"""``hub customers``: finding customers by blind index, and updating their address in the
+source system."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from hub.cli.base import console, group, report, when, with_hub
+from hub.cli.base import console, group, report, say, when, with_hub
 
-customers_app = group("customers", "Find customers (answers from blind indexes).")
+if TYPE_CHECKING:
+    from hub.models import Address
+
+customers_app = group(
+    "customers", "Find customers (answers from blind indexes) and update their addresses."
+)
 
 
 def _email_address(value: str | None) -> str | None:
@@ -59,3 +65,58 @@ def _print_records(rows: list[dict[str, Any]]) -> None:
         )
     console().print(table)
     console().print(f"{len(rows)} record(s); personal fields stay sealed", highlight=False)
+
+
+ADDRESS_FIELDS = ("street", "city", "region", "postal_code", "country")
+
+
+@customers_app.command("update-address")
+def customers_update_address(
+    connection: Annotated[str, typer.Argument(help="The connection holding the customer.")],
+    external_id: Annotated[str, typer.Argument(help="The customer's id in that system.")],
+) -> None:
+    """Replace a customer's postal address in its source system (a Salesforce Contact's
+    mailing address). The address is personal data, so it is never taken from argv: it is
+    read from stdin as a JSON object with any of street, city, region, postal_code and
+    country (a field left out is cleared), or prompted for on a terminal. Sending the same
+    address again changes nothing more.
+
+    Example: hub customers update-address sf 003000000000001AAA < address.json
+    """
+    from hub.services.cases import update_customer_address
+
+    address = _address_from_stdin()
+    result = with_hub(lambda hub: update_customer_address(hub, connection, external_id, address))
+    report(
+        {"external_id": result.external_id, "updated": True},
+        lambda: say(f"updated the address of {result.external_id} in {connection}"),
+    )
+
+
+def _address_from_stdin() -> Address:
+    """The address from a JSON object on stdin, or field by field from a terminal's prompt;
+    a usage error names what is wrong, never the values."""
+    import json
+    import sys
+
+    from hub.models import Address
+
+    if sys.stdin.isatty():
+        values = {name: typer.prompt(name, default="", show_default=False) or None
+                  for name in ADDRESS_FIELDS}  # fmt: skip
+        return Address(**values)
+    try:
+        given = json.loads(sys.stdin.read())
+    except ValueError:
+        raise typer.BadParameter("stdin does not hold a JSON object (the address)") from None
+    if not isinstance(given, dict):
+        raise typer.BadParameter('stdin must hold a JSON object such as {"city": ...}')
+    unknown = sorted(set(given) - set(ADDRESS_FIELDS))
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown address field(s) {', '.join(unknown)}; use {', '.join(ADDRESS_FIELDS)}"
+        )
+    wrong = sorted(name for name, value in given.items() if not isinstance(value, str | None))
+    if wrong:
+        raise typer.BadParameter(f"address field(s) {', '.join(wrong)} must be text or null")
+    return Address(**given)

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from hub.errors import ConnectorError
+from hub.http.decoding import BodyUndecodable, BoundedDecoder, UnsupportedEncoding
 from hub.http.outcome import Call
 from hub.http.settings import HttpSettings
 
@@ -53,14 +54,32 @@ async def _read_capped(response: httpx.Response, call: Call, limit: int) -> None
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit:
         raise _too_large(call, limit)
+    if hasattr(response, "_content"):  # built from bytes (a mock transport): already read
+        if len(response.content) > limit:
+            raise _too_large(call, limit)
+        return
+    try:
+        decoder = BoundedDecoder(response.headers.get("Content-Encoding", ""))
+    except UnsupportedEncoding as exc:
+        raise ConnectorError(f"{call} {exc}", **call.where()) from None
     chunks: list[bytes] = []
     size = 0
-    # Decoded bytes are counted, so a small compressed body cannot expand past the limit.
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(call, limit)
-        chunks.append(chunk)
+    # Decoded bytes are counted, a step at a time: a small compressed body (a decompression
+    # bomb) is stopped one step past the limit, never inflated whole.
+    try:
+        async for raw in response.aiter_raw():
+            for chunk in decoder.decode(raw):
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(call, limit)
+                chunks.append(chunk)
+        for chunk in decoder.flush():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(call, limit)
+            chunks.append(chunk)
+    except BodyUndecodable as exc:
+        raise httpx.DecodingError(str(exc), request=response.request) from None
     response._content = b"".join(chunks)  # what aread() would have kept
 
 

@@ -14,6 +14,7 @@ import httpx
 
 from hub.http.auth import RefreshingAuth
 from hub.http.counter import CountingTransport, RequestCounter
+from hub.http.decoding import ACCEPT_ENCODING
 from hub.http.limiter import RateLimitedTransport, SlidingWindowLimiter
 from hub.http.settings import HttpSettings, QuotaHeaders, RateLimit
 
@@ -91,7 +92,8 @@ def create_client(
         base_url=base_url,
         auth=auth,
         timeout=settings.timeout_seconds,
-        headers={"User-Agent": USER_AGENT},
+        # Only encodings whose decoding hub.http.decoding can bound (no brotli or zstd bombs).
+        headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
         transport=transport,
         # Proxies from the environment would get transports of their own, bypassing the limiter.
         trust_env=False,

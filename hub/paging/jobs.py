@@ -133,8 +133,8 @@ class _Export:
             page = await self.results(job_id, position)
             if page is None:
                 return
-            guard.compare(position, page.records)
             records = run.absorb(page.records)
+            guard.compare(position, page.records, run.progress())
             following = self.walk.next_position(position, page)
             if following is None:
                 self.finished = True

@@ -29,12 +29,18 @@ class Paginator(abc.ABC):
 
     compares_pages: ClassVar[bool] = False
     """True when positions are counted by the client (page numbers, offsets): a vendor that
-    ignores them would answer the same page forever, so consecutive pages are compared."""
+    ignores them would answer the same page forever (caught as for any paginator, by
+    comparing consecutive pages), and an empty page ends such a walk by itself."""
 
     def counts_positions(self) -> bool:
         """Whether consecutive pages are compared (``compares_pages``); a paginator that
         wraps another (time windows) answers for the one inside."""
         return self.compares_pages
+
+    def progress(self, position: Position) -> Position:
+        """The part of ``position`` that is progress by itself, whatever the page held (a
+        time window); None for positions that only point at a page (tokens, page numbers)."""
+        return None
 
     def first(self, bounds: Bounds) -> Position:
         """The position of a fresh walk over ``bounds``."""

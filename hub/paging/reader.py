@@ -86,8 +86,8 @@ async def read_stream(
             guard.enter(position)
             continue
         stored = False
-        guard.compare(position, page.records)
         records = run.absorb(page.records)
+        guard.compare(position, page.records, run.progress())
         following = walk.next_position(position, page)
         if following is None:
             resume = walk.resume_position(position, page)

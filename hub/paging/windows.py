@@ -45,6 +45,10 @@ class TimeWindowPaginator(Paginator):
         # Page numbers inside a window loop as they would anywhere else.
         return self.inner.counts_positions()
 
+    def progress(self, position: Position) -> Position:
+        # A new window is progress even when it is as empty as the one before.
+        return [position["window"], self.inner.progress(position["inner"])]
+
     def first(self, bounds: Bounds) -> Position:
         lower, upper = self._range(bounds)
         return self._window(lower, upper)

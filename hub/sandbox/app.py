@@ -14,8 +14,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hub.sandbox.dates import DateHeader
@@ -59,7 +60,10 @@ class SandboxApp(abc.ABC):
     def app(self) -> ASGIApp:
         """The ASGI app to serve: control routes + vendor routes, faults injected outermost."""
         if self._app is None:
-            inner = Starlette(routes=[*self._control_routes(), *self.routes()])
+            inner = Starlette(
+                routes=[*self._control_routes(), *self.routes()],
+                exception_handlers={HTTPException: self._routing_error},
+            )
             # Inside the fault injector, which needs uvicorn's own `send` to drop connections.
             self._app = FaultInjector(
                 DateHeader(inner, self.server_time),
@@ -69,6 +73,21 @@ class SandboxApp(abc.ABC):
                 stats=self.stats,
             )
         return self._app
+
+    async def _routing_error(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        answer = self.routing_error(request, exc.status_code)
+        if answer is None:
+            return PlainTextResponse(exc.detail, exc.status_code, headers=exc.headers)
+        for name, value in (exc.headers or {}).items():
+            answer.headers[name] = value
+        return answer
+
+    def routing_error(self, request: Request, status: int) -> Response | None:
+        """The vendor's answer to a request no route takes (405 for a method a path does not
+        allow, say), so that even those errors come in the vendor's shape; None keeps
+        Starlette's plain-text one."""
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)

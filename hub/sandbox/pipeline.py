@@ -21,7 +21,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from hub.sandbox.limits import LimitDecision, WindowLimiter
+from hub.sandbox.limits import LimitDecision, RequestLimiter
 
 Handler = Callable[[Request], Awaitable[Response]]
 Authenticator = Callable[[Request], Response | None]
@@ -63,7 +63,7 @@ class Limit:
     """
 
     name: str
-    limiter: WindowLimiter
+    limiter: RequestLimiter
     refuse: Callable[[LimitDecision, Decisions], Response]
 
 

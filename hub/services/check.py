@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.connection_config import open_personal_config
 from hub.errors import HubError
 from hub.runtime import Hub
+from hub.store.engine import sqlite_file
+from hub.store.file_modes import loose_paths
 from hub.store.records import index_rows
 from hub.store.schema import connections, data_keys, quarantine, records, secrets
 from hub.sync import QUARANTINE_TABLE, quarantine_row_key
@@ -59,6 +61,7 @@ async def check_store(
             report.failures.append(CheckFailure("data_keys", str(key_id), "wrapped", reason))
         report.checked["data_keys"] = total
         tell("data_keys", total, total)
+        _check_file_modes(hub, report)
         for table, check in (
             ("secrets", _check_secrets),
             ("connections", _check_connections),
@@ -67,6 +70,16 @@ async def check_store(
         ):
             report.checked[table] = await check(hub, conn, report, batch, tell)
     return report
+
+
+def _check_file_modes(hub: Hub, report: CheckReport) -> None:
+    """A SQLite hub's folder and files open to other users (the files were tightened when
+    the hub opened, with a warning; a shared folder is the user's to fix)."""
+    database = sqlite_file(hub.settings.resolved_database_url)
+    if database is None:
+        return
+    for loose in loose_paths(database):
+        report.failures.append(CheckFailure("files", str(loose.path), "mode", loose.problem()))
 
 
 async def _count(conn: AsyncConnection, table: sa.Table) -> int:

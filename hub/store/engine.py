@@ -22,6 +22,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hub.errors import StoreError
+from hub.store.file_modes import (
+    PRIVATE_FILE_MODE,
+    PRIVATE_FOLDER_MODE,
+    SQLITE_COMPANIONS,
+    warn_about_loose_paths,
+)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # SQLite waits this long for a lock held by another writer (scheduler, second CLI) before failing.
@@ -83,9 +89,6 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 # A SQLite hub holds sealed values, digests and the wrapped data keys: owner only, whatever
 # the umask, as the master key file is. SQLite gives -wal and -shm the database file's mode.
-PRIVATE_FILE_MODE = 0o600
-PRIVATE_FOLDER_MODE = 0o700
-SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
 
 
 def _make_private_folder(folder: Path) -> None:
@@ -213,10 +216,12 @@ async def open_engine(url: str, *, create: bool = False) -> AsyncEngine:
 
     Without ``create`` the database must exist and have been initialised (StoreError naming
     it otherwise, and nothing is created); with it, a new one is made (``hub init``). A SQLite
-    database file and its -wal and -shm are made mode 0600 on every open.
+    database file and its -wal and -shm are made mode 0600 on every open, with a warning for
+    each that was not; a folder open to other users is warned about, not changed.
     """
     file = sqlite_file(url)
     if file is not None:
+        warn_about_loose_paths(file)
         protect_sqlite_files(file)  # before anything reads it (a read creates -wal and -shm)
     if not create:
         _check_initialised(url)

@@ -32,6 +32,13 @@ def test_check_passes_a_sound_hub_and_names_each_tampered_value(tmp_path: Path) 
     assert code == 0, err
     assert out.startswith("ok: ") and "every sealed value opens" in out
 
+    (tmp_path / "data").chmod(0o755)  # a data folder other users may list
+    code, out, err = hub("check")
+    assert code == 1
+    assert "1 problem(s)" in out and "each reason says how to fix it" in out
+    assert f"the data folder {(tmp_path / 'data').resolve()} is mode 0755" in err
+    (tmp_path / "data").chmod(0o700)
+
     with closing(sqlite3.connect(tmp_path / "data" / "hub.db")) as db, db:
         first, second = db.execute("SELECT id, raw FROM records ORDER BY id LIMIT 2").fetchall()
         db.execute("UPDATE records SET raw = ? WHERE id = ?", (second[1], first[0]))

@@ -5,8 +5,10 @@ HTML page is not taken for JSON, and rate limits hold whatever path the base URL
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import tracemalloc
+import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,7 +16,15 @@ import pytest
 
 from hub.errors import ConnectorError
 from hub.http import HttpSettings, RateLimit, create_client, request_json
-from tests.misbehaving import MisbehavingVendor, Reply, Request, answer, flood, trickle
+from tests.misbehaving import (
+    MisbehavingVendor,
+    Reply,
+    Request,
+    answer,
+    compressed_bomb,
+    flood,
+    trickle,
+)
 
 MiB = 1024 * 1024
 PATH = "/api/v2/incremental/tickets/cursor.json"
@@ -56,8 +66,14 @@ def test_the_request_deadline_defaults_to_minutes_and_bounds_the_read_timeout() 
 
 @pytest.mark.parametrize(
     "reply",
-    [flood(size=None), flood(size=64 * MiB)],
-    ids=["endless body", "64 MiB body without a length"],
+    [
+        flood(size=None),
+        flood(size=64 * MiB),
+        # About 64 KiB on the wire each; whole, they would inflate to 64 MiB.
+        compressed_bomb(size=64 * MiB, encoding="gzip"),
+        compressed_bomb(size=64 * MiB, encoding="deflate"),
+    ],
+    ids=["endless body", "64 MiB body without a length", "gzip bomb", "deflate bomb"],
 )
 async def test_a_body_past_the_size_limit_stops_reading_with_memory_bounded(
     reply: Reply,
@@ -72,10 +88,46 @@ async def test_a_body_past_the_size_limit_stops_reading_with_memory_bounded(
             tracemalloc.stop()
 
     assert seconds < 20
-    assert peak < 12 * MiB  # the limit and a chunk, not the body
+    assert peak < 12 * MiB  # the limit and a chunk (or an inflated step), not the body
     assert len(vendor.requests) == 1  # not retried: the next answer would be as large
     assert f"GET {PATH} answered with a body larger than the 2 MiB limit" in str(error)
     assert "http.max_body_bytes" in str(error)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_compressed_body_within_the_limit_is_decoded(encoding: str) -> None:
+    records = [{"id": n, "padding": "x" * 1000} for n in range(500)]
+    payload = json.dumps({"tickets": records}).encode()
+    packer = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS if encoding == "gzip" else 15)
+    body = packer.compress(payload) + packer.flush()
+
+    async def reply(request: Request, writer: asyncio.StreamWriter) -> None:
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: {encoding}"
+        writer.write(f"{head}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+        await writer.drain()
+
+    async with MisbehavingVendor(reply) as vendor:
+        _, answered = await get(vendor, QUICK.model_copy(update={"max_body_bytes": MiB}))
+
+    assert answered == {"tickets": records}
+    assert vendor.requests[0].headers["accept-encoding"] == "gzip, deflate"
+
+
+async def test_an_encoding_the_hub_did_not_ask_for_is_refused_naming_it() -> None:
+    async def reply(request: Request, writer: asyncio.StreamWriter) -> None:
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: br\r\n"
+            b"Content-Length: 4\r\n\r\n\x0b\x01\x80\x03"
+        )
+        await writer.drain()
+
+    async with MisbehavingVendor(reply) as vendor:
+        error, _ = await timed(lambda: get(vendor, QUICK))
+
+    assert str(error) == (
+        f"zd: GET {PATH} answered with Content-Encoding br, which the hub does not ask for "
+        "(it accepts gzip, deflate)"
+    )
 
 
 async def test_a_declared_length_past_the_limit_is_refused_before_reading() -> None:

@@ -29,7 +29,7 @@ from connectors.salesforce.sandbox.query import MAX_BATCH, QueryEngine, render_r
 from hub.sandbox.app import SandboxApp
 from hub.sandbox.data import derived_secret
 from hub.sandbox.faults import FaultResponder
-from hub.sandbox.limits import LimitDecision, WindowLimiter
+from hub.sandbox.limits import LimitDecision, RollingWindowLimiter
 from hub.sandbox.oauth import TokenIssuer
 from hub.sandbox.options import SandboxOptions
 from hub.sandbox.pipeline import Decisions, Handler, Limit, RequestPipeline, VendorApiError
@@ -51,20 +51,30 @@ def error_body(status: int, code: str, message: str, fields: Any = None) -> Resp
 
 
 class SalesforceFaults(FaultResponder):
-    """Injected faults in Salesforce's shapes. The core REST API signals its limits with 403
-    and no Retry-After; the kit's shared 429 fault is kept so every sandbox takes the same
+    """Injected faults in Salesforce's shapes, each with the org's ``Sforce-Limit-Info``
+    (``usage`` renders it). The core REST API signals its limits with 403 and no
+    Retry-After; the kit's shared 429 fault is kept so every sandbox takes the same
     ``--faults``."""
 
+    def __init__(self, usage: Callable[[], str]) -> None:
+        self._usage = usage
+
     def rate_limited(self, retry_after: float) -> Response:
-        response = error_body(429, "TOO_MANY_REQUESTS", "Too many requests")
+        response = self._with_usage(error_body(429, "TOO_MANY_REQUESTS", "Too many requests"))
         response.headers["Retry-After"] = str(max(1, round(retry_after)))
         return response
 
     def server_error(self, status: int) -> Response:
-        return error_body(status, "UNKNOWN_EXCEPTION", "An unexpected error occurred.")
+        return self._with_usage(
+            error_body(status, "UNKNOWN_EXCEPTION", "An unexpected error occurred.")
+        )
 
     def token_expired(self) -> Response:
-        return session_expired()
+        return self._with_usage(session_expired())
+
+    def _with_usage(self, response: Response) -> Response:
+        response.headers["Sforce-Limit-Info"] = self._usage()
+        return response
 
 
 class SalesforceOptions(SandboxOptions):
@@ -119,9 +129,10 @@ class SalesforceSandbox(SandboxApp):
             public_key_pem=public_key,
         )
         daily = RELAXED_DAILY if opts.relaxed_limits else opts.daily_api_requests
-        self.allowance = WindowLimiter(daily, window_seconds=DAY, clock=clock)
+        # Salesforce counts the allowance over the last 24 hours, not per calendar day.
+        self.allowance = RollingWindowLimiter(daily, window_seconds=DAY, clock=clock)
         self.pipeline = RequestPipeline(
-            authenticate=self.auth.check,
+            authenticate=self._authenticate,
             render_error=lambda e: error_body(e.status, e.code, e.message, e.details),
             limits=[Limit("daily", self.allowance, self._limit_exceeded)],
             headers=lambda decisions: {"Sforce-Limit-Info": self._usage(decisions["daily"])},
@@ -133,7 +144,7 @@ class SalesforceSandbox(SandboxApp):
     # -- SandboxApp ---------------------------------------------------------------------------
 
     def fault_responder(self) -> FaultResponder:
-        return SalesforceFaults()
+        return SalesforceFaults(lambda: self._usage(self.allowance.peek()))
 
     def connection_config(self, base_url: str, ca_file: str | None) -> dict[str, Any]:
         """Client credentials against this org (the sessions expire: 401 INVALID_SESSION_ID)."""
@@ -220,6 +231,20 @@ class SalesforceSandbox(SandboxApp):
         ]  # fmt: skip
 
     # -- limits -------------------------------------------------------------------------------
+
+    def _authenticate(self, request: Request) -> Response | None:
+        """A refused session is answered with the org's usage too: Salesforce sends
+        ``Sforce-Limit-Info`` on every API answer, 401s included (not counted here)."""
+        refused = self.auth.check(request)
+        if refused is not None:
+            refused.headers["Sforce-Limit-Info"] = self._usage(self.allowance.peek())
+        return refused
+
+    def routing_error(self, request: Request, status: int) -> Response | None:
+        if status == 405:
+            message = f"HTTP Method '{request.method}' not allowed."
+            return error_body(405, "METHOD_NOT_ALLOWED", message)
+        return error_body(status, "NOT_FOUND", "The requested resource does not exist")
 
     def _usage(self, decision: LimitDecision) -> str:
         return f"api-usage={decision.limit - decision.remaining}/{decision.limit}"

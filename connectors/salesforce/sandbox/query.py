@@ -24,7 +24,17 @@ from connectors.salesforce.sandbox.objects import (
     public,
     sf_datetime,
 )
-from connectors.salesforce.sandbox.soql import Condition, Query, SoqlError, parse
+from connectors.salesforce.sandbox.soql import (
+    AllOf,
+    AnyOf,
+    Condition,
+    Expr,
+    NotOf,
+    Query,
+    SoqlError,
+    conditions,
+    parse,
+)
 from hub.sandbox.pipeline import VendorApiError
 from hub.sandbox.timeline import Entry
 
@@ -77,7 +87,7 @@ class QueryEngine:
                 400, "INVALID_TYPE", f"sObject type '{query.sobject}' is not supported."
             )
         fields = tuple(_field(table, name) for name in query.fields)
-        for condition in query.where:
+        for condition in _all_conditions(query):
             _field(table, condition.field)
         for order in query.order_by:
             _field(table, order.field)
@@ -132,7 +142,8 @@ class QueryEngine:
         found: list[tuple[Entry, Record]] = []
         # Conditions and order on the stamp alone need no record generated: a generated
         # record's stamp is its timeline time and it is never deleted (deletions are saved).
-        fields = {c.field.lower() for c in query.where} | {o.field.lower() for o in query.order_by}
+        fields = {c.field.lower() for c in _all_conditions(query)}
+        fields |= {o.field.lower() for o in query.order_by}
         light = fields <= {"systemmodstamp", "isdeleted", "id"}
         while position < len(timeline):
             entry = timeline.entry(position)
@@ -172,11 +183,18 @@ def _field(table: SObjectTable, name: str) -> str:
     )
 
 
-def _stamp_bounds(where: tuple[Condition, ...]) -> tuple[datetime | None, datetime | None]:
-    """The tightest ``SystemModstamp`` range the conditions allow (for where to start and
-    stop scanning; every condition is still checked on each row)."""
+def _all_conditions(query: Query) -> list[Condition]:
+    return [found for expr in query.where for found in conditions(expr)]
+
+
+def _stamp_bounds(where: tuple[Expr, ...]) -> tuple[datetime | None, datetime | None]:
+    """The tightest ``SystemModstamp`` range the top-level conditions allow (for where to
+    start and stop scanning; every condition is still checked on each row). A condition
+    under OR or NOT bounds nothing."""
     lower = upper = None
     for condition in where:
+        if not isinstance(condition, Condition):
+            continue
         if condition.field.lower() != "systemmodstamp" or not isinstance(condition.value, datetime):
             continue
         if condition.op in (">", ">=", "="):
@@ -186,11 +204,18 @@ def _stamp_bounds(where: tuple[Condition, ...]) -> tuple[datetime | None, dateti
     return lower, upper
 
 
-def _holds(table: SObjectTable, record: Record, condition: Condition) -> bool:
-    value = record.get(_field(table, condition.field))
-    if condition.op == "in":
-        return any(_compare(value, "=", item) for item in condition.value)
-    return _compare(value, condition.op, condition.value)
+def _holds(table: SObjectTable, record: Record, expr: Expr) -> bool:
+    if isinstance(expr, AllOf):
+        return all(_holds(table, record, part) for part in expr.parts)
+    if isinstance(expr, AnyOf):
+        return any(_holds(table, record, part) for part in expr.parts)
+    if isinstance(expr, NotOf):
+        return not _holds(table, record, expr.part)
+    value = record.get(_field(table, expr.field))
+    if expr.op in ("in", "not in"):
+        found = any(_compare(value, "=", item) for item in expr.value)
+        return found if expr.op == "in" else not found
+    return _compare(value, expr.op, expr.value)
 
 
 def _compare(value: Any, op: str, literal: Any) -> bool:

@@ -1,10 +1,11 @@
 """The subset of SOQL the sandbox understands, parsed into a :class:`Query`.
 
-``SELECT f1, f2 FROM Object [WHERE cond AND cond ...] [ORDER BY f [ASC|DESC], ...] [LIMIT n]``
-where a condition is ``field op literal`` (``=``, ``!=``, ``<``, ``<=``, ``>``, ``>=``) or
-``field IN (literal, ...)``, and a literal is a quoted string, a number, ``true``/``false``,
-``null``, a date (``2026-01-15``) or an unquoted dateTime (``2026-01-15T10:30:00Z``, or with
-an offset). Keywords are case-insensitive, as in SOQL
+``SELECT f1, f2 FROM Object [WHERE expr] [ORDER BY f [ASC|DESC], ...] [LIMIT n]`` where
+``expr`` joins conditions with ``AND`` or ``OR``, ``NOT`` and parentheses (mixing ``AND`` and
+``OR`` needs parentheses, as in SOQL), a condition is ``field op literal`` (``=``, ``!=``,
+``<``, ``<=``, ``>``, ``>=``) or ``field [NOT] IN (literal, ...)``, and a literal is a quoted
+string, a number, ``true``/``false``, ``null``, a date (``2026-01-15``) or an unquoted
+dateTime (``2026-01-15T10:30:00Z``, or with an offset). Keywords are case-insensitive, as in SOQL
 (https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select.htm).
 Anything else is a :class:`SoqlError`, which the sandbox answers as ``MALFORMED_QUERY``.
 """
@@ -35,8 +36,36 @@ class SoqlError(ValueError):
 @dataclass(frozen=True)
 class Condition:
     field: str
-    op: str  # one of _OPERATORS, or "in"
+    op: str  # one of _OPERATORS, "in" or "not in"
     value: Any  # a literal, or a tuple of them for "in"
+
+
+@dataclass(frozen=True)
+class AllOf:
+    parts: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    parts: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class NotOf:
+    part: Expr
+
+
+Expr = Condition | AllOf | AnyOf | NotOf
+"""A WHERE clause: a condition, or conditions joined by AND, OR and NOT."""
+
+
+def conditions(expr: Expr) -> list[Condition]:
+    """Every condition in ``expr``, however nested."""
+    if isinstance(expr, Condition):
+        return [expr]
+    if isinstance(expr, NotOf):
+        return conditions(expr.part)
+    return [found for part in expr.parts for found in conditions(part)]
 
 
 @dataclass(frozen=True)
@@ -49,7 +78,7 @@ class Order:
 class Query:
     fields: tuple[str, ...]
     sobject: str
-    where: tuple[Condition, ...] = ()
+    where: tuple[Expr, ...] = ()  # all must hold (the WHERE clause's top-level AND)
     order_by: tuple[Order, ...] = ()
     limit: int | None = None
 
@@ -127,15 +156,11 @@ def parse(text: str) -> Query:
         fields.append(parser.name())
     parser.keyword("FROM")
     sobject = parser.name()
-    where: list[Condition] = []
+    where: tuple[Expr, ...] = ()
     if parser.peek_word("WHERE"):
         parser.take()
-        where.append(_condition(parser))
-        while parser.peek_word("AND"):
-            parser.take()
-            where.append(_condition(parser))
-        if parser.peek_word("OR"):
-            raise SoqlError("the sandbox's SOQL joins conditions with AND only")
+        clause = _expression(parser)
+        where = clause.parts if isinstance(clause, AllOf) else (clause,)
     order: list[Order] = []
     if parser.peek_word("ORDER"):
         parser.keyword("ORDER", "BY")
@@ -152,25 +177,65 @@ def parse(text: str) -> Query:
     if not parser.done():
         token = parser.take()
         raise SoqlError(f"unexpected token {token.text!r} at position {token.at + 1}")
-    return Query(tuple(fields), sobject, tuple(where), tuple(order), limit)
+    return Query(tuple(fields), sobject, where, tuple(order), limit)
+
+
+def _expression(parser: _Parser) -> Expr:
+    """Factors joined by one of AND and OR; SOQL refuses ``a AND b OR c`` as ambiguous."""
+    parts = [_factor(parser)]
+    joiner = None
+    while parser.peek_word("AND", "OR"):
+        token = parser.take()
+        word = token.text.upper()
+        if joiner is not None and word != joiner:
+            raise SoqlError(
+                f"{word} after {joiner} at position {token.at + 1}: mixing AND and OR needs "
+                "parentheses"
+            )
+        joiner = word
+        parts.append(_factor(parser))
+    if joiner is None:
+        return parts[0]
+    return AllOf(tuple(parts)) if joiner == "AND" else AnyOf(tuple(parts))
+
+
+def _factor(parser: _Parser) -> Expr:
+    if parser.peek_word("NOT"):
+        parser.take()
+        return NotOf(_factor(parser))
+    if parser.punct("("):
+        inner = _expression(parser)
+        if not parser.punct(")"):
+            raise SoqlError("a parenthesis in the WHERE clause is not closed")
+        return inner
+    return _condition(parser)
 
 
 def _condition(parser: _Parser) -> Condition:
     field = parser.name()
-    if parser.peek_word("IN"):
+    if parser.peek_word("NOT"):
         parser.take()
-        if not parser.punct("("):
-            raise SoqlError(f"IN takes a parenthesised list, after {field}")
-        values = [_literal(parser)]
-        while parser.punct(","):
-            values.append(_literal(parser))
-        if not parser.punct(")"):
-            raise SoqlError(f"the IN list after {field} is not closed")
-        return Condition(field, "in", tuple(values))
+        if not parser.peek_word("IN"):
+            raise SoqlError(f"NOT after {field} must be followed by IN")
+        return _in_list(parser, field, "not in")
+    if parser.peek_word("IN"):
+        return _in_list(parser, field, "in")
     token = parser.take()
     if token.kind != "op" or token.text not in _OPERATORS:
         raise SoqlError(f"expected a comparison after {field} at position {token.at + 1}")
     return Condition(field, token.text, _literal(parser))
+
+
+def _in_list(parser: _Parser, field: str, op: str) -> Condition:
+    parser.take()  # IN
+    if not parser.punct("("):
+        raise SoqlError(f"IN takes a parenthesised list, after {field}")
+    values = [_literal(parser)]
+    while parser.punct(","):
+        values.append(_literal(parser))
+    if not parser.punct(")"):
+        raise SoqlError(f"the IN list after {field} is not closed")
+    return Condition(field, op, tuple(values))
 
 
 def _order(parser: _Parser) -> Order:

@@ -55,7 +55,8 @@ async def test_the_token_answer_names_the_instance_and_gives_no_expiry(
         ("SELECT Id FROM Nothing", "INVALID_TYPE"),
         ("SELECT Id, Nope__c FROM Case", "INVALID_FIELD"),
         ("SELECT Id FROM Case WHERE", "MALFORMED_QUERY"),
-        ("SELECT Id FROM Case WHERE IsDeleted = false OR Id = 'x'", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Case WHERE IsDeleted = false AND Id = 'x' OR Id = 'y'", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Case WHERE (Id = 'x' OR Id = 'y'", "MALFORMED_QUERY"),
     ],
 )
 async def test_bad_queries_answer_400_with_a_json_array_error(
@@ -66,6 +67,21 @@ async def test_bad_queries_answer_400_with_a_json_array_error(
     [error] = answer.json()
     assert error["errorCode"] == code and error["message"]
     assert answer.headers["sforce-limit-info"].startswith("api-usage=")
+
+
+async def test_where_joins_conditions_with_or_not_and_parentheses(api: httpx.AsyncClient) -> None:
+    some = (await _query(api, "SELECT Id FROM Case ORDER BY Id LIMIT 3")).json()["records"]
+    first, second, third = (record["Id"] for record in some)
+
+    async def ids(where: str) -> set[str]:
+        answer = await _query(api, f"SELECT Id FROM Case WHERE {where}")
+        assert answer.status_code == 200, answer.text
+        return {record["Id"] for record in answer.json()["records"]}
+
+    assert await ids(f"Id = '{first}' OR Id = '{second}'") == {first, second}
+    assert await ids(f"IsDeleted = false AND (Id = '{first}' OR Id = '{third}')") == {first, third}
+    assert await ids(f"(Id = '{first}' OR Id = '{second}') AND NOT Id = '{first}'") == {second}
+    assert await ids(f"Id IN ('{first}', '{second}') AND Id NOT IN ('{second}')") == {first}
 
 
 async def test_pages_hold_at_most_the_batch_asked_and_follow_the_locator(
@@ -100,6 +116,17 @@ async def test_an_unknown_session_is_invalid_session_id(running: RunningSandbox)
     assert answer.json() == [
         {"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}
     ]
+    assert answer.headers["sforce-limit-info"] == "api-usage=0/100000000"  # a 401 costs nothing
+
+
+async def test_a_method_a_path_does_not_take_is_a_json_array_error(
+    api: httpx.AsyncClient, sandbox: SalesforceSandbox
+) -> None:
+    case = sandbox.org.tables["Case"].sf_id(1)
+    answer = await api.put(f"{API}/sobjects/Case/{case}", json={"Subject": "x"})
+    assert answer.status_code == 405
+    [error] = answer.json()
+    assert error == {"message": "HTTP Method 'PUT' not allowed.", "errorCode": "METHOD_NOT_ALLOWED"}
 
 
 @pytest.mark.parametrize(
@@ -116,6 +143,26 @@ async def test_the_daily_allowance_is_counted_in_every_answer_and_then_refused(
     assert refused.json()[0]["errorCode"] == "REQUEST_LIMIT_EXCEEDED"
     clock.advance(86_400)
     assert (await api.get(f"{API}/limits")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "sandbox_options",
+    [{"records": 10, "seed": 2, "daily_api_requests": 3, "session_ttl_seconds": 200_000}],
+)
+async def test_the_allowance_is_a_rolling_24_hours_not_a_calendar_day(
+    api: httpx.AsyncClient, clock: FakeClock, sandbox_options: dict[str, Any]
+) -> None:
+    async def status() -> tuple[int, str]:
+        answer = await api.get(f"{API}/limits")
+        return answer.status_code, answer.headers["sforce-limit-info"]
+
+    assert await status() == (200, "api-usage=1/3")
+    clock.advance(12 * 3600)  # past a midnight, for the org's clock, whatever it reads
+    assert [await status(), await status()] == [(200, "api-usage=2/3"), (200, "api-usage=3/3")]
+    assert (await status())[0] == 403
+    clock.advance(12 * 3600 + 60)  # the first request is a day old: one place is free again
+    assert await status() == (200, "api-usage=3/3")
+    assert (await status())[0] == 403
 
 
 async def test_updated_and_deleted_ids_of_a_time_range(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -59,10 +60,16 @@ async def test_a_key_held_by_several_cases_is_an_error_and_writes_nothing(
     assert [c["Subject"] for c in _cases_keyed(sf, "k")] == ["dup", "dup"]
 
 
-async def test_a_contacts_mailing_address_is_replaced(hub: Hub, sf: SalesforceSandbox) -> None:
+async def test_a_contacts_mailing_address_is_replaced_and_the_next_sync_stores_it(
+    hub: Hub, sf: SalesforceSandbox, clock: FakeClock
+) -> None:
     contact = sf.org.tables["Contact"].sf_id(2)
     address = Address(street="1 Harbour Way", city="Bristol", postal_code="BS1", country="GB")
     await update_customer_address(hub, "sf", contact, address)
+    clock.advance(300)  # past the safety margin
+    await sync_connection(hub, "sf", streams=["Contact"])
+    synced = (await store_snapshot(hub, "sf", "Contact"))[("contact", contact)][2]
+    assert synced["addresses"] == [address.model_dump()]
     stored = sf.org.tables["Contact"].get(contact)
     assert stored is not None
     assert (stored["MailingStreet"], stored["MailingCity"], stored["MailingState"],
@@ -99,3 +106,65 @@ async def test_hub_cases_push_creates_once_and_updates_after(
     assert created["created"] is True
     assert f"updated case {created['external_id']} in sf (key order-7)" in again.stdout
     assert len(_cases_keyed(sf, "order-7")) == 1
+
+
+async def test_hub_cases_push_writes_tags_and_the_cases_id_elsewhere(
+    hub_settings: Settings, sf: SalesforceSandbox
+) -> None:
+    push = ["--config", str(hub_settings.home / "hub.toml"), "cases", "push", "sf",
+            "--key", "order-8", "--subject", "Router down", "--tag", "router", "--tag", "vip",
+            "--external-id", "ORD-8"]  # fmt: skip
+    result = await asyncio.to_thread(CliRunner().invoke, app, push)
+
+    assert result.exit_code == 0, result.output
+    [stored] = _cases_keyed(sf, "order-8")
+    assert (stored["Hub_Tags__c"], stored["Hub_Reference__c"]) == ("router;vip", "ORD-8")
+
+
+def _update_address(hub_settings: Settings, contact: str, stdin: str, *flags: str) -> Any:
+    command = ["--config", str(hub_settings.home / "hub.toml"), *flags, "customers",
+               "update-address", "sf", contact]  # fmt: skip
+    return CliRunner().invoke(app, command, input=stdin)
+
+
+async def test_hub_customers_update_address_reads_it_from_stdin_and_twice_changes_nothing_more(
+    hub_settings: Settings, sf: SalesforceSandbox
+) -> None:
+    contact = sf.org.tables["Contact"].sf_id(3)
+    address = {"street": "1 Harbour Way", "city": "Bristol", "postal_code": "BS1 4AB"}
+    first = await asyncio.to_thread(_update_address, hub_settings, contact, json.dumps(address))
+    stored = sf.org.tables["Contact"].get(contact)
+    again = await asyncio.to_thread(
+        _update_address, hub_settings, contact, json.dumps(address), "--json"
+    )
+
+    assert first.exit_code == 0 and again.exit_code == 0, first.output + again.output
+    assert first.stdout.strip() == f"updated the address of {contact} in sf"
+    assert json.loads(again.stdout) == {"external_id": contact, "updated": True}
+    assert sf.org.tables["Contact"].get(contact) == stored  # the same end state
+    assert stored is not None
+    assert (stored["MailingStreet"], stored["MailingCity"], stored["MailingPostalCode"],
+            stored["MailingCountry"]) == ("1 Harbour Way", "Bristol", "BS1 4AB", None)  # fmt: skip
+    for value in address.values():
+        assert value not in first.output + again.output
+
+
+@pytest.mark.parametrize(
+    ("stdin", "message"),
+    [
+        ('{"street": "1 Harbour Way", "town": "Bristol"}', "unknown address field(s) town"),
+        ('["1 Harbour Way"]', "stdin must hold a JSON object"),
+        ("1 Harbour Way", "stdin does not hold a JSON object"),
+    ],
+    ids=["unknown field", "not an object", "not JSON"],
+)
+def test_hub_customers_update_address_refuses_a_bad_address_before_any_call_naming_no_value(
+    tmp_path: Path, stdin: str, message: str
+) -> None:
+    command = ["--config", str(tmp_path / "hub.toml"), "customers", "update-address", "sf",
+               "003000000000001AAA"]  # fmt: skip
+    result = CliRunner().invoke(app, command, input=stdin)
+
+    assert result.exit_code == 2  # a usage error: no hub opened, nothing sent
+    assert message in result.output
+    assert "Harbour" not in result.output

@@ -121,6 +121,42 @@ async def test_an_export_cursor_that_does_not_advance_fails_naming_stream_and_cu
     assert state is not None and state["next"] == cursors[-2]
 
 
+@pytest.mark.parametrize(
+    ("numbers", "why"),
+    [
+        ([7], "the vendor answered it with the same records as the page before"),
+        (
+            [],
+            "the vendor answered 11 empty pages in a row, each with a new position and none "
+            "moving the cursor",
+        ),
+    ],
+    ids=["same records", "empty pages"],
+)
+async def test_an_export_with_a_new_cursor_on_every_page_but_the_same_content_fails_naming_it(
+    hub: Hub, vendor: tuple[Vendor, MisbehavingVendor], numbers: list[int], why: str
+) -> None:
+    switch, server = vendor
+    good, _ = await sync_tickets(hub)
+    assert good.status == "succeeded"
+    sent = len(server.requests)
+
+    def page(request: Request) -> dict[str, Any]:
+        return export_page(numbers, f"c{len(server.requests)}")  # new each time, forever
+
+    switch.reply = answer(page)
+    result, seconds = await sync_tickets(hub)
+
+    assert seconds < 10
+    assert result.status == "failed"
+    repeated = len(server.requests) - 1  # the cursor of the request that repeated its page
+    assert result.error == f"zd/tickets: {EXPORT} did not move past cursor c{repeated}: {why}"
+    assert len(server.requests) - sent == (2 if numbers else 11)
+    ids, state = await stored(hub)
+    assert ids == sorted({"1", *(str(n) for n in numbers)})  # the first page was committed
+    assert state is not None and state["next"] == f"c{repeated}"  # the repeat was not
+
+
 async def misbehave_after_a_good_run(
     hub: Hub, vendor: tuple[Vendor, MisbehavingVendor], reply: Reply
 ) -> tuple[StreamResult, float]:

@@ -186,10 +186,11 @@ async def test_token_paginator_raises_when_the_same_token_comes_back() -> None:
 
 async def test_a_page_pointing_back_to_an_earlier_token_is_never_yielded() -> None:
     following = {None: "t1", "t1": "t2", "t2": "t1"}
+    items = {None: ITEMS[:1], "t1": ITEMS[1:2], "t2": ITEMS[2:3]}
 
     def vendor(request: httpx.Request) -> httpx.Response:
-        after = following[request.url.params.get("after")]
-        return httpx.Response(200, json={"items": ITEMS[:1], "meta": {"after": after}})
+        at = request.url.params.get("after")
+        return httpx.Response(200, json={"items": items[at], "meta": {"after": following[at]}})
 
     stored: list[object] = []
     with pytest.raises(PaginationLoop, match="did not move past after t1") as caught:
@@ -293,3 +294,38 @@ async def test_a_response_check_rejects_a_page_with_its_reason() -> None:
     declared = RestStream(PageRequest("items"), records="items", check=check)
     with pytest.raises(VendorError, match="marked it partial"):
         await read_all(declared, vendor)
+
+
+# -- new positions, same content -----------------------------------------------------------
+
+
+async def test_next_url_paginator_raises_when_new_links_bring_the_same_records() -> None:
+    recorder = Recorder(
+        lambda request: httpx.Response(
+            200,
+            json={"items": ITEMS[:3], "links": {"next": f"{BASE}items?n={len(recorder.requests)}"}},
+        )
+    )
+    with pytest.raises(
+        PaginationLoop, match=r"did not move past next URL items\?n=1: .* same records"
+    ) as caught:
+        await read_all(spec(NextUrlPaginator("links.next")), recorder)
+
+    assert len(recorder.requests) == 2
+    assert caught.value.stream == "items"
+
+
+async def test_a_few_empty_pages_and_pages_that_overlap_are_read_to_the_end() -> None:
+    # Four empty pages, then pages overlapping by one record: a vendor's quirks, not a loop.
+    pages_by_token = [[], [], [], [], ITEMS[0:4], ITEMS[3:7], ITEMS[6:10]]
+
+    def vendor(request: httpx.Request) -> httpx.Response:
+        at = int(request.url.params.get("after", "0"))
+        more = at + 1 < len(pages_by_token)
+        meta = {"has_more": more, "after": str(at + 1)}
+        return httpx.Response(200, json={"items": pages_by_token[at], "meta": meta})
+
+    paginator = TokenPaginator("meta.after", param="after", has_more="meta.has_more")
+    pages = await read_all(spec(paginator), vendor)
+
+    assert ids(pages) == [1, 2, 3, 4, 4, 5, 6, 7, 7, 8, 9, 10]

@@ -14,6 +14,7 @@ from hub.paging import (
     PageRequest,
     PaginationLoop,
     RestStream,
+    SinglePage,
     TimeWindowPaginator,
     Watermark,
     iso8601,
@@ -134,3 +135,17 @@ async def test_a_window_whose_pages_repeat_raises_a_pagination_loop_naming_the_w
 
     with pytest.raises(PaginationLoop, match="did not move past window 2024-01-01T00:00:00Z"):
         await read_all(windowed(T0 + 6 * HOUR), vendor)
+
+
+async def test_many_empty_windows_in_a_row_are_progress_not_a_loop() -> None:
+    recorder = Recorder(lambda request: httpx.Response(200, json={"items": []}))
+    stream = RestStream(
+        PageRequest("events"),
+        records="items",
+        paginator=TimeWindowPaginator(HOUR, SinglePage(), start_param="from", end_param="to"),
+        cursor=Watermark("at", initial=T0, lag=timedelta(0), clock=lambda: T0 + 24 * HOUR),
+    )
+    pages = await read_all(stream, recorder)
+
+    assert len(recorder.requests) == 24
+    assert ids(pages) == []

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from hub.sandbox.limits import LimitDecision, WindowLimiter
+from hub.sandbox.limits import LimitDecision, RollingWindowLimiter, WindowLimiter
 from hub.sandbox.pipeline import Decisions, Limit, RequestPipeline, VendorApiError
 
 START = 1_000_040.0  # 20 s into a minute window
@@ -119,3 +119,18 @@ async def test_an_endpoint_limit_is_taken_after_the_shared_ones_and_sees_their_d
     assert refused.headers["x-taken"] == "account"
     assert other.headers["x-left-account"] == "7"  # the refused export still used the account
     assert calls == ["ok", "ok"]
+
+
+def test_a_rolling_window_frees_each_request_one_window_after_it_was_made() -> None:
+    now = [START]
+    limiter = RollingWindowLimiter(2, window_seconds=60, buckets=60, clock=lambda: now[0])
+
+    assert limiter.take().allowed
+    now[0] += 30
+    second = limiter.take()
+    assert (second.allowed, second.remaining, second.reset_after) == (True, 0, 30)
+    assert not limiter.take().allowed  # a new minute began: a fixed window would allow it
+    now[0] += 30
+    assert limiter.peek().remaining == 1  # the first request left the window
+    assert limiter.take().allowed
+    assert not limiter.take().allowed

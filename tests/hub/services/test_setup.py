@@ -3,6 +3,7 @@ never makes a key that could not open the data keys a database already holds."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import stat
@@ -19,6 +20,7 @@ from alembic.script import ScriptDirectory
 from hub.config import Settings, load_settings, write_default_config
 from hub.errors import StoreError, VaultError
 from hub.runtime import Hub
+from hub.services.check import check_store
 from hub.services.secrets import list_secrets, set_secret
 from hub.services.setup import initialise
 from hub.store.engine import MIGRATIONS, display_url
@@ -194,3 +196,31 @@ async def test_every_open_makes_world_readable_database_files_0600_again(
         assert [name for name, _ in await list_secrets(hub)] == ["token"]  # data intact
         await set_secret(hub, "other", "made-up-value")
         assert set(_database_files(data).values()) == {0o600}
+
+
+@pytest.mark.usefixtures("loose_umask")
+async def test_an_open_hub_warns_about_loose_modes_and_check_reports_a_shared_folder(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    await initialise(tmp_path / "hub")
+    settings = load_settings(tmp_path / "hub" / "hub.toml")
+    data = (tmp_path / "hub" / "data").resolve()
+    os.chmod(data, 0o755)  # as an older hub, or a user, left them
+    os.chmod(data / "hub.db", 0o644)
+
+    with caplog.at_level(logging.WARNING, logger="hub.store"):
+        async with Hub.open(settings) as hub:
+            report = await check_store(hub)
+
+    assert caplog.messages == [
+        f"the data folder {data} is mode 0755, open to other users; run `chmod 700 {data}`",
+        f"the database file {data / 'hub.db'} was mode 0644, open to other users; made it 0600",
+    ]
+    assert _mode(data / "hub.db") == 0o600
+    assert _mode(data) == 0o755  # a folder may be shared on purpose: the fix is the user's
+    assert [(f.table, f.row, f.column) for f in report.failures] == [("files", str(data), "mode")]
+    assert f"run `chmod 700 {data}`" in report.failures[0].reason
+
+    os.chmod(data, 0o700)
+    async with Hub.open(settings) as hub:
+        assert (await check_store(hub)).ok
