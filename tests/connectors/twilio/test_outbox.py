@@ -8,6 +8,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from connectors.twilio.sandbox import TwilioSandbox
 from hub.config import Settings
 from hub.connector import OutboundMessage
+from hub.errors import ConfigError
 from hub.runtime import Hub
 from hub.sandbox.faults import ASGIApp, Receive, Scope, Send
 from hub.sandbox.server import RunningSandbox, serve_in_background
@@ -28,9 +30,10 @@ MESSAGE = OutboundMessage(to=CUSTOMER, body="Your case 42 was updated.")
 
 
 class AcceptingThenFailing(TwilioSandbox):
-    """The sandbox, except that the first message it accepts is not answered: it answers
-    500 (``after_accept="500"``), or holds the answer back until ``release`` is set
-    (``"hold"``), as when the sender dies before it reads the answer."""
+    """The sandbox, except that the first message sent is not answered: Twilio accepts it and
+    answers 500 (``after_accept="500"``) or holds the answer back until ``release`` is set
+    (``"hold"``, as when the sender dies before it reads the answer); or Twilio answers 500
+    without accepting it (``"reject"``)."""
 
     def __init__(self, *, after_accept: str, **options: Any) -> None:
         super().__init__(**options)
@@ -55,8 +58,9 @@ class AcceptingThenFailing(TwilioSandbox):
         async def swallow(message: Any) -> None:
             answered.append(message)
 
-        await inner(scope, receive, swallow)  # Twilio has the message now
-        self.accepted.set()
+        if mode != "reject":
+            await inner(scope, receive, swallow)  # Twilio has the message now
+            self.accepted.set()
         if mode == "hold":
             await self.release.wait()
             return
@@ -68,7 +72,11 @@ class AcceptingThenFailing(TwilioSandbox):
 
 @pytest.fixture
 async def flaky(hub: Hub, request: pytest.FixtureRequest) -> AsyncIterator[AcceptingThenFailing]:
-    app = AcceptingThenFailing(after_accept=request.param, records=10, seed=4, relaxed_limits=True)
+    """``request.param``: the first send's fate, or (fate, seconds before lists show it)."""
+    fate, lag = request.param if isinstance(request.param, tuple) else (request.param, 0.0)
+    app = AcceptingThenFailing(
+        after_accept=fate, records=10, seed=4, relaxed_limits=True, list_lag_seconds=lag
+    )
     async with serve_in_background(app) as running:
         await _connect(hub, app, running)
         yield app
@@ -134,10 +142,66 @@ async def test_a_5xx_after_twilio_accepted_the_message_ends_with_exactly_one_tex
     [failed] = await outbox.deliver(hub, "tw")
     [settled] = await outbox.deliver(hub, "tw")
 
-    assert failed.status == "pending" and failed.error == "ConnectorError 500 20500"
+    assert failed.status == "checking" and failed.error == "ConnectorError 500 20500"
     assert settled.status == "sent" and settled.reconciled
     assert texts_to_customer(flaky) == 1
     assert settled.external_id == flaky.account.created[0].record["sid"]
+
+
+@pytest.mark.parametrize("flaky", [("500", 0.5)], indirect=True)
+async def test_a_message_twilio_lists_late_is_found_by_a_later_look_up_not_sent_again(
+    hub: Hub, flaky: AcceptingThenFailing
+) -> None:
+    rechecks = outbox.Rechecks(interval=timedelta(seconds=0.2), limit=10)
+    await outbox.enqueue_message(hub, "tw", "case-42", MESSAGE)
+    [failed] = await outbox.deliver(hub, "tw", rechecks=rechecks)
+    [unseen] = await outbox.deliver(hub, "tw", rechecks=rechecks)  # not listed yet
+    assert await outbox.deliver(hub, "tw", rechecks=rechecks) == []  # next look-up not due
+    [entry] = await outbox.list_entries(hub)
+    assert (failed.status, unseen.status, entry["checks"]) == ("checking", "checking", 1)
+
+    await asyncio.sleep(0.6)  # Twilio lists it by now
+    [settled] = await outbox.deliver(hub, "tw", rechecks=rechecks)
+    assert settled.status == "sent" and settled.reconciled
+    assert texts_to_customer(flaky) == 1
+
+
+@pytest.mark.parametrize("flaky", ["reject"], indirect=True)
+async def test_a_message_never_listed_is_held_unconfirmed_until_an_operator_resends_it(
+    hub: Hub, flaky: AcceptingThenFailing
+) -> None:
+    rechecks = outbox.Rechecks(interval=timedelta(0), limit=2)
+    await outbox.enqueue_message(hub, "tw", "case-42", MESSAGE)
+    runs = [await outbox.deliver(hub, "tw", rechecks=rechecks) for _ in range(4)]
+    assert [[d.status for d in run] for run in runs] == [
+        ["checking"], ["checking"], ["unconfirmed"], []]  # fmt: skip
+    [entry] = await outbox.list_entries(hub)
+    assert entry["status"] == "unconfirmed" and entry["checks"] == 2
+    assert "not found at the vendor after 2 look-up(s)" in entry["error"]
+    assert texts_to_customer(flaky) == 0  # never resent by the worker
+
+    await outbox.resend_unconfirmed(hub, entry["id"])
+    with pytest.raises(ConfigError, match="is not unconfirmed"):
+        await outbox.resend_unconfirmed(hub, entry["id"])
+    [sent] = await outbox.deliver(hub, "tw", rechecks=rechecks)
+    assert sent.status == "sent" and not sent.reconciled
+    assert texts_to_customer(flaky) == 1
+
+
+async def test_a_rate_limited_send_stays_pending_since_twilio_processed_nothing(
+    hub: Hub,
+) -> None:
+    app = TwilioSandbox(records=10, seed=4, relaxed_limits=True, faults="429=1.0")
+    async with serve_in_background(app) as running:
+        config = app.connection_config(running.base_url, running.ca_file)
+        http = {**FAST_HTTP, "max_attempts": 2}  # two 429s are enough to give up
+        await connect_sandbox(hub, "tw", "twilio", {**config, "http": http})
+        await outbox.enqueue_message(hub, "tw", "case-42", MESSAGE)
+        [limited] = await outbox.deliver(hub, "tw")
+    assert limited.status == "pending" and limited.error == "RateLimited 429 20429"
+    [entry] = await outbox.list_entries(hub)
+    assert entry["status"] == "pending" and entry["checks"] == 0  # no look-up will be needed
+    assert texts_to_customer(app) == 0
 
 
 @pytest.mark.parametrize("flaky", ["hold"], indirect=True)
