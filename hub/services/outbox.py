@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.connector import Connector, OutboundMessage
 from hub.errors import AuthError, ConfigError, ConnectorError, RateLimited, Unreachable
+from hub.plugins import connector_class
 from hub.runtime import Hub
 from hub.store import outbox as store
 from hub.store.connections import get_connection
@@ -87,6 +88,45 @@ async def enqueue(
         conn, connection=connection, key=key, sealed=sealed, now=now or datetime.now(UTC)
     )
     return entry
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A message to a customer that an action of the hub causes (a case update, say),
+    sent through the messaging connection ``connection``."""
+
+    connection: str
+    message: OutboundMessage
+
+
+async def check_notification(hub: Hub, notification: Notification) -> None:
+    """Fail, naming the connection, unless ``notification`` can be delivered: its connection
+    exists and its connector sends messages. Called before the action, which then need not
+    be undone."""
+    async with hub.engine.connect() as conn:
+        connector, _ = await get_connection(conn, notification.connection)
+    if connector_class(connector).send_message is Connector.send_message:
+        raise ConfigError(
+            f"connection {notification.connection!r} ({connector}) sends no messages: "
+            "notify through a messaging connection such as Twilio"
+        )
+
+
+async def notify(
+    conn: AsyncConnection,
+    keyring: Keyring,
+    notification: Notification,
+    *,
+    cause: str,
+    now: datetime | None = None,
+) -> int:
+    """Record ``notification`` in the open transaction ``conn`` of the action it tells about,
+    so it commits with that action's record or not at all; ``cause`` names the action once
+    (``case-push/17``), so the same action recorded again notifies once. The entry's id."""
+    return await enqueue(
+        conn, keyring, connection=notification.connection, key=f"notify/{cause}",
+        message=notification.message, now=now,
+    )  # fmt: skip
 
 
 async def enqueue_message(hub: Hub, connection: str, key: str, message: OutboundMessage) -> int:
