@@ -75,6 +75,12 @@ def test_rejects_sids_of_the_wrong_shape() -> None:
         make_config(account_sid=ACCOUNT, api_key_sid="AK123", api_key_secret="secret")
 
 
+def test_pages_are_twilio_s_largest_by_default_and_never_larger() -> None:
+    assert make_config(**TOKEN_AUTH).page_size == 1000  # fewest requests for a backfill
+    with pytest.raises(ValidationError, match="page_size"):
+        make_config(**TOKEN_AUTH, page_size=1001)
+
+
 # -- HTTP edge cases the sandbox does not reach ---------------------------------------------
 
 

@@ -12,8 +12,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from connectors.twilio.sandbox import TwilioSandbox
+from hub.cli import app
 from hub.config import Settings
 from hub.connector import OutboundMessage
 from hub.errors import ConfigError
@@ -186,6 +188,32 @@ async def test_a_message_never_listed_is_held_unconfirmed_until_an_operator_rese
     [sent] = await outbox.deliver(hub, "tw", rechecks=rechecks)
     assert sent.status == "sent" and not sent.reconciled
     assert texts_to_customer(flaky) == 1
+
+
+@pytest.mark.parametrize("flaky", ["reject"], indirect=True)
+async def test_hub_outbox_list_shows_an_unconfirmed_entry_and_resend_releases_it_once(
+    hub: Hub, hub_settings: Settings, flaky: AcceptingThenFailing
+) -> None:
+    """The commands in this process (the sandbox is served on this test's event loop; each
+    command runs its own loop in a worker thread)."""
+    entry = await outbox.enqueue_message(hub, "tw", "case-42", MESSAGE)
+    for _ in range(2):  # the 500, then one look-up that finds nothing
+        await outbox.deliver(hub, "tw", rechecks=outbox.Rechecks(timedelta(0), limit=1))
+    config = ["--config", str(hub_settings.home / "hub.toml"), "outbox"]
+    runner = CliRunner()
+
+    def hub_command(*args: str) -> Any:
+        return asyncio.to_thread(runner.invoke, app, [*config, *args], env={"COLUMNS": "200"})
+
+    listed = await hub_command("list")
+    resent = await hub_command("resend", str(entry))
+    again = await hub_command("resend", str(entry))
+
+    assert listed.exit_code == 0 and "unconfirmed" in listed.stdout, listed.output
+    assert resent.exit_code == 0 and f"outbox entry {entry} is due again" in resent.stdout
+    assert again.exit_code == 1 and "is not unconfirmed" in again.output
+    [sent] = await outbox.deliver(hub, "tw")
+    assert sent.status == "sent" and texts_to_customer(flaky) == 1
 
 
 async def test_a_rate_limited_send_stays_pending_since_twilio_processed_nothing(
