@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.store.once import insert_once
 from hub.store.schema import case_pushes
 
 
@@ -23,22 +24,11 @@ async def record_push(
 ) -> tuple[int, bool]:
     """The push of (connection, key, revision) and whether it was recorded now (False: the
     same push was recorded before, so whatever it caused exists already)."""
-    query = sa.select(case_pushes.c.id).where(
-        case_pushes.c.connection == connection,
-        case_pushes.c.idempotency_key == key,
-        case_pushes.c.revision == revision,
-    )
-    found = (await conn.execute(query)).scalar_one_or_none()
-    if found is not None:
-        return int(found), False
-    result = await conn.execute(
-        case_pushes.insert().values(
-            connection=connection, idempotency_key=key, revision=revision,
-            external_id=external_id, created=created, pushed_at=now,
-        )
+    return await insert_once(
+        conn, case_pushes,
+        {"connection": connection, "idempotency_key": key, "revision": revision},
+        {"external_id": external_id, "created": created, "pushed_at": now},
     )  # fmt: skip
-    assert result.inserted_primary_key is not None
-    return int(result.inserted_primary_key[0]), True
 
 
 async def pushes_of(conn: AsyncConnection, connection: str, key: str) -> list[sa.Row[Any]]:

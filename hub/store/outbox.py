@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.store.once import insert_once
 from hub.store.schema import outbox
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -39,28 +40,10 @@ async def insert_entry(
     conn: AsyncConnection, *, connection: str, key: str, sealed: str, now: datetime
 ) -> tuple[int, bool]:
     """The entry of ``key`` and whether it was written now (False: it already existed)."""
-    found = await entry_id(conn, connection, key)
-    if found is not None:
-        return found, False
-    result = await conn.execute(
-        outbox.insert().values(
-            connection=connection,
-            idempotency_key=key,
-            message=sealed,
-            status=PENDING,
-            attempts=0,
-            created_at=now,
-        )
-    )
-    assert result.inserted_primary_key is not None
-    return int(result.inserted_primary_key[0]), True
-
-
-async def entry_id(conn: AsyncConnection, connection: str, key: str) -> int | None:
-    query = sa.select(outbox.c.id).where(
-        outbox.c.connection == connection, outbox.c.idempotency_key == key
-    )
-    return (await conn.execute(query)).scalar_one_or_none()
+    return await insert_once(
+        conn, outbox, {"connection": connection, "idempotency_key": key},
+        {"message": sealed, "status": PENDING, "attempts": 0, "created_at": now},
+    )  # fmt: skip
 
 
 async def claim_due(
