@@ -197,6 +197,11 @@ class _Attempt:
     async def send(self) -> Delivery:
         try:
             result = await self.connector.send_message(self.message())
+        except ConfigError:
+            # Refused before any request (no sender configured): due again once it is fixed,
+            # and the run stops with the message that says what to fix.
+            await self.settle(store.PENDING, error="ConfigError")
+            raise
         except (Unreachable, RateLimited, AuthError) as error:
             # Nothing was processed: the vendor was not reached, or refused before acting.
             return await self.settle(store.PENDING, error=_reason(error))

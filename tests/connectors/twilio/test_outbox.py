@@ -290,3 +290,19 @@ async def test_the_outbox_commands_record_and_list_without_showing_the_message(
     assert '"status": "sent"' in listed[1] and message["sid"] in listed[1]
     for _, output in (sent, listed):
         assert body not in output and CUSTOMER not in output
+
+
+async def test_a_connection_without_a_sender_stops_the_run_and_leaves_the_entry_due(
+    hub: Hub,
+) -> None:
+    app = TwilioSandbox(records=10, seed=4, relaxed_limits=True)
+    async with serve_in_background(app) as running:
+        config = app.connection_config(running.base_url, running.ca_file)
+        del config["sender"]
+        await connect_sandbox(hub, "tw", "twilio", {**config, "http": FAST_HTTP})
+        await outbox.enqueue_message(hub, "tw", "case-42", MESSAGE)
+        with pytest.raises(ConfigError, match="has no sender: set `sender`"):
+            await outbox.deliver(hub, "tw")
+    [entry] = await outbox.list_entries(hub)
+    assert (entry["status"], entry["error"]) == ("pending", "ConfigError")
+    assert app.account.created == []
