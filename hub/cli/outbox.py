@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from hub.cli.base import console, group, report, say, with_hub
+from hub.cli.base import console, group, report, say, when, with_hub
 
 outbox_app = group("outbox", "Messages to customers, sent exactly once (SMS).")
 
@@ -48,15 +48,26 @@ def outbox_deliver(
     lease_seconds: Annotated[
         float, typer.Option(help="How long a claim holds before another worker may take over.")
     ] = 60.0,
+    recheck_seconds: Annotated[
+        float, typer.Option(help="Wait between look-ups of a send that may have landed.")
+    ] = 30.0,
+    max_checks: Annotated[
+        int, typer.Option(min=1, help="Look-ups before such a send is held as unconfirmed.")
+    ] = 10,
 ) -> None:
-    """Send the due entries; one sent before but unconfirmed is looked up, not resent.
+    """Send the due entries; one that may have been sent already is looked up, never resent.
 
     Example: hub outbox deliver tw
     """
+    from datetime import timedelta
+
     from hub.services import outbox
 
+    rechecks = outbox.Rechecks(timedelta(seconds=recheck_seconds), max_checks)
     done = with_hub(
-        lambda hub: outbox.deliver(hub, connection, limit=limit, lease_seconds=lease_seconds)
+        lambda hub: outbox.deliver(
+            hub, connection, limit=limit, lease_seconds=lease_seconds, rechecks=rechecks
+        )
     )
 
     def table() -> None:
@@ -84,10 +95,27 @@ def outbox_list(
     def table() -> None:
         from rich.table import Table
 
-        t = Table("entry", "connection", "key", "status", "attempts", "vendor id", "error")
+        t = Table("entry", "connection", "key", "status", "attempts", "look-ups", "next look-up",
+                  "vendor id", "error")  # fmt: skip
         for r in rows:
             t.add_row(str(r["id"]), r["connection"], r["idempotency_key"], r["status"],
-                      str(r["attempts"]), r["external_id"] or "-", r["error"] or "")  # fmt: skip
+                      str(r["attempts"]), str(r["checks"]), when(r["due_at"]),
+                      r["external_id"] or "-", r["error"] or "")  # fmt: skip
         console().print(t)
 
     report(rows, table)
+
+
+@outbox_app.command("resend")
+def outbox_resend(
+    entry: Annotated[int, typer.Argument(help="An unconfirmed entry (see `hub outbox list`).")],
+) -> None:
+    """Let `hub outbox deliver` send an unconfirmed entry again: only once you know the
+    customer did not get it (the vendor never listed it, so a resend may text them twice).
+
+    Example: hub outbox resend 17
+    """
+    from hub.services import outbox
+
+    with_hub(lambda hub: outbox.resend_unconfirmed(hub, entry))
+    report({"entry": entry, "status": "pending"}, lambda: say(f"outbox entry {entry} is due again"))

@@ -3,48 +3,47 @@
 Claims are conditional updates (the row's ``attempts`` as a version), so two workers on
 SQLite or PostgreSQL never hold one entry at once; a claim whose lease ran out may be taken
 over, which is why a worker settles an entry only while its claim still stands.
+
+States: ``pending`` (to send; no attempt can have reached the vendor), ``sending`` (claimed;
+a request may be in flight), ``checking`` (an attempt may have reached the vendor: look it up
+at ``due_at``, never resend), ``unconfirmed`` (not found after the bounded look-ups: held for
+an operator), ``sent`` and ``failed``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.store.once import insert_once
 from hub.store.schema import outbox
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+CHECKING, UNCONFIRMED = "checking", "unconfirmed"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claimed entry, and whether an earlier attempt may have reached the vendor (it was
+    ``checking``, or ``sending`` under a lease that ran out: its worker died mid-send)."""
+
+    entry: sa.Row[Any]
+    uncertain: bool
 
 
 async def insert_entry(
     conn: AsyncConnection, *, connection: str, key: str, sealed: str, now: datetime
 ) -> tuple[int, bool]:
     """The entry of ``key`` and whether it was written now (False: it already existed)."""
-    found = await entry_id(conn, connection, key)
-    if found is not None:
-        return found, False
-    result = await conn.execute(
-        outbox.insert().values(
-            connection=connection,
-            idempotency_key=key,
-            message=sealed,
-            status=PENDING,
-            attempts=0,
-            created_at=now,
-        )
-    )
-    assert result.inserted_primary_key is not None
-    return int(result.inserted_primary_key[0]), True
-
-
-async def entry_id(conn: AsyncConnection, connection: str, key: str) -> int | None:
-    query = sa.select(outbox.c.id).where(
-        outbox.c.connection == connection, outbox.c.idempotency_key == key
-    )
-    return (await conn.execute(query)).scalar_one_or_none()
+    return await insert_once(
+        conn, outbox, {"connection": connection, "idempotency_key": key},
+        {"message": sealed, "status": PENDING, "attempts": 0, "created_at": now},
+    )  # fmt: skip
 
 
 async def claim_due(
@@ -55,12 +54,14 @@ async def claim_due(
     now: datetime,
     lease: timedelta,
     skip: Collection[int] = (),
-) -> sa.Row[Any] | None:
-    """Claim the oldest due entry (pending, or sending under a lapsed lease) not in ``skip``;
-    None when there is none. The claim counts as an attempt."""
+) -> Claim | None:
+    """Claim the oldest due entry not in ``skip``: pending, checking whose ``due_at`` has
+    come, or sending under a lapsed lease; None when there is none. A claim counts as an
+    attempt."""
     while True:
+        not_waiting = sa.or_(outbox.c.due_at.is_(None), outbox.c.due_at <= now)
         due = sa.or_(
-            outbox.c.status == PENDING,
+            sa.and_(outbox.c.status.in_([PENDING, CHECKING]), not_waiting),
             sa.and_(outbox.c.status == SENDING, outbox.c.claimed_until < now),
         )
         query = sa.select(outbox).where(outbox.c.connection == connection, due)
@@ -80,7 +81,8 @@ async def claim_due(
             )
         )
         if taken.rowcount == 1:
-            return (await conn.execute(sa.select(outbox).where(outbox.c.id == row.id))).one()
+            claimed = (await conn.execute(sa.select(outbox).where(outbox.c.id == row.id))).one()
+            return Claim(claimed, uncertain=row.status != PENDING)
 
 
 async def settle(conn: AsyncConnection, entry: sa.Row[Any], *, worker: str, **values: Any) -> bool:
@@ -94,6 +96,16 @@ async def settle(conn: AsyncConnection, entry: sa.Row[Any], *, worker: str, **va
             outbox.c.claimed_by == worker,
         )
         .values(claimed_by=None, claimed_until=None, **values)
+    )
+    return result.rowcount == 1
+
+
+async def release_unconfirmed(conn: AsyncConnection, entry: int) -> bool:
+    """Make an ``unconfirmed`` entry due to be sent again; False when it is not unconfirmed."""
+    result = await conn.execute(
+        outbox.update()
+        .where(outbox.c.id == entry, outbox.c.status == UNCONFIRMED)
+        .values(status=PENDING, checks=0, due_at=None, error=None)
     )
     return result.rowcount == 1
 

@@ -183,5 +183,25 @@ outbox = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("sent_at", UtcDateTime(), nullable=True),
     sa.UniqueConstraint("connection", "idempotency_key", name="uq_outbox_key"),
+    # An entry whose send may have reached the vendor is looked up, not resent: ``checks``
+    # counts the look-ups that did not find it yet, ``due_at`` is when the next may run.
+    sa.Column("checks", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("due_at", UtcDateTime(), nullable=True),
 )
 sa.Index("ix_outbox_due", outbox.c.connection, outbox.c.status)
+
+# What the hub did with each distinct case push (the vendor's case id, created or updated),
+# written in one transaction with whatever the push causes in the hub (an outbox message).
+# ``revision`` is a keyed digest of the pushed fields: a push repeated unchanged is the same row.
+case_pushes = sa.Table(
+    "case_pushes",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("connection", sa.String(100), nullable=False),
+    sa.Column("idempotency_key", sa.String(255), nullable=False),
+    sa.Column("revision", sa.String(64), nullable=False),
+    sa.Column("external_id", sa.String(255), nullable=False),
+    sa.Column("created", sa.Boolean, nullable=False),
+    sa.Column("pushed_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("connection", "idempotency_key", "revision", name="uq_case_pushes_key"),
+)

@@ -62,7 +62,9 @@ def normalise(kind: BlindIndexKind, value: str) -> str:
     if kind == "email":
         return normalise_email(value)
     if kind == "phone":
-        return normalise_phone(value)
+        # Called as the phone transform calls it, (value, region): lru_cache keys ``f(v)`` and
+        # ``f(v, None)`` apart, and a miss here parsed every phone a second time.
+        return normalise_phone(value, None)
     raise ValueError(f"unknown blind index kind {kind!r}")
 
 

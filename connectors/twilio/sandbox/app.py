@@ -90,6 +90,12 @@ class TwilioOptions(SandboxOptions):
     delivery_seconds: float = Field(
         2.0, gt=0, description="Seconds between a created message's status steps."
     )
+    list_lag_seconds: float = Field(
+        0.0,
+        ge=0,
+        description="Seconds before a created message shows in Messages.json lists (fetching "
+        "it by sid works at once): a list may lag the create, as an outbox must expect.",
+    )
 
 
 class TwilioSandbox(SandboxApp):
@@ -124,7 +130,12 @@ class TwilioSandbox(SandboxApp):
         super().__init__(seed=seed, faults=faults, credentials=credentials)
         self.relaxed_limits = opts.relaxed_limits
         self.data = TwilioRecords(records=records, seed=seed, account_sid=account_sid)
-        self.account = TwilioAccount(self.data, delivery_seconds=opts.delivery_seconds, clock=clock)
+        self.account = TwilioAccount(
+            self.data,
+            delivery_seconds=opts.delivery_seconds,
+            list_lag_seconds=opts.list_lag_seconds,
+            clock=clock,
+        )
         self.auth = TwilioAuth(**credentials)
         per_second = RELAXED_PER_SECOND if opts.relaxed_limits else opts.requests_per_second
         self.limiter = WindowLimiter(per_second, window_seconds=1, clock=clock)
@@ -202,6 +213,8 @@ class TwilioSandbox(SandboxApp):
         base = _base(request)
 
         def accept(position: int) -> bool:
+            if not self.account.listed(kind, position):
+                return False
             if not parties:
                 return True
             record = self.account.record_at(kind, position, base)

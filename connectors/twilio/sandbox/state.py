@@ -45,11 +45,13 @@ class TwilioAccount:
         data: TwilioRecords,
         *,
         delivery_seconds: float = 2.0,
+        list_lag_seconds: float = 0.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.data = data
         self.clock = clock
         self.delivery_seconds = delivery_seconds
+        self.list_lag_seconds = list_lag_seconds
         self.stages: dict[tuple[str, int], int] = {}
         self.created: list[CreatedMessage] = []
         self._created_by_sid: dict[str, int] = {}
@@ -79,6 +81,15 @@ class TwilioAccount:
             return index
         found = self._created_by_sid.get(record_sid) if kind == "message" else None
         return None if found is None else self.data.counts[kind] + found
+
+    def listed(self, kind: str, position: int) -> bool:
+        """Whether lists show the record at ``position`` yet: a created message only once
+        ``list_lag_seconds`` have passed since it was accepted."""
+        generated = self.data.counts[kind]
+        if position < generated or not self.list_lag_seconds:
+            return True
+        accepted = self.created[position - generated].accepted_at
+        return self.clock() - accepted >= self.list_lag_seconds
 
     def record_at(self, kind: str, position: int, base: str) -> dict[str, Any]:
         """The record at ``position`` as the API shows it now (``base`` for v1 URLs)."""

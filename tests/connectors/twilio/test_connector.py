@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +18,8 @@ from connectors.twilio.config import TwilioConfig
 from connectors.twilio.connector import TwilioConnector
 from connectors.twilio.sandbox import TwilioSandbox
 from hub.errors import AuthError
+from hub.mapping import load_mapping
+from hub.models import Interaction
 from hub.runtime import Hub
 from hub.sandbox.server import RunningSandbox, serve_in_background
 from hub.services import connections
@@ -31,6 +34,7 @@ KEY = "SK" + "0" * 31 + "2"
 TOKEN_AUTH = {"account_sid": ACCOUNT, "auth_token": "auth-token-value"}
 KEY_AUTH = {"account_sid": ACCOUNT, "api_key_sid": KEY, "api_key_secret": "key-secret-value"}
 BASE = "https://api.twilio.com"
+MAPPING = Path(__file__).parents[3] / "mappings" / "twilio.yaml"
 
 
 def make_config(**fields: Any) -> TwilioConfig:
@@ -69,6 +73,12 @@ def test_rejects_sids_of_the_wrong_shape() -> None:
         make_config(account_sid="AC123", auth_token="auth-token-value")
     with pytest.raises(ValidationError, match="api_key_sid must be SK followed by 32 hex"):
         make_config(account_sid=ACCOUNT, api_key_sid="AK123", api_key_secret="secret")
+
+
+def test_pages_are_twilio_s_largest_by_default_and_never_larger() -> None:
+    assert make_config(**TOKEN_AUTH).page_size == 1000  # fewest requests for a backfill
+    with pytest.raises(ValidationError, match="page_size"):
+        make_config(**TOKEN_AUTH, page_size=1001)
 
 
 # -- HTTP edge cases the sandbox does not reach ---------------------------------------------
@@ -187,6 +197,23 @@ async def test_messages_calls_and_conversations_map_to_interactions(
     assert completed and all(isinstance(c["duration_seconds"], int) for c in completed)
     priced = [m for m in messages if m["price"] is not None]
     assert priced and all(Decimal(m["price"]) < 0 and m["price_unit"] == "USD" for m in priced)
+
+
+def test_the_customer_is_the_other_party_and_never_the_company_s_own_number() -> None:
+    calls = load_mapping(MAPPING).stream("calls")
+    call = {"sid": "CA" + "1" * 32, "date_updated": "Fri, 24 May 2019 17:44:46 +0000",
+            "start_time": "Fri, 24 May 2019 17:44:46 +0000", "status": "completed",
+            "to": "whatsapp:+14155552671", "from": "whatsapp:+447911123456",
+            "direction": "inbound"}  # fmt: skip
+    inbound = calls.apply(call, system="twilio", connection="tw")
+    outbound = calls.apply({**call, "direction": "outbound-dial"}, system="twilio", connection="tw")
+    hidden = calls.apply({**call, "from": None}, system="twilio", connection="tw")
+
+    assert isinstance(inbound, Interaction) and isinstance(outbound, Interaction)
+    assert isinstance(hidden, Interaction)
+    assert (inbound.channel, inbound.customer_phones) == ("whatsapp", ["+447911123456"])
+    assert outbound.customer_phones == ["+14155552671"]
+    assert hidden.customer_phones == []  # a caller without a number: not the number called
 
 
 async def test_rfc_2822_and_iso_8601_dates_both_become_the_same_utc_instants(

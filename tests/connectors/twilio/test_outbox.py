@@ -8,13 +8,17 @@ import asyncio
 import signal
 import sys
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from connectors.twilio.sandbox import TwilioSandbox
+from hub.cli import app
 from hub.config import Settings
 from hub.connector import OutboundMessage
+from hub.errors import ConfigError
 from hub.runtime import Hub
 from hub.sandbox.faults import ASGIApp, Receive, Scope, Send
 from hub.sandbox.server import RunningSandbox, serve_in_background
@@ -28,9 +32,10 @@ MESSAGE = OutboundMessage(to=CUSTOMER, body="Your case 42 was updated.")
 
 
 class AcceptingThenFailing(TwilioSandbox):
-    """The sandbox, except that the first message it accepts is not answered: it answers
-    500 (``after_accept="500"``), or holds the answer back until ``release`` is set
-    (``"hold"``), as when the sender dies before it reads the answer."""
+    """The sandbox, except that the first message sent is not answered: Twilio accepts it and
+    answers 500 (``after_accept="500"``) or holds the answer back until ``release`` is set
+    (``"hold"``, as when the sender dies before it reads the answer); or Twilio answers 500
+    without accepting it (``"reject"``)."""
 
     def __init__(self, *, after_accept: str, **options: Any) -> None:
         super().__init__(**options)
@@ -55,8 +60,9 @@ class AcceptingThenFailing(TwilioSandbox):
         async def swallow(message: Any) -> None:
             answered.append(message)
 
-        await inner(scope, receive, swallow)  # Twilio has the message now
-        self.accepted.set()
+        if mode != "reject":
+            await inner(scope, receive, swallow)  # Twilio has the message now
+            self.accepted.set()
         if mode == "hold":
             await self.release.wait()
             return
@@ -68,7 +74,11 @@ class AcceptingThenFailing(TwilioSandbox):
 
 @pytest.fixture
 async def flaky(hub: Hub, request: pytest.FixtureRequest) -> AsyncIterator[AcceptingThenFailing]:
-    app = AcceptingThenFailing(after_accept=request.param, records=10, seed=4, relaxed_limits=True)
+    """``request.param``: the first send's fate, or (fate, seconds before lists show it)."""
+    fate, lag = request.param if isinstance(request.param, tuple) else (request.param, 0.0)
+    app = AcceptingThenFailing(
+        after_accept=fate, records=10, seed=4, relaxed_limits=True, list_lag_seconds=lag
+    )
     async with serve_in_background(app) as running:
         await _connect(hub, app, running)
         yield app
@@ -134,10 +144,92 @@ async def test_a_5xx_after_twilio_accepted_the_message_ends_with_exactly_one_tex
     [failed] = await outbox.deliver(hub, "tw")
     [settled] = await outbox.deliver(hub, "tw")
 
-    assert failed.status == "pending" and failed.error == "ConnectorError 500 20500"
+    assert failed.status == "checking" and failed.error == "ConnectorError 500 20500"
     assert settled.status == "sent" and settled.reconciled
     assert texts_to_customer(flaky) == 1
     assert settled.external_id == flaky.account.created[0].record["sid"]
+
+
+@pytest.mark.parametrize("flaky", [("500", 0.5)], indirect=True)
+async def test_a_message_twilio_lists_late_is_found_by_a_later_look_up_not_sent_again(
+    hub: Hub, flaky: AcceptingThenFailing
+) -> None:
+    rechecks = outbox.Rechecks(interval=timedelta(seconds=0.2), limit=10)
+    await outbox.enqueue_message(hub, "tw", "case-42", MESSAGE)
+    [failed] = await outbox.deliver(hub, "tw", rechecks=rechecks)
+    [unseen] = await outbox.deliver(hub, "tw", rechecks=rechecks)  # not listed yet
+    assert await outbox.deliver(hub, "tw", rechecks=rechecks) == []  # next look-up not due
+    [entry] = await outbox.list_entries(hub)
+    assert (failed.status, unseen.status, entry["checks"]) == ("checking", "checking", 1)
+
+    await asyncio.sleep(0.6)  # Twilio lists it by now
+    [settled] = await outbox.deliver(hub, "tw", rechecks=rechecks)
+    assert settled.status == "sent" and settled.reconciled
+    assert texts_to_customer(flaky) == 1
+
+
+@pytest.mark.parametrize("flaky", ["reject"], indirect=True)
+async def test_a_message_never_listed_is_held_unconfirmed_until_an_operator_resends_it(
+    hub: Hub, flaky: AcceptingThenFailing
+) -> None:
+    rechecks = outbox.Rechecks(interval=timedelta(0), limit=2)
+    await outbox.enqueue_message(hub, "tw", "case-42", MESSAGE)
+    runs = [await outbox.deliver(hub, "tw", rechecks=rechecks) for _ in range(4)]
+    assert [[d.status for d in run] for run in runs] == [
+        ["checking"], ["checking"], ["unconfirmed"], []]  # fmt: skip
+    [entry] = await outbox.list_entries(hub)
+    assert entry["status"] == "unconfirmed" and entry["checks"] == 2
+    assert "not found at the vendor after 2 look-up(s)" in entry["error"]
+    assert texts_to_customer(flaky) == 0  # never resent by the worker
+
+    await outbox.resend_unconfirmed(hub, entry["id"])
+    with pytest.raises(ConfigError, match="is not unconfirmed"):
+        await outbox.resend_unconfirmed(hub, entry["id"])
+    [sent] = await outbox.deliver(hub, "tw", rechecks=rechecks)
+    assert sent.status == "sent" and not sent.reconciled
+    assert texts_to_customer(flaky) == 1
+
+
+@pytest.mark.parametrize("flaky", ["reject"], indirect=True)
+async def test_hub_outbox_list_shows_an_unconfirmed_entry_and_resend_releases_it_once(
+    hub: Hub, hub_settings: Settings, flaky: AcceptingThenFailing
+) -> None:
+    """The commands in this process (the sandbox is served on this test's event loop; each
+    command runs its own loop in a worker thread)."""
+    entry = await outbox.enqueue_message(hub, "tw", "case-42", MESSAGE)
+    for _ in range(2):  # the 500, then one look-up that finds nothing
+        await outbox.deliver(hub, "tw", rechecks=outbox.Rechecks(timedelta(0), limit=1))
+    config = ["--config", str(hub_settings.home / "hub.toml"), "outbox"]
+    runner = CliRunner()
+
+    def hub_command(*args: str) -> Any:
+        return asyncio.to_thread(runner.invoke, app, [*config, *args], env={"COLUMNS": "200"})
+
+    listed = await hub_command("list")
+    resent = await hub_command("resend", str(entry))
+    again = await hub_command("resend", str(entry))
+
+    assert listed.exit_code == 0 and "unconfirmed" in listed.stdout, listed.output
+    assert resent.exit_code == 0 and f"outbox entry {entry} is due again" in resent.stdout
+    assert again.exit_code == 1 and "is not unconfirmed" in again.output
+    [sent] = await outbox.deliver(hub, "tw")
+    assert sent.status == "sent" and texts_to_customer(flaky) == 1
+
+
+async def test_a_rate_limited_send_stays_pending_since_twilio_processed_nothing(
+    hub: Hub,
+) -> None:
+    app = TwilioSandbox(records=10, seed=4, relaxed_limits=True, faults="429=1.0")
+    async with serve_in_background(app) as running:
+        config = app.connection_config(running.base_url, running.ca_file)
+        http = {**FAST_HTTP, "max_attempts": 2}  # two 429s are enough to give up
+        await connect_sandbox(hub, "tw", "twilio", {**config, "http": http})
+        await outbox.enqueue_message(hub, "tw", "case-42", MESSAGE)
+        [limited] = await outbox.deliver(hub, "tw")
+    assert limited.status == "pending" and limited.error == "RateLimited 429 20429"
+    [entry] = await outbox.list_entries(hub)
+    assert entry["status"] == "pending" and entry["checks"] == 0  # no look-up will be needed
+    assert texts_to_customer(app) == 0
 
 
 @pytest.mark.parametrize("flaky", ["hold"], indirect=True)
@@ -198,3 +290,19 @@ async def test_the_outbox_commands_record_and_list_without_showing_the_message(
     assert '"status": "sent"' in listed[1] and message["sid"] in listed[1]
     for _, output in (sent, listed):
         assert body not in output and CUSTOMER not in output
+
+
+async def test_a_connection_without_a_sender_stops_the_run_and_leaves_the_entry_due(
+    hub: Hub,
+) -> None:
+    app = TwilioSandbox(records=10, seed=4, relaxed_limits=True)
+    async with serve_in_background(app) as running:
+        config = app.connection_config(running.base_url, running.ca_file)
+        del config["sender"]
+        await connect_sandbox(hub, "tw", "twilio", {**config, "http": FAST_HTTP})
+        await outbox.enqueue_message(hub, "tw", "case-42", MESSAGE)
+        with pytest.raises(ConfigError, match="has no sender: set `sender`"):
+            await outbox.deliver(hub, "tw")
+    [entry] = await outbox.list_entries(hub)
+    assert (entry["status"], entry["error"]) == ("pending", "ConfigError")
+    assert app.account.created == []

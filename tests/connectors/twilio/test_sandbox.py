@@ -230,6 +230,33 @@ async def test_a_sent_message_moves_from_queued_to_sent_to_delivered_over_time()
     assert seen == [("queued", False), ("sent", False), ("delivered", True)]
 
 
+async def test_a_created_message_is_fetchable_at_once_but_listed_only_after_the_list_lag() -> None:
+    clock = FakeClock()
+    app = TwilioSandbox(records=5, seed=1, relaxed_limits=True, list_lag_seconds=3, clock=clock)
+    messages = f"/2010-04-01/Accounts/{app.credentials['account_sid']}/Messages.json"
+    async with (
+        serve_in_background(app) as running,
+        httpx.AsyncClient(base_url=running.base_url, auth=basic(app)) as client,
+    ):
+        form = {"To": "+15005550006", "From": "+15017122661", "Body": "Case 42 updated"}
+        sid = (await client.post(messages, data=form)).json()["sid"]
+        fetched = await client.get(messages.replace(".json", f"/{sid}.json"))
+        before = (await client.get(messages, params={"To": form["To"]})).json()["messages"]
+        clock.advance(3)
+        after = (await client.get(messages, params={"To": form["To"]})).json()["messages"]
+    assert fetched.status_code == 200 and before == []
+    assert [m["sid"] for m in after] == [sid]
+
+
+def test_hub_demo_includes_the_twilio_sandbox() -> None:
+    """What `hub demo` serves; tests/connectors/zendesk/test_cli.py runs the demo itself and
+    checks that every sandbox it serves syncs."""
+    from hub.demo import demo_sandboxes
+
+    vendors = [s.vendor for s in demo_sandboxes(records=10, seed=7)]
+    assert "twilio" in vendors and len(vendors) > 1
+
+
 def test_customers_are_people_of_the_shared_world_whose_numbers_other_vendors_hold_too() -> None:
     app = TwilioSandbox(records=60, seed=9)
     shared = world(9)
