@@ -89,9 +89,16 @@ async def authorize(
     if not reason:
         return actor
     denied = AuditEntry(
-        actor, action, "denied", target_type, target_id, customer, tuple(fields), purpose,
+        actor,
+        action,
+        "denied",
+        target_type,
+        target_id,
+        customer,
+        tuple(fields),
+        purpose,
         {"reason": reason},
-    )  # fmt: skip
+    )
     async with hub.engine.begin() as conn:
         await record(conn, denied)
     raise AccessDenied(f"{actor.principal}: {reason}; the attempt is recorded")
@@ -121,9 +128,13 @@ async def authenticate(hub: Hub, *, name: str | None, token: str | None) -> Acto
         assert found is not None
         return Actor(str(found["name"]), str(found["role"]), source)
     failed = AuditEntry(
-        Actor(name or "unknown", "none", source), "auth.failed", "denied",
-        "principal", name, detail={"reason": problem},
-    )  # fmt: skip
+        Actor(name or "unknown", "none", source),
+        "auth.failed",
+        "denied",
+        "principal",
+        name,
+        detail={"reason": problem},
+    )
     async with hub.engine.begin() as conn:
         await record(conn, failed)
     raise AccessDenied(f"authentication failed: {problem}; the attempt is recorded")
@@ -144,7 +155,14 @@ async def record_action(
 ) -> int:
     """Record what the acting principal did, in ``conn``'s transaction (fail closed)."""
     entry = AuditEntry(
-        actor_of(hub), action, outcome, target_type, target_id, customer, tuple(fields), purpose,
+        actor_of(hub),
+        action,
+        outcome,
+        target_type,
+        target_id,
+        customer,
+        tuple(fields),
+        purpose,
         dict(detail or {}),
-    )  # fmt: skip
+    )
     return await record(conn, entry)

@@ -32,8 +32,12 @@ async def make_checkpoint(conn: AsyncConnection, signer: Signer) -> dict[str, An
     if existing is not None:
         return existing
     at = iso(datetime.now(UTC))
-    checkpoint = {"size": now.size, "root": now.root, "at": at,
-                  "signature": signer.sign(now.size, now.root, at)}  # fmt: skip
+    checkpoint = {
+        "size": now.size,
+        "root": now.root,
+        "at": at,
+        "signature": signer.sign(now.size, now.root, at),
+    }
     await conn.execute(sa.insert(audit_checkpoints).values(**checkpoint))
     return checkpoint
 

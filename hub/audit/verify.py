@@ -33,6 +33,7 @@ async def verify_stored_trail(
     current = await head(conn)
     if current.size != verdict.size:
         problem = f"the tree head says {current.size} entries but the trail holds {verdict.size}"
-        return Verdict(False, verdict.size, verdict.checked, problem,
-                       min(current.size, verdict.size) + 1)  # fmt: skip
+        return Verdict(
+            False, verdict.size, verdict.checked, problem, min(current.size, verdict.size) + 1
+        )
     return verdict

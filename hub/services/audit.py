@@ -140,11 +140,11 @@ async def verify(hub: Hub, kept: dict[str, Any] | None = None) -> Verdict:
 
 async def prove_inclusion(hub: Hub, seq: int) -> dict[str, Any]:
     """An inclusion proof of entry ``seq`` in a freshly signed checkpoint."""
-    await authorize(hub, "audit.read", action="audit.prove", target_type="audit_entry",
-                    target_id=str(seq))  # fmt: skip
+    await authorize(
+        hub, "audit.read", action="audit.prove", target_type="audit_entry", target_id=str(seq)
+    )
     async with hub.engine.begin() as conn:
-        await record_action(hub, conn, "audit.prove", target_type="audit_entry",
-                            target_id=str(seq))  # fmt: skip
+        await record_action(hub, conn, "audit.prove", target_type="audit_entry", target_id=str(seq))
         signed = await make_checkpoint(conn, signer(hub))
     async with hub.engine.connect() as conn:
         size = int(signed["size"])
@@ -171,27 +171,37 @@ async def prove_consistency(hub: Hub, old_size: int, old_root: str) -> dict[str,
         signed = await make_checkpoint(conn, signer(hub))
     size = int(signed["size"])
     if not 0 <= old_size <= size:
-        raise AuditError(f"the kept head has {old_size} entries but the trail only {size}: "
-                         "entries were removed")  # fmt: skip
+        raise AuditError(
+            f"the kept head has {old_size} entries but the trail only {size}: entries were removed"
+        )
     async with hub.engine.connect() as conn:
         leaves = await leaf_hashes(conn, size)
     path = consistency_path(old_size, leaves)
-    proof = {"old_size": old_size, "old_root": old_root, "size": size, "root": signed["root"],
-             "path": [h.hex() for h in path],
-             "checkpoint": {**signed, "public_key": signer(hub).public_key_b64}}  # fmt: skip
-    ok = verify_consistency(old_size, size, path, bytes.fromhex(old_root),
-                            bytes.fromhex(signed["root"]))  # fmt: skip
+    proof = {
+        "old_size": old_size,
+        "old_root": old_root,
+        "size": size,
+        "root": signed["root"],
+        "path": [h.hex() for h in path],
+        "checkpoint": {**signed, "public_key": signer(hub).public_key_b64},
+    }
+    ok = verify_consistency(
+        old_size, size, path, bytes.fromhex(old_root), bytes.fromhex(signed["root"])
+    )
     if not ok and tree_root(leaves[:old_size]).hex() != old_root:
-        raise AuditError(f"the trail does not extend the kept head of {old_size} entries: "
-                         "an entry up to it was altered, removed or inserted")  # fmt: skip
+        raise AuditError(
+            f"the trail does not extend the kept head of {old_size} entries: "
+            "an entry up to it was altered, removed or inserted"
+        )
     return proof
 
 
 def _csv_row(entry: dict[str, Any]) -> list[Any]:
     row = [entry[name] for name in ENTRY_FIELDS]
     row[ENTRY_FIELDS.index("fields")] = json.dumps(entry["fields"], separators=(",", ":"))
-    row[ENTRY_FIELDS.index("detail")] = json.dumps(entry["detail"], sort_keys=True,
-                                                   separators=(",", ":"))  # fmt: skip
+    row[ENTRY_FIELDS.index("detail")] = json.dumps(
+        entry["detail"], sort_keys=True, separators=(",", ":")
+    )
     return [*row, entry["leaf_hash"]]
 
 
@@ -219,8 +229,11 @@ async def export_trail(hub: Hub, fmt: str, out: TextIO) -> int:
     count = 0
     async with hub.engine.connect() as conn:
         if fmt == "bundle":
-            header = {"format": BUNDLE_FORMAT, "public_key": signer(hub).public_key_b64,
-                      "checkpoints": await all_checkpoints(conn)}  # fmt: skip
+            header = {
+                "format": BUNDLE_FORMAT,
+                "public_key": signer(hub).public_key_b64,
+                "checkpoints": await all_checkpoints(conn),
+            }
             out.write(json.dumps(header, sort_keys=True) + "\n")
         async for entry in stored_entries(conn, up_to=int(signed["size"])):
             write(entry)

@@ -142,8 +142,9 @@ async def add_connection(
     """Validate and store a connection; credentials must be ``secret:NAME`` references and
     personal fields are sealed. A personal field given as ``-`` is asked of ``read`` (see
     :func:`fill_from_input`). Nothing is stored when anything is wrong."""
-    await authorize(hub, "connections.manage", action="connection.add",
-                    target_type="connection", target_id=name)  # fmt: skip
+    await authorize(
+        hub, "connections.manage", action="connection.add", target_type="connection", target_id=name
+    )
     config = fill_from_input(connector, config, read)
     model = connector_class(connector).config_model
     for field in sorted(secret_fields(model)):
@@ -159,9 +160,15 @@ async def add_connection(
     stored = seal_personal_config(connector, name, config, hub.keyring)
     async with hub.engine.begin() as conn:
         await store.add_connection(conn, name, connector, stored, utcnow())
-        await record_action(hub, conn, "connection.add", target_type="connection",
-                            target_id=name, fields=sorted(config),
-                            detail={"connector": connector})  # fmt: skip
+        await record_action(
+            hub,
+            conn,
+            "connection.add",
+            target_type="connection",
+            target_id=name,
+            fields=sorted(config),
+            detail={"connector": connector},
+        )
 
 
 async def list_connections(hub: Hub) -> list[dict[str, Any]]:
@@ -185,21 +192,36 @@ async def list_connections(hub: Hub) -> list[dict[str, Any]]:
 
 async def test_connection(hub: Hub, name: str) -> None:
     """One cheap call with the connection's credentials; raises when they are refused."""
-    await authorize(hub, "connections.manage", action="connection.test",
-                    target_type="connection", target_id=name)  # fmt: skip
+    await authorize(
+        hub,
+        "connections.manage",
+        action="connection.test",
+        target_type="connection",
+        target_id=name,
+    )
     async with hub.connection(name) as connector:
         await connector.check()
 
 
 async def remove_connection(hub: Hub, name: str) -> bool:
     """Forget a connection's config (its synced records stay)."""
-    await authorize(hub, "connections.manage", action="connection.remove",
-                    target_type="connection", target_id=name)  # fmt: skip
+    await authorize(
+        hub,
+        "connections.manage",
+        action="connection.remove",
+        target_type="connection",
+        target_id=name,
+    )
     async with hub.engine.begin() as conn:
         removed = await store.remove_connection(conn, name)
-        await record_action(hub, conn, "connection.remove", target_type="connection",
-                            target_id=name,
-                            outcome="success" if removed else "failure")  # fmt: skip
+        await record_action(
+            hub,
+            conn,
+            "connection.remove",
+            target_type="connection",
+            target_id=name,
+            outcome="success" if removed else "failure",
+        )
         return removed
 
 

@@ -59,8 +59,13 @@ async def replay(hub: Hub, connection: str | None, entry_ids: Sequence[int] | No
 
     An unknown connection, or an unknown, resolved or other connection's id, is a ConfigError.
     """
-    await authorize(hub, "quarantine.replay", action="quarantine.replay",
-                    target_type="connection", target_id=connection)  # fmt: skip
+    await authorize(
+        hub,
+        "quarantine.replay",
+        action="quarantine.replay",
+        target_type="connection",
+        target_id=connection,
+    )
     try:
         result = await replay_quarantine(hub, connection=connection, entry_ids=entry_ids)
     except Exception:
@@ -76,11 +81,20 @@ async def _record_replay(
     """One entry per replay, after it: its counts, or that it failed."""
     detail: dict[str, object] = {"entries": sorted(entry_ids)} if entry_ids else {}
     if result is not None:
-        detail.update(moved=result.moved, superseded=result.superseded,
-                      still_invalid=result.still_invalid, failed=len(result.failed),
-                      busy=len(result.busy))  # fmt: skip
+        detail.update(
+            moved=result.moved,
+            superseded=result.superseded,
+            still_invalid=result.still_invalid,
+            failed=len(result.failed),
+            busy=len(result.busy),
+        )
     async with hub.engine.begin() as conn:
-        await record_action(hub, conn, "quarantine.replay",
-                            outcome="failure" if result is None or result.failed else "success",
-                            target_type="connection", target_id=connection,
-                            detail=detail)  # fmt: skip
+        await record_action(
+            hub,
+            conn,
+            "quarantine.replay",
+            outcome="failure" if result is None or result.failed else "success",
+            target_type="connection",
+            target_id=connection,
+            detail=detail,
+        )

@@ -20,8 +20,9 @@ async def set_secret(hub: Hub, name: str, value: str) -> None:
     """
     if not value.strip():
         raise ConfigError(f"secret {name}: the value is empty; nothing stored")
-    await authorize(hub, "secrets.manage", action="secret.set", target_type="secret",
-                    target_id=name)  # fmt: skip
+    await authorize(
+        hub, "secrets.manage", action="secret.set", target_type="secret", target_id=name
+    )
     async with hub.engine.begin() as conn:
         await vault_set_secret(conn, hub.keyring, name, value)
         await record_action(hub, conn, "secret.set", target_type="secret", target_id=name)
@@ -35,10 +36,17 @@ async def list_secrets(hub: Hub) -> list[tuple[str, datetime]]:
 
 
 async def remove_secret(hub: Hub, name: str) -> bool:
-    await authorize(hub, "secrets.manage", action="secret.remove", target_type="secret",
-                    target_id=name)  # fmt: skip
+    await authorize(
+        hub, "secrets.manage", action="secret.remove", target_type="secret", target_id=name
+    )
     async with hub.engine.begin() as conn:
         removed = await vault_remove_secret(conn, name)
-        await record_action(hub, conn, "secret.remove", target_type="secret", target_id=name,
-                            outcome="success" if removed else "failure")  # fmt: skip
+        await record_action(
+            hub,
+            conn,
+            "secret.remove",
+            target_type="secret",
+            target_id=name,
+            outcome="success" if removed else "failure",
+        )
         return removed

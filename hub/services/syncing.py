@@ -20,8 +20,9 @@ async def sync(
     progress: ProgressCallback | None = None,
 ) -> list[StreamResult]:
     """Sync one connection, or every configured one; failures are in the results."""
-    await authorize(hub, "sync.run", action="sync.run", target_type="connection",
-                    target_id=connection)  # fmt: skip
+    await authorize(
+        hub, "sync.run", action="sync.run", target_type="connection", target_id=connection
+    )
     if connection is None:
         names = await connection_names(hub)
         if not names:

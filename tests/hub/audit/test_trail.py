@@ -27,8 +27,14 @@ async def append(hub: Hub, count: int, *, action: str = "customer.reveal") -> li
     seqs = []
     async with hub.engine.begin() as conn:
         for i in range(count):
-            entry = AuditEntry(ALICE, action, target_type="record", target_id=str(i),
-                               fields=("emails",), purpose="ticket 42")  # fmt: skip
+            entry = AuditEntry(
+                ALICE,
+                action,
+                target_type="record",
+                target_id=str(i),
+                fields=("emails",),
+                purpose="ticket 42",
+            )
             seqs.append(await record(conn, entry))
     return seqs
 
@@ -118,8 +124,9 @@ async def test_an_inserted_entry_is_named(hub: Hub) -> None:
     async with hub.engine.begin() as conn:
         # Make room at 3 by renumbering the later entries, then copy entry 2 into the gap.
         for seq in range(6, 2, -1):
-            await conn.execute(sa.update(audit_entries).where(audit_entries.c.seq == seq)
-                               .values(seq=seq + 1))  # fmt: skip
+            await conn.execute(
+                sa.update(audit_entries).where(audit_entries.c.seq == seq).values(seq=seq + 1)
+            )
         row = (await conn.execute(sa.select(audit_entries).where(audit_entries.c.seq == 2))).one()
         await conn.execute(sa.insert(audit_entries).values({**row._mapping, "seq": 3}))
     result = await verdict(hub, kept)
@@ -160,10 +167,17 @@ async def test_a_rewritten_trail_signed_with_another_key_is_rejected(
         # Recompute the head from the rewritten entries and sign it with the forger's key.
         entries = [e async for e in stored_entries(conn)]
         root = tree_root(leaf_hash(canonical(e)) for e in entries).hex()
-        await conn.execute(sa.text(
-            "INSERT INTO audit_checkpoints (size, root, at, signature) VALUES (:s, :r, :a, :g)"
-        ), {"s": 4, "r": root, "a": "2026-12-02T00:00:00.000000Z",
-            "g": forger.sign(4, root, "2026-12-02T00:00:00.000000Z")})  # fmt: skip
+        await conn.execute(
+            sa.text(
+                "INSERT INTO audit_checkpoints (size, root, at, signature) VALUES (:s, :r, :a, :g)"
+            ),
+            {
+                "s": 4,
+                "r": root,
+                "a": "2026-12-02T00:00:00.000000Z",
+                "g": forger.sign(4, root, "2026-12-02T00:00:00.000000Z"),
+            },
+        )
     result = await verdict(hub)
     assert not result.ok and "not signed" in result.problem
 
