@@ -79,6 +79,8 @@ async def show_customer(
         row = (await conn.execute(sa.select(records).where(records.c.id == record_id))).first()
     if row is None:
         raise ConfigError(f"no record {record_id}; find one with `hub customers find`")
+    if row.deleted:
+        raise ConfigError(f"record {record_id} was deleted at its source; nothing to show")
     pii = model_for(row.kind).pii_fields()
     unknown = sorted(set(reveal) - set(pii))
     if unknown:
