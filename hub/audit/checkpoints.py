@@ -11,8 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.audit.entry import iso
+from hub.audit.offline_verify import checkpoint_signed
 from hub.audit.signing import Signer
 from hub.audit.trail import HEAD_ID, head
+from hub.errors import AuditError
 from hub.store.schema import audit_checkpoints, audit_head
 
 EVERY_ENTRIES = 1_000
@@ -27,6 +29,12 @@ async def make_checkpoint(conn: AsyncConnection, signer: Signer) -> dict[str, An
     await conn.execute(
         sa.update(audit_head).where(audit_head.c.id == HEAD_ID).values(size=audit_head.c.size)
     )
+    last = await latest_checkpoint(conn)
+    if last is not None and not checkpoint_signed(last, signer.public_key):
+        raise AuditError(
+            f"the audit signing key (id {signer.key_id}) did not sign the stored checkpoints: "
+            "restore the original audit_key_file from backup (or the checkpoints were forged)"
+        )
     now = await head(conn)
     existing = await checkpoint_at(conn, now.size)
     if existing is not None:

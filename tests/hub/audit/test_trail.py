@@ -16,6 +16,7 @@ from hub.audit.offline_verify import Verdict, canonical, leaf_hash, tree_root
 from hub.audit.signing import load_signer
 from hub.audit.trail import entry_at, stored_entries
 from hub.audit.verify import verify_stored_trail
+from hub.errors import AuditError
 from hub.runtime import Hub
 from hub.services.audit import signer
 from hub.store.schema import audit_entries
@@ -192,3 +193,13 @@ async def test_an_action_rolls_back_when_its_entry_cannot_be_written(hub: Hub) -
     assert await list_secrets(hub) == []
     async with hub.engine.connect() as conn:
         assert (await head(conn)).size == 0
+
+
+async def test_a_replaced_signing_key_signs_nothing_over_the_old_checkpoints(
+    hub: Hub, tmp_path: Path
+) -> None:
+    await _kept_after(hub, 2)
+    stranger = load_signer(tmp_path / "new.key")
+    async with hub.engine.begin() as conn:
+        with pytest.raises(AuditError, match="restore the original audit_key_file"):
+            await make_checkpoint(conn, stranger)
