@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 import socket
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -63,6 +63,19 @@ def actor_of(hub: Hub) -> Actor:
     return hub.actor if hub.actor is not None else local_admin()
 
 
+def refusal(actor: Actor, permission: str, purpose: str | None = None) -> str:
+    """Why ``actor`` may not use ``permission`` ("" when it may): its role lacks it, or a
+    purpose is needed and missing."""
+    allowed = PERMISSIONS.get(permission)
+    if allowed is None:
+        raise KeyError(f"unknown permission {permission!r}")  # a bug in the caller
+    if actor.role not in allowed:
+        return f"role {actor.role} may not {permission.replace('.', ' ')}"
+    if permission in NEEDS_PURPOSE and not (purpose or "").strip():
+        return "revealing personal data needs a purpose (--purpose TEXT)"
+    return ""
+
+
 async def authorize(
     hub: Hub,
     permission: str,
@@ -78,30 +91,29 @@ async def authorize(
     where one is needed); otherwise the attempt is recorded as denied and AccessDenied
     raised."""
     actor = actor_of(hub)
-    allowed = PERMISSIONS.get(permission)
-    if allowed is None:
-        raise KeyError(f"unknown permission {permission!r}")  # a bug in the caller
-    reason = ""
-    if actor.role not in allowed:
-        reason = f"role {actor.role} may not {permission.replace('.', ' ')}"
-    elif permission in NEEDS_PURPOSE and not (purpose or "").strip():
-        reason = "revealing personal data needs a purpose (--purpose TEXT)"
-    if not reason:
-        return actor
-    denied = AuditEntry(
-        actor,
-        action,
-        "denied",
-        target_type,
-        target_id,
-        customer,
-        tuple(fields),
-        purpose,
-        {"reason": reason},
-    )
+    reason = refusal(actor, permission, purpose)
+    if reason:
+        denied = AuditEntry(
+            actor,
+            action,
+            "denied",
+            target_type,
+            target_id,
+            customer,
+            tuple(fields),
+            purpose,
+            {"reason": reason},
+        )
+        await deny(hub, denied)
+    return actor
+
+
+async def deny(hub: Hub, denied: AuditEntry) -> NoReturn:
+    """Record a refused attempt in a transaction of its own, then raise AccessDenied."""
     async with hub.engine.begin() as conn:
         await record(conn, denied)
-    raise AccessDenied(f"{actor.principal}: {reason}; the attempt is recorded")
+    reason = denied.detail.get("reason", "not allowed")
+    raise AccessDenied(f"{denied.actor.principal}: {reason}; the attempt is recorded")
 
 
 async def authenticate(hub: Hub, *, name: str | None, token: str | None) -> Actor:

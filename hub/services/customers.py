@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
 
-from hub.audit import authorize, customer_pseudonym, record_action
+from hub.audit import AuditEntry, authorize, customer_pseudonym, record, record_action
+from hub.audit.access import actor_of, deny, refusal
 from hub.errors import ConfigError, VaultError
 from hub.models import BlindIndexKind, model_for
 from hub.runtime import Hub
@@ -75,8 +77,33 @@ async def show_customer(
     """A record's source, its readable fields and which personal fields it holds; with
     ``reveal``, those personal fields' values, once the reveal and its purpose are recorded
     (in the same transaction: no record, no values)."""
-    async with hub.engine.connect() as conn:
+    actor = actor_of(hub)
+    fields = sorted(set(reveal))
+    action, permission = (
+        ("customer.reveal", "customers.reveal") if reveal else ("customer.show", "customers.show")
+    )
+    # One transaction reads the record, records the access and opens the values.
+    async with hub.engine.begin() as conn:
         row = (await conn.execute(sa.select(records).where(records.c.id == record_id))).first()
+        _check_showable(row, record_id, fields)
+        assert row is not None
+        subject = customer_pseudonym(hub.keyring, row.connection, row.object_type, row.external_id)
+        entry = AuditEntry(
+            actor, action, "success", "record", str(record_id), subject, tuple(fields), purpose
+        )
+        reason = refusal(actor, permission, purpose)
+        if not reason:
+            shown = _shown(row)
+            await record(conn, replace(entry, fields=tuple(fields or shown["personal_fields"])))
+            if fields:
+                key = record_row(row.connection, row.object_type, row.external_id)
+                chosen = {f: row.data.get(f) for f in fields}
+                shown["revealed"] = unseal_data(row.kind, chosen, hub.keyring, row=key)
+            return shown
+    await deny(hub, replace(entry, outcome="denied", detail={"reason": reason}))
+
+
+def _check_showable(row: Any, record_id: int, reveal: Sequence[str]) -> None:
     if row is None:
         raise ConfigError(f"no record {record_id}; find one with `hub customers find`")
     if row.deleted:
@@ -88,24 +115,13 @@ async def show_customer(
             f"--reveal: {', '.join(unknown)} is not a personal field of {row.kind} "
             f"(those are {', '.join(sorted(pii))})"
         )
-    subject = customer_pseudonym(hub.keyring, row.connection, row.object_type, row.external_id)
-    action, permission = (
-        ("customer.reveal", "customers.reveal") if reveal else ("customer.show", "customers.show")
-    )
-    fields = sorted(set(reveal))
-    target_id = str(record_id)
-    await authorize(
-        hub,
-        permission,
-        action=action,
-        target_type="record",
-        target_id=target_id,
-        customer=subject,
-        fields=fields,
-        purpose=purpose,
-    )
-    held = sorted(name for name in pii if row.data.get(name) not in (None, "", [], {}))
-    shown = {
+
+
+def _shown(row: Any) -> dict[str, Any]:
+    """What `customers show` tells without revealing: source, readable fields, which
+    personal fields hold a value."""
+    pii = model_for(row.kind).pii_fields()
+    return {
         "id": row.id,
         "kind": row.kind,
         "source": {
@@ -114,24 +130,6 @@ async def show_customer(
             "external_id": row.external_id,
         },
         "fields": {k: v for k, v in row.data.items() if k not in pii},
-        "personal_fields": held,
+        "personal_fields": sorted(n for n in pii if row.data.get(n) not in (None, "", [], {})),
         "revealed": {},
     }
-    async with hub.engine.begin() as conn:
-        await record_action(
-            hub,
-            conn,
-            action,
-            target_type="record",
-            target_id=target_id,
-            customer=subject,
-            fields=fields or held,
-            purpose=purpose,
-        )
-        if fields:
-            key = record_row(row.connection, row.object_type, row.external_id)
-            opened = unseal_data(
-                row.kind, {f: row.data.get(f) for f in fields}, hub.keyring, row=key
-            )
-            shown["revealed"] = opened
-    return shown
