@@ -171,10 +171,7 @@ def audit_checkpoint(
 
     signed = with_hub(checkpoint)
     if export is not None:
-        try:
-            export.write_text(json.dumps(signed, indent=2) + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"--export: cannot write {export}: {exc.strerror}") from None
+        _write_json(export, signed, "--export")
     report(
         signed,
         lambda: say(
@@ -227,13 +224,16 @@ def _old_head(text: str) -> tuple[int, str]:
     return int(size), root
 
 
-def _emit_proof(proof: dict[str, Any], output: Path | None, summary: str) -> None:
-    text = json.dumps(proof, indent=2, sort_keys=True) + "\n"
-    if output is None:
-        sys.stdout.write(text)
-        return
+def _write_json(path: Path, value: dict[str, Any], flag: str) -> None:
     try:
-        output.write_text(text, encoding="utf-8")
+        path.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"--output: cannot write {output}: {exc.strerror}") from None
+        raise ConfigError(f"{flag}: cannot write {path}: {exc.strerror}") from None
+
+
+def _emit_proof(proof: dict[str, Any], output: Path | None, summary: str) -> None:
+    if output is None:
+        sys.stdout.write(json.dumps(proof, indent=2, sort_keys=True) + "\n")
+        return
+    _write_json(output, proof, "--output")
     report({"file": str(output), **proof}, lambda: say(f"{summary}; proof written to {output}"))
