@@ -203,3 +203,22 @@ async def test_a_replaced_signing_key_signs_nothing_over_the_old_checkpoints(
     async with hub.engine.begin() as conn:
         with pytest.raises(AuditError, match="restore the original audit_key_file"):
             await make_checkpoint(conn, stranger)
+
+
+async def test_a_checkpoint_is_due_after_enough_entries_or_a_minute_of_unsigned_ones(
+    hub: Hub,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from hub.audit.checkpoints import checkpoint_due
+    from hub.services.audit import checkpoint_if_due
+
+    await append(hub, 3)
+    assert await checkpoint_if_due(hub, every_entries=4, every_seconds=None) is None
+    made = await checkpoint_if_due(hub, every_entries=3, every_seconds=None)
+    assert made is not None and made["size"] == 3
+    await append(hub, 1)
+    async with hub.engine.connect() as conn:
+        assert not await checkpoint_due(conn, every_entries=1000, every_seconds=60)
+        later = datetime.now(UTC) + timedelta(seconds=61)
+        assert await checkpoint_due(conn, every_entries=1000, every_seconds=60, now=later)
