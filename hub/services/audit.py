@@ -174,7 +174,7 @@ async def prove_consistency(hub: Hub, old_size: int, old_root: str) -> dict[str,
             f"the kept head has {old_size} entries but the trail only {size}: entries were removed"
         )
     async with hub.engine.connect() as conn:
-        leaves = await leaf_hashes(conn, size)
+        leaves = await leaf_hashes(conn, size, from_entries=True)
     if tree_root(leaves[:old_size]).hex() != old_root:
         raise AuditError(
             f"the trail does not extend the kept head of {old_size} entries: "
