@@ -21,8 +21,8 @@ from hub.audit import Actor, AuditEntry
 from hub.audit.checkpoints import make_checkpoint
 from hub.audit.entry import entry_to_row, entry_values, iso
 from hub.audit.merkle import inclusion_path
-from hub.audit.offline_verify import Frontier, canonical, leaf_hash
-from hub.audit.trail import HEAD_ID, head, leaf_hashes
+from hub.audit.offline_verify import canonical, leaf_hash
+from hub.audit.trail import HEAD_ID, current_frontier, head, leaf_hashes
 from hub.audit.verify import verify_stored_trail
 from hub.config import Settings, write_default_config
 from hub.runtime import Hub, utcnow
@@ -78,12 +78,7 @@ async def _reveals(hub: Hub, count: int) -> dict[str, Any]:
 
 async def _bulk_append(conn: AsyncConnection, count: int) -> None:
     """``count`` entries appended in large batches, with the leaves and head record() gives."""
-    now = await head(conn)
-    stored = json.loads(
-        await conn.scalar(sa.select(audit_head.c.frontier).where(audit_head.c.id == HEAD_ID))
-        or "[]"
-    )
-    frontier = Frontier(now.size, [bytes.fromhex(h) for h in stored])
+    frontier = await current_frontier(conn)
     actor = Actor("bench-agent", "agent", "bench")
     at = iso(utcnow())
     batch: list[dict[str, Any]] = []
@@ -108,7 +103,7 @@ async def _bulk_append(conn: AsyncConnection, count: int) -> None:
     await conn.execute(
         sa.update(audit_head)
         .where(audit_head.c.id == HEAD_ID)
-        .values(size=frontier.size, frontier=frontier_json)
+        .values(size=frontier.size, frontier_size=frontier.size, frontier=frontier_json)
     )
 
 

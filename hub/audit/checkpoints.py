@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.audit.entry import iso
 from hub.audit.offline_verify import checkpoint_signed
 from hub.audit.signing import Signer
-from hub.audit.trail import HEAD_ID, head
+from hub.audit.trail import HEAD_ID, Head, current_frontier, head, save_frontier
 from hub.errors import AuditError
 from hub.store.schema import audit_checkpoints, audit_head
 
@@ -35,7 +35,9 @@ async def make_checkpoint(conn: AsyncConnection, signer: Signer) -> dict[str, An
             f"the audit signing key (id {signer.key_id}) did not sign the stored checkpoints: "
             "restore the original audit_key_file from backup (or the checkpoints were forged)"
         )
-    now = await head(conn)
+    frontier = await current_frontier(conn)
+    await save_frontier(conn, frontier)
+    now = Head(frontier.size, frontier.root().hex())
     existing = await checkpoint_at(conn, now.size)
     if existing is not None:
         return existing

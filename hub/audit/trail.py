@@ -38,38 +38,65 @@ async def record(conn: AsyncConnection, entry: AuditEntry, *, now: datetime | No
 
     Raises (and so rolls the caller's transaction back) when the entry cannot be written.
     """
-    # Taking the head row first is what orders concurrent appenders.
+    # Taking the head row first is what orders concurrent appenders. Two statements per
+    # entry: the frontier is brought up to date by whoever next asks for the root.
     taken = await conn.execute(
         sa.update(audit_head)
         .where(audit_head.c.id == HEAD_ID)
         .values(size=audit_head.c.size + 1)
-        .returning(audit_head.c.size, audit_head.c.frontier)
+        .returning(audit_head.c.size)
     )
-    row = taken.first()
-    if row is None:
+    seq = taken.scalar()
+    if seq is None:
         raise AuditError("the audit trail has no head row; run `hub init` to repair the schema")
-    seq, stored = int(row.size), json.loads(row.frontier)
-    values = entry_values(entry, seq, iso(now or datetime.now(UTC)))
+    values = entry_values(entry, int(seq), iso(now or datetime.now(UTC)))
     leaf = leaf_hash(canonical(values))
-    frontier = Frontier(seq - 1, [bytes.fromhex(h) for h in stored])
-    frontier.append(leaf)
-    await conn.execute(
-        sa.update(audit_head)
-        .where(audit_head.c.id == HEAD_ID)
-        .values(frontier=json.dumps([h.hex() for h in frontier.hashes]))
-    )
     row_values = entry_to_row(values)
     await conn.execute(sa.insert(audit_entries).values(**row_values, leaf_hash=leaf.hex()))
-    return seq
+    return int(seq)
 
 
 async def head(conn: AsyncConnection) -> Head:
-    """The current size and root, from the head row (O(1))."""
+    """The current size and root: the head row's frontier, with the leaves appended since
+    it was saved folded in."""
+    frontier = await current_frontier(conn)
+    return Head(frontier.size, frontier.root().hex())
+
+
+async def current_frontier(conn: AsyncConnection) -> Frontier:
+    """The frontier of the whole tree, from the one saved in the head row (at
+    ``frontier_size``) and the stored leaf hashes after it."""
     row = (await conn.execute(sa.select(audit_head).where(audit_head.c.id == HEAD_ID))).first()
     if row is None:
         raise AuditError("the audit trail has no head row; run `hub init` to repair the schema")
-    frontier = Frontier(int(row.size), [bytes.fromhex(h) for h in json.loads(row.frontier)])
-    return Head(frontier.size, frontier.root().hex())
+    saved = int(row.frontier_size)
+    frontier = Frontier(saved, [bytes.fromhex(h) for h in json.loads(row.frontier)])
+    query = (
+        sa.select(audit_entries.c.seq, audit_entries.c.leaf_hash)
+        .where(audit_entries.c.seq > saved, audit_entries.c.seq <= int(row.size))
+        .order_by(audit_entries.c.seq)
+    )
+    for seq, stored in await conn.execute(query):
+        if seq != frontier.size + 1:
+            break
+        frontier.append(bytes.fromhex(stored))
+    if frontier.size != int(row.size):
+        raise AuditError(
+            f"entry {frontier.size + 1} is missing from the trail; run `hub audit verify`"
+        )
+    return frontier
+
+
+async def save_frontier(conn: AsyncConnection, frontier: Frontier) -> None:
+    """Keep ``frontier`` in the head row, so the next root starts from it."""
+    await conn.execute(
+        sa.update(audit_head)
+        .where(audit_head.c.id == HEAD_ID)
+        .values(
+            frontier_size=frontier.size,
+            frontier=json.dumps([h.hex() for h in frontier.hashes]),
+        )
+    )
 
 
 async def stored_entries(

@@ -11,6 +11,7 @@ from hub.audit.checkpoints import all_checkpoints
 from hub.audit.offline_verify import TrailCheck, Verdict
 from hub.audit.signing import Signer
 from hub.audit.trail import head, stored_entries
+from hub.errors import AuditError
 
 
 async def verify_stored_trail(
@@ -30,7 +31,10 @@ async def verify_stored_trail(
     verdict = check.finish()
     if not verdict.ok:
         return verdict
-    current = await head(conn)
+    try:
+        current = await head(conn)
+    except AuditError as exc:  # the head row disagrees with the entries it counts
+        return Verdict(False, verdict.size, verdict.checked, str(exc), verdict.size + 1)
     if current.size != verdict.size:
         problem = f"the tree head says {current.size} entries but the trail holds {verdict.size}"
         return Verdict(

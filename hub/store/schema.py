@@ -210,13 +210,15 @@ audit_entries = sa.Table(
 sa.Index("ix_audit_entries_at", audit_entries.c.at)
 sa.Index("ix_audit_entries_customer", audit_entries.c.customer)
 
-# One row (id 1): the tree's size and frontier. Every append updates it first, which
-# serialises appenders (a row lock on PostgreSQL, the write lock on SQLite): one tree, no gaps.
+# One row (id 1): the tree's size, and its frontier as of ``frontier_size`` (saved at each
+# checkpoint). Every append updates the size first, which serialises appenders (a row lock
+# on PostgreSQL, the write lock on SQLite): one tree, no gaps.
 audit_head = sa.Table(
     "audit_head",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("frontier_size", sa.BigInteger, nullable=False),
     sa.Column("frontier", sa.Text, nullable=False),  # JSON list of hex subtree roots
 )
 

@@ -67,6 +67,8 @@ async def test_two_processes_appending_at_once_make_one_valid_tree(
     }
     assert by_writer == {name: [str(i) for i in range(PER_WRITER)] for name in ("w1", "w2")}
     assert verdict.ok, verdict.problem
-    # Interleaved, not one after the other: the appends really raced.
-    principals = [e["principal"] for e in entries]
-    assert sum(a != b for a, b in itertools.pairwise(principals)) > 2
+    if hub.engine.dialect.name == "postgresql":
+        # Interleaved, not one after the other: the appends really raced (the row lock queues
+        # waiters in order; SQLite's busy handler may let one writer run ahead).
+        principals = [e["principal"] for e in entries]
+        assert sum(a != b for a, b in itertools.pairwise(principals)) > 2

@@ -41,10 +41,11 @@ def upgrade() -> None:
         "audit_head",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("frontier_size", sa.BigInteger(), nullable=False),
         sa.Column("frontier", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_head")),
     )
-    op.bulk_insert(head, [{"id": 1, "size": 0, "frontier": "[]"}])
+    op.bulk_insert(head, [{"id": 1, "size": 0, "frontier_size": 0, "frontier": "[]"}])
     op.create_table(
         "audit_checkpoints",
         sa.Column("size", sa.BigInteger(), autoincrement=False, nullable=False),
