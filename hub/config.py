@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         description="How long each data type is kept: the [retention] table (docs/retention.md).",
     )
 
+    audit_key_file: Path = Field(
+        default=Path("secrets/audit-signing.key"),
+        description="Ed25519 key that signs audit checkpoints; never stored in the database.",
+    )
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _known_level(cls, value: object) -> object:
@@ -122,6 +127,10 @@ class Settings(BaseSettings):
     @property
     def resolved_key_file(self) -> Path:
         return self.path(self.key_file)
+
+    @property
+    def resolved_audit_key_file(self) -> Path:
+        return self.path(self.audit_key_file)
 
     @property
     def resolved_mapping_dirs(self) -> list[Path]:

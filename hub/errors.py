@@ -14,7 +14,8 @@
     ├── MappingError         a mapping file is invalid (names file and line)
     ├── RecordInvalid        one vendor record does not fit the canonical model (quarantined)
     ├── VaultError           key material missing or a ciphertext does not open
-    └── AuditError           reserved for the audit trail
+    └── AuditError           the audit trail cannot be written, read or verified
+        └── AccessDenied     the principal's role does not allow the action (recorded)
 
 Every message is safe to print: no secret, token or personal value is ever put in one.
 """
@@ -134,3 +135,8 @@ def safe_error(exc: BaseException) -> str:
     if isinstance(exc, HubError):
         return str(exc)
     return f"{type(exc).__name__} (details withheld; run with --traceback to see the stack)"
+
+
+class AccessDenied(AuditError):
+    """The acting principal may not do this, or could not be authenticated; the attempt is
+    on the audit trail."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.audit import record_action
 from hub.errors import StreamBusy, safe_error
 from hub.runtime import Hub, utcnow
 from hub.store import leases
@@ -92,6 +93,14 @@ class Run:
                 full_refresh=self.full_refresh,
                 now=utcnow(),
                 lease=self.lease,
+            )
+            await record_action(
+                self.hub,
+                conn,
+                "sync.start",
+                target_type="stream",
+                target_id=f"{self.connection}/{self.stream}",
+                detail={"run": self.id, "kind": self.kind, "full_refresh": self.full_refresh},
             )
         self._started = self._renewed = time.monotonic()
         self._heartbeat = asyncio.create_task(self._beat())
@@ -187,3 +196,14 @@ class Run:
             error=result.error,
             now=utcnow(),
         )
+        async with self.hub.engine.begin() as conn:
+            counts = asdict(result.counters)
+            await record_action(
+                self.hub,
+                conn,
+                "sync.end",
+                outcome="success" if result.status == "succeeded" else "failure",
+                target_type="stream",
+                target_id=f"{self.connection}/{self.stream}",
+                detail={"run": self.id, "kind": self.kind, "status": result.status, **counts},
+            )

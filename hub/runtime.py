@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.audit.entry import Actor
 from hub.config import Settings
 from hub.connection_config import build_connector, open_personal_config
 from hub.connector import Connector, CredentialSaver
@@ -65,6 +66,8 @@ class Hub:
         self.settings = settings
         self.engine = engine
         self.keyring = keyring
+        # Who acts through this hub (hub.audit.access); None: the local OS user as admin.
+        self.actor: Actor | None = None
         self._mappings: dict[str, Mapping] = {}
         self._runtimes: dict[str, ConnectionRuntime] = {}
         self._retired: list[ConnectionRuntime] = []

@@ -7,6 +7,7 @@ the hub's debug lines and ``--traceback`` the stack of a failure, anywhere on th
 
 from __future__ import annotations
 
+from hub.cli import audit as _audit
 from hub.cli import bench as _bench
 from hub.cli import cases as _cases
 from hub.cli import check as _check
@@ -14,6 +15,7 @@ from hub.cli import connections as _connections
 from hub.cli import connectors as _connectors
 from hub.cli import customers as _customers
 from hub.cli import outbox as _outbox
+from hub.cli import principals as _principals
 from hub.cli import quarantine as _quarantine
 from hub.cli import retention as _retention
 from hub.cli import sandbox as _sandbox
@@ -24,5 +26,6 @@ from hub.cli.base import app
 
 __all__ = ["app"]
 # Imported for their commands: each module registers its own on the app.
-_COMMANDS = (_bench, _cases, _check, _connections, _connectors, _customers, _outbox,
-             _quarantine, _sandbox, _secrets, _setup, _sync, _retention)  # fmt: skip
+_COMMANDS = (_audit, _bench, _cases, _check, _connections, _connectors, _customers, _outbox,
+             _principals, _quarantine, _retention, _sandbox, _secrets, _setup,
+             _sync)  # fmt: skip

@@ -63,3 +63,28 @@ def bench_retention(
             )
         )
     )
+
+
+@bench_app.command("audit")
+def bench_audit(
+    reveals: Annotated[int, typer.Option(help="Audited reveals to time.")] = 5_000,
+    verify_entries: Annotated[
+        int, typer.Option(help="Entries to append in bulk, then verify (1000000 for the doc).")
+    ] = 100_000,
+    database_url: Annotated[
+        str | None, typer.Option(help="An empty database to bench on (default: temp SQLite).")
+    ] = None,
+) -> None:
+    """Audited reveals per second, and the time to verify a trail and prove an entry in it.
+
+    Example: hub bench audit --reveals 5000 --verify-entries 1000000
+    """
+    from hub.bench_audit import bench_audit as do_bench
+
+    print_json(
+        run(
+            lambda: do_bench(
+                reveals=reveals, verify_entries=verify_entries, database_url=database_url
+            )
+        )
+    )

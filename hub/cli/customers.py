@@ -1,5 +1,5 @@
-"""``hub customers``: finding customers by blind index, and updating their address in the
-source system."""
+"""``hub customers``: finding customers by blind index, showing one (audited reveals), and
+updating their address in the source system."""
 
 from __future__ import annotations
 
@@ -120,3 +120,44 @@ def _address_from_stdin() -> Address:
     if wrong:
         raise typer.BadParameter(f"address field(s) {', '.join(wrong)} must be text or null")
     return Address(**given)
+
+
+@customers_app.command("show")
+def customers_show(
+    record: Annotated[int, typer.Argument(help="The record id (from hub customers find).")],
+    reveal: Annotated[
+        str | None, typer.Option(help="Personal fields to reveal, comma-separated: emails,phones.")
+    ] = None,
+    purpose: Annotated[
+        str | None, typer.Option(help="Why you reveal them (required; recorded on the trail).")
+    ] = None,
+) -> None:
+    """Which personal fields a record holds and where it comes from; with --reveal and
+    --purpose, their values, once the reveal is on the audit trail.
+
+    Example: hub customers show 12 --reveal emails --purpose "ticket 4711: verify caller"
+    """
+    from hub.services.customers import show_customer
+
+    fields = [f.strip() for f in (reveal or "").split(",") if f.strip()]
+    shown = with_hub(lambda hub: show_customer(hub, record, reveal=fields, purpose=purpose))
+    report(shown, lambda: _print_customer(shown))
+
+
+def _print_customer(shown: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    source = shown["source"]
+    console().print(
+        f"record {shown['id']} ({shown['kind']}) from {source['connection']} "
+        f"{source['object_type']} {source['external_id']}",
+        highlight=False,
+        markup=False,
+    )
+    table = Table("field", "value")
+    for name, value in sorted(shown["fields"].items()):
+        table.add_row(name, str(value))
+    for name in shown["personal_fields"]:
+        revealed = shown["revealed"]
+        table.add_row(name, str(revealed[name]) if name in revealed else "(sealed)")
+    console().print(table)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from hub.audit import authorize, record_action
 from hub.connector import CaseWrite, WriteResult
 from hub.errors import ConfigError
 from hub.models import Address
@@ -65,6 +66,8 @@ async def push_case(
     same push repeated unchanged is recorded, and notifies, once."""
     if not key.strip():
         raise ConfigError("a case push needs a non-empty --key: the same key makes one case")
+    await authorize(hub, "cases.write", action="case.push", target_type="connection",
+                    target_id=connection)  # fmt: skip
     if notification is not None:
         await check_notification(hub, notification)  # before the case is written
     async with hub.connection(connection) as connector:
@@ -97,6 +100,11 @@ async def record_case_push(
         if notification is not None:
             cause = f"case-push/{push_id}"
             entry = await notify(conn, hub.keyring, notification, cause=cause, now=now)
+        await record_action(
+            hub, conn, "case.push", target_type="case", target_id=result.external_id,
+            fields=sorted(case.model_dump(exclude_none=True)),
+            detail={"connection": connection, "created": result.created, "outbox_entry": entry},
+        )  # fmt: skip
     return CasePushed(result, push_id, entry)
 
 
@@ -117,10 +125,19 @@ def _revision(keyring: Keyring, case: CaseWrite, notification: Notification | No
 async def update_customer_address(
     hub: Hub, connection: str, external_id: str, address: Address
 ) -> WriteResult:
-    """Replace the postal address of customer record ``external_id`` in its source system."""
+    """Replace the postal address of customer record ``external_id`` in its source system;
+    the trail records who did it, and which fields (never their values)."""
+    await authorize(hub, "customers.update", action="customer.update_address",
+                    target_type="connection", target_id=connection)  # fmt: skip
     async with hub.connection(connection) as connector:
         try:
-            return await connector.update_customer_address(external_id, address)
+            result = await connector.update_customer_address(external_id, address)
         except NotImplementedError:
             message = f"connection {connection} ({connector.name}) takes no address updates"
             raise ConfigError(message) from None
+    async with hub.engine.begin() as conn:
+        await record_action(
+            hub, conn, "customer.update_address", target_type="customer_record",
+            target_id=f"{connection}/{external_id}", fields=sorted(Address.model_fields),
+        )  # fmt: skip
+    return result

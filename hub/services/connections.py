@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from hub.audit import authorize, record_action
 from hub.connection_config import build_connector, seal_personal_config
 from hub.connector import personal_fields, secret_fields
 from hub.errors import ConfigError
@@ -141,6 +142,9 @@ async def add_connection(
     """Validate and store a connection; credentials must be ``secret:NAME`` references and
     personal fields are sealed. A personal field given as ``-`` is asked of ``read`` (see
     :func:`fill_from_input`). Nothing is stored when anything is wrong."""
+    await authorize(
+        hub, "connections.manage", action="connection.add", target_type="connection", target_id=name
+    )
     config = fill_from_input(connector, config, read)
     model = connector_class(connector).config_model
     for field in sorted(secret_fields(model)):
@@ -156,10 +160,20 @@ async def add_connection(
     stored = seal_personal_config(connector, name, config, hub.keyring)
     async with hub.engine.begin() as conn:
         await store.add_connection(conn, name, connector, stored, utcnow())
+        await record_action(
+            hub,
+            conn,
+            "connection.add",
+            target_type="connection",
+            target_id=name,
+            fields=sorted(config),
+            detail={"connector": connector},
+        )
 
 
 async def list_connections(hub: Hub) -> list[dict[str, Any]]:
     """Each connection with its connector, base URL and last run."""
+    await authorize(hub, "connections.read", action="connection.list")
     async with hub.engine.connect() as conn:
         out = []
         for r in await store.list_connections(conn):
@@ -178,14 +192,37 @@ async def list_connections(hub: Hub) -> list[dict[str, Any]]:
 
 async def test_connection(hub: Hub, name: str) -> None:
     """One cheap call with the connection's credentials; raises when they are refused."""
+    await authorize(
+        hub,
+        "connections.manage",
+        action="connection.test",
+        target_type="connection",
+        target_id=name,
+    )
     async with hub.connection(name) as connector:
         await connector.check()
 
 
 async def remove_connection(hub: Hub, name: str) -> bool:
     """Forget a connection's config (its synced records stay)."""
+    await authorize(
+        hub,
+        "connections.manage",
+        action="connection.remove",
+        target_type="connection",
+        target_id=name,
+    )
     async with hub.engine.begin() as conn:
-        return await store.remove_connection(conn, name)
+        removed = await store.remove_connection(conn, name)
+        await record_action(
+            hub,
+            conn,
+            "connection.remove",
+            target_type="connection",
+            target_id=name,
+            outcome="success" if removed else "failure",
+        )
+        return removed
 
 
 async def connection_names(hub: Hub) -> list[str]:

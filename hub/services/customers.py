@@ -1,17 +1,34 @@
-"""Finding customers by blind index: candidates come from digests computed from the query,
-and each is confirmed by opening its sealed value, so a moved or forged index row, or an
-HMAC collision, never reaches the caller (see docs/security.md)."""
+"""Finding customers by blind index, and showing one: candidates come from digests computed
+from the query, and each is confirmed by opening its sealed value, so a moved or forged index
+row, or an HMAC collision, never reaches the caller (see docs/security.md).
+
+Both are audited: a search records how it searched and how many it found, never the value;
+a reveal records the fields and the purpose before any plaintext leaves the vault."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
+import sqlalchemy as sa
+
+from hub.audit import AuditEntry, authorize, customer_pseudonym, record, record_action
+from hub.audit.access import actor_of, deny, refusal
 from hub.errors import ConfigError, VaultError
-from hub.models import BlindIndexKind
+from hub.models import BlindIndexKind, model_for
 from hub.runtime import Hub
 from hub.store.records import find_by_blind_index
-from hub.vault import blind_index, indexed_values, normalise_email, normalise_phone, record_row
+from hub.store.schema import records
+from hub.vault import (
+    blind_index,
+    indexed_values,
+    normalise_email,
+    normalise_phone,
+    record_row,
+    unseal_data,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +44,16 @@ async def find_customers(
         )
     except ValueError as exc:
         raise ConfigError(f"--{kind}: not a valid {kind} address ({exc})") from None
+    await authorize(hub, "customers.find", action="customer.find", fields=(kind,))
     digests = [blind_index(kind, value, key) for key in hub.keyring.index_keys()]
-    async with hub.engine.connect() as conn:
+    async with hub.engine.begin() as conn:
         rows = await find_by_blind_index(conn, kind, digests)
-    found = [dict(r._mapping) for r in rows]
-    return [_without_data(r) for r in found if _holds(hub, r, kind, value)]
+        found = [dict(r._mapping) for r in rows]
+        held = [_without_data(r) for r in found if _holds(hub, r, kind, value)]
+        await record_action(
+            hub, conn, "customer.find", fields=(kind,), detail={"matches": len(held)}
+        )
+    return held
 
 
 def _holds(hub: Hub, record: dict[str, Any], kind: BlindIndexKind, value: str) -> bool:
@@ -47,3 +69,67 @@ def _holds(hub: Hub, record: dict[str, Any], kind: BlindIndexKind, value: str) -
 
 def _without_data(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k != "data"}
+
+
+async def show_customer(
+    hub: Hub, record_id: int, *, reveal: Sequence[str] = (), purpose: str | None = None
+) -> dict[str, Any]:
+    """A record's source, its readable fields and which personal fields it holds; with
+    ``reveal``, those personal fields' values, once the reveal and its purpose are recorded
+    (in the same transaction: no record, no values)."""
+    actor = actor_of(hub)
+    fields = sorted(set(reveal))
+    action, permission = (
+        ("customer.reveal", "customers.reveal") if reveal else ("customer.show", "customers.show")
+    )
+    # One transaction reads the record, records the access and opens the values.
+    async with hub.engine.begin() as conn:
+        row = (await conn.execute(sa.select(records).where(records.c.id == record_id))).first()
+        _check_showable(row, record_id, fields)
+        assert row is not None
+        subject = customer_pseudonym(hub.keyring, row.connection, row.object_type, row.external_id)
+        entry = AuditEntry(
+            actor, action, "success", "record", str(record_id), subject, tuple(fields), purpose
+        )
+        reason = refusal(actor, permission, purpose)
+        if not reason:
+            shown = _shown(row)
+            await record(conn, replace(entry, fields=tuple(fields or shown["personal_fields"])))
+            if fields:
+                key = record_row(row.connection, row.object_type, row.external_id)
+                chosen = {f: row.data.get(f) for f in fields}
+                shown["revealed"] = unseal_data(row.kind, chosen, hub.keyring, row=key)
+            return shown
+    await deny(hub, replace(entry, outcome="denied", detail={"reason": reason}))
+
+
+def _check_showable(row: Any, record_id: int, reveal: Sequence[str]) -> None:
+    if row is None:
+        raise ConfigError(f"no record {record_id}; find one with `hub customers find`")
+    if row.deleted:
+        raise ConfigError(f"record {record_id} was deleted at its source; nothing to show")
+    pii = model_for(row.kind).pii_fields()
+    unknown = sorted(set(reveal) - set(pii))
+    if unknown:
+        raise ConfigError(
+            f"--reveal: {', '.join(unknown)} is not a personal field of {row.kind} "
+            f"(those are {', '.join(sorted(pii))})"
+        )
+
+
+def _shown(row: Any) -> dict[str, Any]:
+    """What `customers show` tells without revealing: source, readable fields, which
+    personal fields hold a value."""
+    pii = model_for(row.kind).pii_fields()
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "source": {
+            "connection": row.connection,
+            "object_type": row.object_type,
+            "external_id": row.external_id,
+        },
+        "fields": {k: v for k, v in row.data.items() if k not in pii},
+        "personal_fields": sorted(n for n in pii if row.data.get(n) not in (None, "", [], {})),
+        "revealed": {},
+    }

@@ -28,6 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.audit import authorize, record_action
 from hub.connector import Connector, OutboundMessage
 from hub.errors import AuthError, ConfigError, ConnectorError, RateLimited, Unreachable
 from hub.plugins import connector_class
@@ -130,10 +131,16 @@ async def notify(
 
 
 async def enqueue_message(hub: Hub, connection: str, key: str, message: OutboundMessage) -> int:
-    """:func:`enqueue` in a transaction of its own (``hub outbox send``)."""
+    """:func:`enqueue` in a transaction of its own (``hub outbox send``), with its audit
+    entry."""
+    await authorize(hub, "messages.send", action="message.enqueue", target_type="connection",
+                    target_id=connection)  # fmt: skip
     async with hub.engine.begin() as conn:
         await get_connection(conn, connection)  # an unknown connection fails, naming it
-        return await enqueue(conn, hub.keyring, connection=connection, key=key, message=message)
+        entry = await enqueue(conn, hub.keyring, connection=connection, key=key, message=message)
+        await record_action(hub, conn, "message.enqueue", target_type="outbox_entry",
+                            target_id=str(entry), fields=("to", "body"))  # fmt: skip
+        return entry
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from hub.audit import authorize, record_action
 from hub.errors import ConfigError
 from hub.replay import ReplayResult, replay_quarantine
 from hub.runtime import Hub
@@ -58,4 +59,42 @@ async def replay(hub: Hub, connection: str | None, entry_ids: Sequence[int] | No
 
     An unknown connection, or an unknown, resolved or other connection's id, is a ConfigError.
     """
-    return await replay_quarantine(hub, connection=connection, entry_ids=entry_ids)
+    await authorize(
+        hub,
+        "quarantine.replay",
+        action="quarantine.replay",
+        target_type="connection",
+        target_id=connection,
+    )
+    try:
+        result = await replay_quarantine(hub, connection=connection, entry_ids=entry_ids)
+    except Exception:
+        await _record_replay(hub, connection, entry_ids, None)
+        raise
+    await _record_replay(hub, connection, entry_ids, result)
+    return result
+
+
+async def _record_replay(
+    hub: Hub, connection: str | None, entry_ids: Sequence[int] | None, result: ReplayResult | None
+) -> None:
+    """One entry per replay, after it: its counts, or that it failed."""
+    detail: dict[str, object] = {"entries": sorted(entry_ids)} if entry_ids else {}
+    if result is not None:
+        detail.update(
+            moved=result.moved,
+            superseded=result.superseded,
+            still_invalid=result.still_invalid,
+            failed=len(result.failed),
+            busy=len(result.busy),
+        )
+    async with hub.engine.begin() as conn:
+        await record_action(
+            hub,
+            conn,
+            "quarantine.replay",
+            outcome="failure" if result is None or result.failed else "success",
+            target_type="connection",
+            target_id=connection,
+            detail=detail,
+        )

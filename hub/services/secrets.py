@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from hub.audit import authorize, record_action
 from hub.errors import ConfigError
 from hub.runtime import Hub
 from hub.vault import list_secrets as vault_list_secrets
@@ -19,16 +20,33 @@ async def set_secret(hub: Hub, name: str, value: str) -> None:
     """
     if not value.strip():
         raise ConfigError(f"secret {name}: the value is empty; nothing stored")
+    await authorize(
+        hub, "secrets.manage", action="secret.set", target_type="secret", target_id=name
+    )
     async with hub.engine.begin() as conn:
         await vault_set_secret(conn, hub.keyring, name, value)
+        await record_action(hub, conn, "secret.set", target_type="secret", target_id=name)
 
 
 async def list_secrets(hub: Hub) -> list[tuple[str, datetime]]:
     """(name, last updated) of every secret; values are never read."""
+    await authorize(hub, "secrets.manage", action="secret.list")
     async with hub.engine.connect() as conn:
         return await vault_list_secrets(conn)
 
 
 async def remove_secret(hub: Hub, name: str) -> bool:
+    await authorize(
+        hub, "secrets.manage", action="secret.remove", target_type="secret", target_id=name
+    )
     async with hub.engine.begin() as conn:
-        return await vault_remove_secret(conn, name)
+        removed = await vault_remove_secret(conn, name)
+        await record_action(
+            hub,
+            conn,
+            "secret.remove",
+            target_type="secret",
+            target_id=name,
+            outcome="success" if removed else "failure",
+        )
+        return removed

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from hub.audit.signing import load_signer
 from hub.config import CONFIG_FILE_NAME, Settings, load_settings, write_default_config
 from hub.errors import VaultError
 from hub.runtime import Hub
@@ -39,6 +40,10 @@ async def initialise(directory: Path, *, explicit_config: Path | None = None) ->
         await _refuse_a_new_key_for_existing_data_keys(settings)
         create_master_key(key_file)
         done.append(f"created master key {key_file} (mode 0600; back it up, never commit it)")
+    audit_key = settings.resolved_audit_key_file
+    if not audit_key.exists():
+        load_signer(audit_key)
+        done.append(f"created audit signing key {audit_key} (mode 0600; keep it off the database)")
     async with Hub.open(settings, create=True):
         pass
     done.append(f"database ready at {display_url(settings.resolved_database_url)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from hub.audit import authorize
 from hub.errors import ConfigError
 from hub.runtime import Hub
 from hub.services.connections import connection_names
@@ -19,6 +20,9 @@ async def sync(
     progress: ProgressCallback | None = None,
 ) -> list[StreamResult]:
     """Sync one connection, or every configured one; failures are in the results."""
+    await authorize(
+        hub, "sync.run", action="sync.run", target_type="connection", target_id=connection
+    )
     if connection is None:
         names = await connection_names(hub)
         if not names:

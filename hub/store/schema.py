@@ -205,3 +205,61 @@ case_pushes = sa.Table(
     sa.Column("pushed_at", UtcDateTime(), nullable=False),
     sa.UniqueConstraint("connection", "idempotency_key", "revision", name="uq_case_pushes_key"),
 )
+
+# -- the audit trail (hub.audit) ------------------------------------------------------------
+# Append-only: entries are the leaves of an RFC 9162 Merkle tree, numbered 1, 2, ... by
+# ``seq``. Every column but ``leaf_hash`` is covered by the leaf hash (docs/audit.md); no
+# column ever holds a personal value or a secret.
+audit_entries = sa.Table(
+    "audit_entries",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("at", sa.String(32), nullable=False),  # ISO 8601 UTC, microseconds, "Z"
+    sa.Column("principal", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("action", sa.String(60), nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),  # success | denied | failure
+    sa.Column("target_type", sa.String(60), nullable=True),
+    sa.Column("target_id", sa.String(255), nullable=True),
+    sa.Column("customer", sa.String(64), nullable=True),  # keyed pseudonym, never an id in clear
+    sa.Column("fields", sa.Text, nullable=False),  # JSON list of field names, never values
+    sa.Column("purpose", sa.Text, nullable=True),
+    sa.Column("source", sa.String(300), nullable=False),  # where from: CLI user@host, API peer
+    sa.Column("detail", sa.Text, nullable=False),  # canonical JSON: counts, statuses
+    sa.Column("leaf_hash", sa.String(64), nullable=False),
+)
+sa.Index("ix_audit_entries_at", audit_entries.c.at)
+sa.Index("ix_audit_entries_customer", audit_entries.c.customer)
+
+# One row (id 1): the tree's size, and its frontier as of ``frontier_size`` (saved at each
+# checkpoint). Every append updates the size first, which serialises appenders (a row lock
+# on PostgreSQL, the write lock on SQLite): one tree, no gaps.
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("frontier_size", sa.BigInteger, nullable=False),
+    sa.Column("frontier", sa.Text, nullable=False),  # JSON list of hex subtree roots
+)
+
+# Signed tree heads; the signing key lives in a file (audit_key_file), never here.
+audit_checkpoints = sa.Table(
+    "audit_checkpoints",
+    metadata,
+    sa.Column("size", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("root", sa.String(64), nullable=False),
+    sa.Column("at", sa.String(32), nullable=False),
+    sa.Column("signature", sa.Text, nullable=False),  # base64 Ed25519 over checkpoint_message
+)
+
+# Who may act, with which role; a token is stored only as its SHA-256.
+principals = sa.Table(
+    "principals",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("role", sa.String(20), nullable=False),  # admin | integrator | agent | auditor
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("revoked_at", UtcDateTime(), nullable=True),
+)

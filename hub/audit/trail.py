@@ -1,0 +1,158 @@
+"""Appending to the trail and reading it back.
+
+:func:`record` writes in the caller's transaction, so an action and its entry commit or roll
+back together (fail closed). Appends are serialised by updating the one ``audit_head`` row
+first: on PostgreSQL that row lock orders concurrent writers, on SQLite the first write takes
+the database's write lock; either way entry numbers have no gaps and the tree no forks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.audit.entry import AuditEntry, entry_to_row, entry_values, iso, row_to_entry
+from hub.audit.offline_verify import Frontier, canonical, leaf_hash
+from hub.errors import AuditError
+from hub.store.schema import audit_entries, audit_head
+
+HEAD_ID = 1
+READ_BATCH = 5_000
+
+
+@dataclass(frozen=True)
+class Head:
+    """The tree as it stands: its size and its root (hex)."""
+
+    size: int
+    root: str
+
+
+async def record(conn: AsyncConnection, entry: AuditEntry, *, now: datetime | None = None) -> int:
+    """Append ``entry`` in ``conn``'s transaction and return its number (``seq``).
+
+    Raises (and so rolls the caller's transaction back) when the entry cannot be written.
+    """
+    # Taking the head row first is what orders concurrent appenders. Two statements per
+    # entry: the frontier is brought up to date by whoever next asks for the root.
+    taken = await conn.execute(
+        sa.update(audit_head)
+        .where(audit_head.c.id == HEAD_ID)
+        .values(size=audit_head.c.size + 1)
+        .returning(audit_head.c.size)
+    )
+    seq = taken.scalar()
+    if seq is None:
+        raise AuditError("the audit trail has no head row; run `hub init` to repair the schema")
+    values = entry_values(entry, int(seq), iso(now or datetime.now(UTC)))
+    leaf = leaf_hash(canonical(values))
+    row_values = entry_to_row(values)
+    await conn.execute(sa.insert(audit_entries).values(**row_values, leaf_hash=leaf.hex()))
+    return int(seq)
+
+
+async def head(conn: AsyncConnection) -> Head:
+    """The current size and root: the head row's frontier, with the leaves appended since
+    it was saved folded in."""
+    frontier = await current_frontier(conn)
+    return Head(frontier.size, frontier.root().hex())
+
+
+async def current_frontier(conn: AsyncConnection) -> Frontier:
+    """The frontier of the whole tree, from the one saved in the head row (at
+    ``frontier_size``) and the stored leaf hashes after it."""
+    row = (await conn.execute(sa.select(audit_head).where(audit_head.c.id == HEAD_ID))).first()
+    if row is None:
+        raise AuditError("the audit trail has no head row; run `hub init` to repair the schema")
+    saved = int(row.frontier_size)
+    frontier = Frontier(saved, [bytes.fromhex(h) for h in json.loads(row.frontier)])
+    query = (
+        sa.select(audit_entries.c.seq, audit_entries.c.leaf_hash)
+        .where(audit_entries.c.seq > saved, audit_entries.c.seq <= int(row.size))
+        .order_by(audit_entries.c.seq)
+    )
+    for seq, stored in await conn.execute(query):
+        if seq != frontier.size + 1:
+            break
+        frontier.append(bytes.fromhex(stored))
+    if frontier.size != int(row.size):
+        raise AuditError(
+            f"entry {frontier.size + 1} is missing from the trail; run `hub audit verify`"
+        )
+    return frontier
+
+
+async def save_frontier(conn: AsyncConnection, frontier: Frontier) -> None:
+    """Keep ``frontier`` in the head row, so the next root starts from it."""
+    await conn.execute(
+        sa.update(audit_head)
+        .where(audit_head.c.id == HEAD_ID)
+        .values(
+            frontier_size=frontier.size,
+            frontier=json.dumps([h.hex() for h in frontier.hashes]),
+        )
+    )
+
+
+async def stored_entries(
+    conn: AsyncConnection, *, up_to: int | None = None
+) -> AsyncIterator[dict[str, object]]:
+    """Every entry in ``seq`` order (with its stored ``leaf_hash``), read in batches so a
+    million entries need no million rows in memory."""
+    after = 0
+    while True:
+        query = sa.select(audit_entries).where(audit_entries.c.seq > after)
+        if up_to is not None:
+            query = query.where(audit_entries.c.seq <= up_to)
+        rows = (await conn.execute(query.order_by(audit_entries.c.seq).limit(READ_BATCH))).all()
+        for r in rows:
+            yield row_to_entry(r._mapping)
+        if len(rows) < READ_BATCH:
+            return
+        after = int(rows[-1].seq)
+
+
+async def entry_at(conn: AsyncConnection, seq: int) -> dict[str, object]:
+    """Entry ``seq`` as it is hashed (without its stored leaf hash)."""
+    row = (await conn.execute(sa.select(audit_entries).where(audit_entries.c.seq == seq))).first()
+    if row is None:
+        raise AuditError(f"entry {seq} is missing from the trail; run `hub audit verify`")
+    entry = row_to_entry(row._mapping)
+    entry.pop("leaf_hash", None)
+    return entry
+
+
+async def leaf_hashes(
+    conn: AsyncConnection, size: int, *, from_entries: bool = False
+) -> list[bytes]:
+    """The leaf hashes of entries 1..size, for building proofs: the stored column (fast,
+    and safe for an inclusion proof, whose verifier hashes the entry itself), or with
+    ``from_entries`` recomputed from what the entries say (a consistency check)."""
+    if from_entries:
+        recomputed = [leaf_hash(canonical(e)) async for e in stored_entries(conn, up_to=size)]
+        if len(recomputed) != size:
+            raise AuditError(f"the trail holds {len(recomputed)} of entries 1..{size}")
+        return recomputed
+    hashes: list[bytes] = []
+    while len(hashes) < size:
+        query = (
+            sa.select(audit_entries.c.seq, audit_entries.c.leaf_hash)
+            .where(audit_entries.c.seq > len(hashes), audit_entries.c.seq <= size)
+            .order_by(audit_entries.c.seq)
+            .limit(READ_BATCH * 10)
+        )
+        rows = (await conn.execute(query)).all()
+        for seq, stored in rows:
+            if seq != len(hashes) + 1:
+                break
+            hashes.append(bytes.fromhex(stored))
+        if not rows or len(hashes) != int(rows[-1].seq):
+            raise AuditError(
+                f"entry {len(hashes) + 1} is missing from the trail; run `hub audit verify`"
+            )
+    return hashes

@@ -1,0 +1,134 @@
+"""``hub bench audit``: audited reveals per second, and the time to verify a large trail.
+
+Reveals go through the real service (`show_customer` with ``--reveal``): read the record,
+the role check, the entry appended in the reveal's transaction, the values opened. The large
+trail is appended in bulk (the bench's own shortcut, computing the same leaves and head as
+:func:`hub.audit.record`), signed, then verified entry by entry as ``hub audit verify`` does.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.audit import Actor, AuditEntry
+from hub.audit.checkpoints import make_checkpoint
+from hub.audit.entry import entry_to_row, entry_values, iso
+from hub.audit.merkle import inclusion_path
+from hub.audit.offline_verify import canonical, leaf_hash
+from hub.audit.trail import HEAD_ID, current_frontier, head, leaf_hashes
+from hub.audit.verify import verify_stored_trail
+from hub.config import Settings, write_default_config
+from hub.runtime import Hub, utcnow
+from hub.store.schema import audit_entries, audit_head, records
+from hub.vault import create_master_key
+
+BULK_BATCH = 10_000
+
+
+async def bench_audit(
+    *, reveals: int, verify_entries: int, database_url: str | None
+) -> dict[str, Any]:
+    """Figures as a dict; a temporary SQLite hub unless ``database_url`` (an empty database)."""
+    with tempfile.TemporaryDirectory(prefix="hub-bench-audit-") as tmp:
+        home = Path(tmp)
+        url = database_url or f"sqlite:///{home}/hub.db"
+        write_default_config(home / "hub.toml", {"database_url": url})
+        create_master_key(home / "secrets" / "master.key")
+        settings = Settings(home=home, database_url=url)
+        async with Hub.open(settings, create=True) as hub:
+            result: dict[str, Any] = {"database": hub.engine.dialect.name}
+            if reveals:
+                result["reveals"] = await _reveals(hub, reveals)
+            if verify_entries:
+                result["verify"] = await _verify(hub, verify_entries)
+        return result
+
+
+async def _reveals(hub: Hub, count: int) -> dict[str, Any]:
+    from hub.plugins import register_plugin, unregister_plugin
+    from hub.services.customers import show_customer
+    from hub.services.sandboxes import connect_sandbox
+    from hub.services.syncing import sync
+    from hub.testing import MemorySource, memory, register_source
+
+    register_plugin(memory, name="hub-bench-memory")
+    try:
+        register_source("bench", MemorySource.generated(people=20, cases=0))
+        await connect_sandbox(hub, "mem", "memory", {"source": "bench", "page_size": 20})
+        await sync(hub, "mem", streams=["people"])
+        async with hub.engine.connect() as conn:
+            query = sa.select(records.c.id).where(records.c.kind == "customer")
+            ids = [int(i) for (i,) in await conn.execute(query)]
+        hub.actor = Actor("bench-agent", "agent", "bench")
+        started = time.perf_counter()
+        for i in range(count):
+            await show_customer(hub, ids[i % len(ids)], reveal=["emails"], purpose="bench")
+        seconds = time.perf_counter() - started
+    finally:
+        unregister_plugin(memory)
+    return {"reveals": count, "seconds": round(seconds, 2), "per_second": round(count / seconds)}
+
+
+async def _bulk_append(conn: AsyncConnection, count: int) -> None:
+    """``count`` entries appended in large batches, with the leaves and head record() gives."""
+    frontier = await current_frontier(conn)
+    actor = Actor("bench-agent", "agent", "bench")
+    at = iso(utcnow())
+    batch: list[dict[str, Any]] = []
+    for i in range(count):
+        entry = AuditEntry(
+            actor,
+            "customer.reveal",
+            target_type="record",
+            target_id=str(i),
+            customer=f"{i:032x}",
+            fields=("emails",),
+            purpose="bench",
+        )
+        values = entry_values(entry, frontier.size + 1, at)
+        leaf = leaf_hash(canonical(values))
+        frontier.append(leaf)
+        batch.append({**entry_to_row(values), "leaf_hash": leaf.hex()})
+        if len(batch) == BULK_BATCH or i == count - 1:
+            await conn.execute(sa.insert(audit_entries), batch)
+            batch = []
+    frontier_json = json.dumps([h.hex() for h in frontier.hashes])
+    await conn.execute(
+        sa.update(audit_head)
+        .where(audit_head.c.id == HEAD_ID)
+        .values(size=frontier.size, frontier_size=frontier.size, frontier=frontier_json)
+    )
+
+
+async def _verify(hub: Hub, count: int) -> dict[str, Any]:
+    from hub.services.audit import signer
+
+    async with hub.engine.begin() as conn:
+        await _bulk_append(conn, count)
+        await make_checkpoint(conn, signer(hub))
+    started = time.perf_counter()
+    async with hub.engine.connect() as conn:
+        verdict = await verify_stored_trail(conn, signer(hub))
+    verify_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    async with hub.engine.connect() as conn:
+        size = (await head(conn)).size
+        leaves = await leaf_hashes(conn, size)
+    path = inclusion_path(size // 2, leaves)
+    prove_seconds = time.perf_counter() - started
+    return {
+        "entries": size,
+        "ok": verdict.ok,
+        "verify_seconds": round(verify_seconds, 1),
+        "entries_verified_per_second": round(size / verify_seconds),
+        "inclusion_proof_hashes": len(path),
+        "inclusion_proof_bytes": 32 * len(path),
+        "prove_seconds": round(prove_seconds, 1),
+    }

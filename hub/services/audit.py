@@ -1,0 +1,236 @@
+"""The auditor's services: list, export, verify, prove, checkpoint. Each one authorises
+through the one role check and is itself recorded on the trail."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any, TextIO
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.audit import authorize, record_action
+from hub.audit.checkpoints import all_checkpoints, checkpoint_due, make_checkpoint
+from hub.audit.entry import customer_pseudonym, row_to_entry
+from hub.audit.merkle import consistency_path, inclusion_path
+from hub.audit.offline_verify import (
+    BUNDLE_FORMAT,
+    ENTRY_FIELDS,
+    Verdict,
+    tree_root,
+)
+from hub.audit.signing import Signer, load_signer
+from hub.audit.trail import entry_at, leaf_hashes, stored_entries
+from hub.audit.verify import verify_stored_trail
+from hub.errors import AuditError, ConfigError
+from hub.runtime import Hub
+from hub.store.schema import audit_entries, records
+
+EXPORT_FORMATS = ("csv", "jsonl", "bundle")
+
+
+@cache
+def _signer(path: Path) -> Signer:
+    return load_signer(path)
+
+
+def signer(hub: Hub) -> Signer:
+    """The hub's checkpoint signer; its key file is created on first use."""
+    return _signer(hub.settings.resolved_audit_key_file)
+
+
+@dataclass(frozen=True)
+class TrailFilter:
+    """What `hub audit list` narrows the trail to; None means any."""
+
+    principal: str | None = None
+    role: str | None = None
+    action: str | None = None
+    customer: str | None = None  # a record id, or a pseudonym as the trail shows it
+    outcome: str | None = None
+    since: str | None = None  # ISO 8601, inclusive
+    until: str | None = None  # ISO 8601, exclusive
+
+
+def _iso_bound(text: str | None, flag: str) -> str | None:
+    if text is None:
+        return None
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{flag}: {text!r} is not an ISO 8601 time (2026-12-02T09:00)") from None
+    at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+async def _pseudonym(hub: Hub, conn: AsyncConnection, customer: str) -> str:
+    """A record id becomes its pseudonym; anything else is taken as a pseudonym already."""
+    if not customer.isdigit():
+        return customer
+    row = (
+        await conn.execute(
+            sa.select(records.c.connection, records.c.object_type, records.c.external_id).where(
+                records.c.id == int(customer)
+            )
+        )
+    ).first()
+    if row is None:
+        raise ConfigError(f"--customer: no record {customer}")
+    return customer_pseudonym(hub.keyring, row.connection, row.object_type, row.external_id)
+
+
+async def list_trail(hub: Hub, where: TrailFilter, *, limit: int = 100) -> list[dict[str, Any]]:
+    """Entries matching ``where``, newest first."""
+    filters = {k: v for k, v in asdict(where).items() if v is not None}
+    await authorize(hub, "audit.read", action="audit.list")
+    async with hub.engine.begin() as conn:
+        await record_action(hub, conn, "audit.list", detail={"filters": sorted(filters)})
+        query = sa.select(audit_entries)
+        for name in ("principal", "role", "action", "outcome"):
+            if filters.get(name) is not None:
+                query = query.where(audit_entries.c[name] == filters[name])
+        if where.customer is not None:
+            pseudonym = await _pseudonym(hub, conn, where.customer)
+            query = query.where(audit_entries.c.customer == pseudonym)
+        since, until = _iso_bound(where.since, "--since"), _iso_bound(where.until, "--until")
+        if since is not None:
+            query = query.where(audit_entries.c.at >= since)
+        if until is not None:
+            query = query.where(audit_entries.c.at < until)
+        rows = await conn.execute(query.order_by(audit_entries.c.seq.desc()).limit(limit))
+        return [row_to_entry(r._mapping) for r in rows]
+
+
+async def checkpoint(hub: Hub) -> dict[str, Any]:
+    """Record the request, then sign the head that includes it; with the public key, so the
+    auditor can keep it outside the hub."""
+    await authorize(hub, "audit.checkpoint", action="audit.checkpoint")
+    async with hub.engine.begin() as conn:
+        await record_action(hub, conn, "audit.checkpoint")
+        made = await make_checkpoint(conn, signer(hub))
+    return {**made, "public_key": signer(hub).public_key_b64}
+
+
+async def checkpoint_if_due(
+    hub: Hub, *, every_entries: int = 1_000, every_seconds: float | None = 60
+) -> dict[str, Any] | None:
+    """Sign the head when it is due (see :func:`hub.audit.checkpoints.checkpoint_due`): the
+    scheduler calls this every minute, commands at their end with ``every_seconds=None``."""
+    async with hub.engine.begin() as conn:
+        if not await checkpoint_due(conn, every_entries=every_entries, every_seconds=every_seconds):
+            return None
+        return await make_checkpoint(conn, signer(hub))
+
+
+async def verify(hub: Hub, kept: dict[str, Any] | None = None) -> Verdict:
+    """Check the stored trail against its checkpoints and the auditor's ``kept`` one."""
+    await authorize(hub, "audit.read", action="audit.verify")
+    async with hub.engine.begin() as conn:
+        await record_action(hub, conn, "audit.verify", detail={"kept": kept is not None})
+    async with hub.engine.connect() as conn:
+        return await verify_stored_trail(conn, signer(hub), kept)
+
+
+async def prove_inclusion(hub: Hub, seq: int) -> dict[str, Any]:
+    """An inclusion proof of entry ``seq`` in a freshly signed checkpoint."""
+    await authorize(
+        hub, "audit.read", action="audit.prove", target_type="audit_entry", target_id=str(seq)
+    )
+    async with hub.engine.begin() as conn:
+        await record_action(hub, conn, "audit.prove", target_type="audit_entry", target_id=str(seq))
+        signed = await make_checkpoint(conn, signer(hub))
+    async with hub.engine.connect() as conn:
+        size = int(signed["size"])
+        if not 1 <= seq <= size:
+            raise ConfigError(f"no entry {seq}: the trail holds entries 1..{size}")
+        leaves = await leaf_hashes(conn, size)
+        entry = await entry_at(conn, seq)
+    return {
+        "entry": entry,
+        "index": seq - 1,
+        "size": size,
+        "root": signed["root"],
+        "path": [h.hex() for h in inclusion_path(seq - 1, leaves)],
+        "checkpoint": {**signed, "public_key": signer(hub).public_key_b64},
+    }
+
+
+async def prove_consistency(hub: Hub, old_size: int, old_root: str) -> dict[str, Any]:
+    """A consistency proof from a head the auditor kept to a freshly signed one; AuditError
+    when the trail does not extend that head (it was rewritten or truncated)."""
+    await authorize(hub, "audit.read", action="audit.consistency")
+    async with hub.engine.begin() as conn:
+        await record_action(hub, conn, "audit.consistency", detail={"old_size": old_size})
+        signed = await make_checkpoint(conn, signer(hub))
+    size = int(signed["size"])
+    if not 0 <= old_size <= size:
+        raise AuditError(
+            f"the kept head has {old_size} entries but the trail only {size}: entries were removed"
+        )
+    async with hub.engine.connect() as conn:
+        leaves = await leaf_hashes(conn, size, from_entries=True)
+    if tree_root(leaves[:old_size]).hex() != old_root:
+        raise AuditError(
+            f"the trail does not extend the kept head of {old_size} entries: "
+            "an entry up to it was altered, removed or inserted"
+        )
+    path = consistency_path(old_size, leaves)
+    return {
+        "old_size": old_size,
+        "old_root": old_root,
+        "size": size,
+        "root": signed["root"],
+        "path": [h.hex() for h in path],
+        "checkpoint": {**signed, "public_key": signer(hub).public_key_b64},
+    }
+
+
+def _csv_row(entry: dict[str, Any]) -> list[Any]:
+    row = [entry[name] for name in ENTRY_FIELDS]
+    row[ENTRY_FIELDS.index("fields")] = json.dumps(entry["fields"], separators=(",", ":"))
+    row[ENTRY_FIELDS.index("detail")] = json.dumps(
+        entry["detail"], sort_keys=True, separators=(",", ":")
+    )
+    return [*row, entry["leaf_hash"]]
+
+
+async def export_trail(hub: Hub, fmt: str, out: TextIO) -> int:
+    """Write the trail (up to a checkpoint signed now) as CSV, JSON lines or a bundle
+    (header with the public key and every checkpoint, then the entries); returns the count."""
+    if fmt not in EXPORT_FORMATS:
+        raise ConfigError(f"--format: {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
+    await authorize(hub, "audit.export", action="audit.export")
+    async with hub.engine.begin() as conn:
+        await record_action(hub, conn, "audit.export", detail={"format": fmt})
+        signed = await make_checkpoint(conn, signer(hub))
+    write: Callable[[dict[str, Any]], None]
+    if fmt == "csv":
+        writer = csv.writer(out)
+        writer.writerow([*ENTRY_FIELDS, "leaf_hash"])
+
+        def write(entry: dict[str, Any]) -> None:
+            writer.writerow(_csv_row(entry))
+    else:
+
+        def write(entry: dict[str, Any]) -> None:
+            out.write(json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n")
+
+    count = 0
+    async with hub.engine.connect() as conn:
+        if fmt == "bundle":
+            header = {
+                "format": BUNDLE_FORMAT,
+                "public_key": signer(hub).public_key_b64,
+                "checkpoints": await all_checkpoints(conn),
+            }
+            out.write(json.dumps(header, sort_keys=True) + "\n")
+        async for entry in stored_entries(conn, up_to=int(signed["size"])):
+            write(entry)
+            count += 1
+    return count
