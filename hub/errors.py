@@ -47,7 +47,9 @@ class StreamBusy(StoreError):
 
 
 class ConnectorError(HubError):
-    """A vendor connection failed. Carries the connection and stream it concerns."""
+    """A vendor connection failed. Carries the connection and stream it concerns, and what
+    the vendor's answer said: its status, its error code and, when its connector reads one,
+    ``vendor_detail``, the message of its error body (redacted and bounded in length)."""
 
     def __init__(
         self,
@@ -57,11 +59,13 @@ class ConnectorError(HubError):
         stream: str | None = None,
         status: int | None = None,
         vendor_code: str | None = None,
+        vendor_detail: str | None = None,
     ) -> None:
         self.connection = connection
         self.stream = stream
         self.status = status
         self.vendor_code = vendor_code
+        self.vendor_detail = vendor_detail
         where = "/".join(p for p in (connection, stream) if p)
         super().__init__(f"{where}: {message}" if where else message)
 

@@ -149,7 +149,7 @@ class SalesforceConnector(SalesforceWrites):
                 render=soql_datetime,
                 lookback=timedelta(seconds=config.overlap_seconds),
                 lag=timedelta(seconds=config.safety_margin_seconds),
-                clock=self.org.server_now,
+                clock=self.org.server_clock.now,
                 expired=_locator_expired,
             ),
             bounds_to_params=query,

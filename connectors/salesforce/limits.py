@@ -7,14 +7,12 @@ https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import httpx
 
 from hub.errors import QuotaSpent
+from hub.http import ServerClock
 
 _API_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 
@@ -32,30 +30,21 @@ def parse_api_usage(header: str | None) -> ApiUsage | None:
 
 
 class OrgState:
-    """The org's last known API usage and clock offset, updated from every answer."""
+    """The org's last known API usage and clock, updated from every answer."""
 
     def __init__(self, share_limit: float) -> None:
         self.share_limit = share_limit
         self.usage: ApiUsage | None = None
-        self._offset: float | None = None  # server clock minus ours, in seconds
+        # The end of the second a Date names: reads bounded by it (with no safety margin) must
+        # reach what the org stamped within that second; the margin covers the rest.
+        self.server_clock = ServerClock(into_second=1.0)
 
     def observe(self, response: httpx.Response) -> None:
+        """Keep the usage and the server's clock that ``response`` shows."""
         usage = parse_api_usage(response.headers.get("sforce-limit-info"))
         if usage is not None:
             self.usage = usage
-        date = response.headers.get("date")
-        if date:
-            try:
-                server = parsedate_to_datetime(date).timestamp()
-            except (TypeError, ValueError):
-                return
-            # Date names the second the answer left: its end is the latest the server clock can
-            # have read; the safety margin covers the rest.
-            self._offset = server + 1 - time.time()
-
-    def server_now(self) -> datetime:
-        """The server's clock as last observed (ours until an answer said otherwise)."""
-        return datetime.fromtimestamp(time.time() + (self._offset or 0.0), UTC)
+        self.server_clock.observe(response)
 
     def refuse_if_spent(self, connection: str, stream: str | None) -> None:
         """QuotaSpent when the usage reached the configured share of the daily allowance."""

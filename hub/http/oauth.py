@@ -4,7 +4,9 @@ renewed shortly before they expire and after a 401, with rotated refresh tokens 
 The token endpoint is called through its own client (no credentials of its own, no recursion
 into this flow), built like the connection's with the same TLS, timeout and retry settings
 and counted with it: 5xx, network trouble and rate limits are retried as usual; a 4xx refusal
-becomes an :class:`~hub.errors.AuthError` naming the grant type, never a value.
+becomes an :class:`~hub.errors.AuthError` naming the grant type and what the endpoint said
+(RFC 6749 ``error`` and its description, see :mod:`hub.http.token_refusal`), never a value
+that was sent.
 """
 
 from __future__ import annotations
@@ -30,11 +32,15 @@ from hub.http.grants import (
     RefreshTokenGrant,
 )
 from hub.http.request import request_json
+from hub.http.token_refusal import token_endpoint_errors
 from hub.http.vendor import GENERIC_ERRORS, VendorErrors
 
 log = logging.getLogger("hub.http")
 
 Clock = Callable[[], float]
+
+# Fields of a token request that name rather than prove: safe in a vendor's error message.
+_PUBLIC_FIELDS = frozenset({"grant_type", "scope", "client_id"})
 
 CredentialSaver = Callable[[str, str], Awaitable[None]]
 """Called as ``save(field, new_value)`` when a vendor rotates a credential of the config
@@ -172,6 +178,7 @@ class OAuth2(RefreshingAuth):
         body: dict[str, Any] = (
             {"json": fields} if self._encoding is TokenEncoding.JSON else {"data": fields}
         )
+        errors = token_endpoint_errors(self._errors, self._credentials_sent(fields))
         async with options.companion() as client:
             try:
                 _, answer = await request_json(
@@ -179,7 +186,7 @@ class OAuth2(RefreshingAuth):
                     "POST",
                     self._token_url,
                     settings=options.settings,
-                    vendor_errors=self._errors,
+                    vendor_errors=errors,
                     # Asking again issues another token; a lost answer is worth a retry.
                     retry_safe=True,
                     connection=options.connection,
@@ -190,12 +197,14 @@ class OAuth2(RefreshingAuth):
                 if exc.status is None or exc.status >= 500:
                     raise  # not a refusal: retries ran out, or the answer was unusable
                 code = f" {exc.vendor_code}" if exc.vendor_code else ""
+                said = f": {exc.vendor_detail}" if exc.vendor_detail else ""
                 raise AuthError(
                     f"the token endpoint refused the {self.grant.grant_type} grant "
-                    f"({exc.status}{code})",
+                    f"({exc.status}{code}{said})",
                     connection=options.connection or None,
                     status=exc.status,
                     vendor_code=exc.vendor_code,
+                    vendor_detail=exc.vendor_detail,
                 ) from exc
         if not isinstance(answer, dict):
             raise AuthError(
@@ -204,6 +213,15 @@ class OAuth2(RefreshingAuth):
                 connection=options.connection or None,
             )
         return answer
+
+    def _credentials_sent(self, fields: dict[str, str]) -> list[str]:
+        """Every secret value a token request carries, so no refusal can echo one back."""
+        sent = [value for name, value in fields.items() if name not in _PUBLIC_FIELDS]
+        client = None if isinstance(self.grant, AccessTokenOnly) else self.grant.client
+        for secret in (client and client.client_secret, self._access, self._refresh):
+            if secret:
+                sent.append(secret.get_secret_value())
+        return sent
 
     def _bound(self) -> ClientOptions:
         if self._options is None:

@@ -114,20 +114,24 @@ def judge(
         )
     if status == 401:
         code = errors.response_code(response)
+        detail = errors.detail_text(response)
         raise AuthError(
-            f"{call} answered 401: credentials refused{errors.detail(response)}",
+            f"{call} answered 401: credentials refused{_shown(detail)}",
             status=401,
             vendor_code=code,
+            vendor_detail=detail,
             **call.where(),
         )
     if not response.is_success:
         code = errors.response_code(response)
+        detail = errors.detail_text(response)
         error = QuotaSpent if code in errors.quota_codes else VendorError
         shown = f" {code}" if code else ""
         raise error(
-            f"{call} answered {status}{shown}{errors.detail(response)}",
+            f"{call} answered {status}{shown}{_shown(detail)}",
             status=status,
             vendor_code=code,
+            vendor_detail=detail,
             **call.where(),
         )
     body = _decode(response, call)
@@ -140,6 +144,10 @@ def judge(
             **call.where(),
         )
     return body
+
+
+def _shown(detail: str | None) -> str:
+    return f": {detail}" if detail else ""
 
 
 def _decode(response: httpx.Response, call: Call) -> Any:

@@ -16,10 +16,16 @@ import httpx
 
 
 class ServerClock:
-    """The server's time as last observed; the machine's until an answer says otherwise."""
+    """The server's time as last observed; the machine's until an answer says otherwise.
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    A ``Date`` names a whole second; ``into_second`` says where in it the server's clock is
+    taken to be: half-way by default, the best guess; 1.0 for the latest it can have read,
+    when reads bounded by it must include whatever the server stamped within that second.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time, *, into_second: float = 0.5) -> None:
         self._clock = clock
+        self._into_second = into_second
         self._offset: float | None = None  # server clock minus ours, in seconds
 
     @property
@@ -37,8 +43,7 @@ class ServerClock:
             server = parsedate_to_datetime(date).timestamp()
         except (TypeError, ValueError):
             return
-        # Date names the whole second the answer left in: half a second in is the best guess.
-        self._offset = server + 0.5 - self._clock()
+        self._offset = server + self._into_second - self._clock()
 
     def now(self) -> datetime:
         """The server's current time, as an aware UTC datetime."""

@@ -15,6 +15,7 @@ import httpx
 
 from hub.log import redact
 
+DETAIL_LIMIT = 300  # characters of a vendor's error message kept in an error
 _CODE_SHAPE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 # Keys under which error bodies commonly carry a machine-readable code, most specific first.
 _CODE_KEYS = ("errorCode", "error_code", "error", "code")
@@ -61,17 +62,16 @@ class VendorErrors:
             found = self.wait_of(response)
         return found
 
-    def detail(self, response: httpx.Response) -> str:
-        """``": <detail>"`` for an error message, or ``""`` when there is none to show."""
+    def detail_text(self, response: httpx.Response) -> str | None:
+        """What ``detail_of`` reads in a response's body, redacted and cut to
+        :data:`DETAIL_LIMIT` characters; None when there is nothing to show."""
         if self.detail_of is None:
-            return ""
+            return None
         try:
             found = self.detail_of(response.json())
         except ValueError:
-            return ""
-        if not found:
-            return ""
-        return f": {redact(found)[:300]}"
+            return None
+        return redact(found)[:DETAIL_LIMIT] if found else None
 
     def code(self, body: Any) -> str | None:
         """The code ``code_of`` finds in ``body``, only if it looks like an identifier: free

@@ -424,12 +424,12 @@ async def test_a_hook_naming_a_relative_base_url_is_an_auth_error(
 @pytest.mark.parametrize(
     ("status", "error"), [(400, "invalid_grant"), (401, "invalid_client"), (403, "denied")]
 )
-async def test_a_refusal_from_the_token_endpoint_is_an_auth_error_naming_the_grant_only(
+async def test_a_refusal_from_the_token_endpoint_names_the_grant_and_the_vendors_reason(
     vendor: respx.MockRouter, connect: Any, status: int, error: str
 ) -> None:
-    vendor.post(TOKEN_URL).respond(
-        status, json={"error": error, "error_description": "refresh-1 was revoked"}
-    )
+    # The vendor echoes what it was sent: the credentials are masked wherever they appear.
+    said = "refresh-1 was revoked (client hub-client, secret client-secret-value)"
+    vendor.post(TOKEN_URL).respond(status, json={"error": error, "error_description": said})
     api = accepting_api(vendor)
     grant = RefreshTokenGrant(
         SecretStr("refresh-1"), client=CLIENT, access_token=SecretStr("access-1")
@@ -439,11 +439,47 @@ async def test_a_refusal_from_the_token_endpoint_is_an_auth_error_naming_the_gra
 
     message = str(caught.value)
     assert "refused the refresh_token grant" in message
-    assert f"{status} {error}" in message
+    reason = "[REDACTED] was revoked (client hub-client, secret [REDACTED])"
+    assert f"({status} {error}: {reason})" in message
     assert (caught.value.status, caught.value.vendor_code) == (status, error)
+    assert caught.value.vendor_detail == reason
     for value in ("refresh-1", "access-1", "client-secret-value"):
         assert value not in message
     assert api.call_count == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        # Genesys sends the description under both names; some hosts only as "description".
+        ({"error": "invalid_client", "description": "client not found"},
+         "(400 invalid_client: client not found)"),
+        ({"error": "invalid_client"}, "(400 invalid_client)"),
+        ({"message": "no"}, "(400)"),
+    ],
+)  # fmt: skip
+async def test_a_refusal_shows_the_description_whichever_key_carries_it_or_the_code_alone(
+    vendor: respx.MockRouter, connect: Any, body: dict[str, str], shown: str
+) -> None:
+    vendor.post(TOKEN_URL).respond(400, json=body)
+    with pytest.raises(AuthError) as caught:
+        await get(connect(oauth(CLIENT_CREDENTIALS)))
+    assert str(caught.value).endswith(f"refused the client_credentials grant {shown}")
+
+
+async def test_a_refusals_description_is_bounded_and_shows_no_token_shaped_value(
+    vendor: respx.MockRouter, connect: Any
+) -> None:
+    stale = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJl"
+    said = f"token {stale} expired at 2026-12-02T10:00:00Z, ask again. " + "x" * 2000
+    vendor.post(TOKEN_URL).respond(400, json={"error": "invalid_grant", "error_description": said})
+    with pytest.raises(AuthError) as caught:
+        await get(connect(oauth(CLIENT_CREDENTIALS)))
+
+    detail = caught.value.vendor_detail
+    assert detail is not None and len(detail) == 300
+    assert detail.startswith("token [REDACTED] expired at 2026-12-02T10:00:00Z, ask again. x")
+    assert stale not in str(caught.value)
 
 
 async def test_token_endpoint_server_errors_are_retried_then_succeed(

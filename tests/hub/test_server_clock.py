@@ -41,3 +41,10 @@ def test_an_answer_without_a_readable_date_changes_nothing(headers: dict[str, st
     clock.observe(_answer(Date=formatdate(OURS + 3600, usegmt=True)))
     clock.observe(_answer(**headers))
     assert clock.now().timestamp() == pytest.approx(OURS + 3600, abs=1)
+
+
+def test_a_clock_for_upper_bounds_takes_the_end_of_the_second_the_date_names() -> None:
+    ours = FakeClock(OURS + 0.25)  # the answer left a quarter second into the second it names
+    clock = ServerClock(ours, into_second=1.0)
+    clock.observe(_answer(Date=formatdate(OURS, usegmt=True)))
+    assert clock.now().timestamp() == OURS + 1

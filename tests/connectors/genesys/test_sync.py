@@ -249,7 +249,9 @@ async def test_a_wrong_client_secret_fails_the_check_with_the_code_and_not_the_s
         with pytest.raises(AuthError) as refused:
             await connections.test_connection(hub, "gc")
     message = str(refused.value)
-    assert "refused the client_credentials grant (400 invalid_client)" in message
+    assert "refused the client_credentials grant (400 invalid_client: authentication failed)" in (
+        message
+    )
     assert "not-the-secret" not in message and app.credentials["client_secret"] not in message
 
 
