@@ -15,7 +15,9 @@ from hub.cli import connectors as _connectors
 from hub.cli import customers as _customers
 from hub.cli import outbox as _outbox
 from hub.cli import quarantine as _quarantine
+from hub.cli import run as _run
 from hub.cli import sandbox as _sandbox
+from hub.cli import schedules as _schedules
 from hub.cli import secrets as _secrets
 from hub.cli import setup as _setup
 from hub.cli import sync as _sync
@@ -24,4 +26,4 @@ from hub.cli.base import app
 __all__ = ["app"]
 # Imported for their commands: each module registers its own on the app.
 _COMMANDS = (_bench, _cases, _check, _connections, _connectors, _customers, _outbox,
-             _quarantine, _sandbox, _secrets, _setup, _sync)  # fmt: skip
+             _quarantine, _sandbox, _secrets, _setup, _sync, _run, _schedules)  # fmt: skip
