@@ -28,7 +28,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from apscheduler import AsyncScheduler, ConflictPolicy, Schedule
+from apscheduler import AsyncScheduler, ConflictPolicy, Schedule, current_job
 from apscheduler.abc import EventBroker
 from apscheduler.datastores.sqlalchemy import SQLAlchemyDataStore
 from apscheduler.eventbrokers.local import LocalEventBroker
@@ -118,7 +118,7 @@ class SchedulerService:
             lease_duration=timedelta(seconds=settings.scheduler_lease_seconds),
             max_concurrent_jobs=settings.max_concurrent_syncs,
             job_executors={"async": AsyncJobExecutor()},
-            logger=logging.getLogger("hub.scheduler.apscheduler"),
+            logger=logging.getLogger("apscheduler"),
         )
         async with scheduler:
             self._scheduler = scheduler
@@ -234,9 +234,17 @@ class SchedulerService:
 
     async def sync_job(self, connection: str, stream: str) -> str:
         """One fire of a stream's schedule: sync it unless it is held, backing off or the
-        node is stopping; the outcome is the job's return value (and in ``sync_runs``)."""
+        node is stopping. The outcome is logged with the fire's time, so the logs of a
+        cluster's nodes show which node ran each fire."""
+        outcome = await self._sync_fire(connection, stream)
+        job = current_job.get(None)
+        fired = job.scheduled_fire_time.isoformat() if job and job.scheduled_fire_time else "-"
+        log.info("fire %s/%s at %s on %s: %s", connection, stream, fired, self.identity, outcome)
+        return outcome
+
+    async def _sync_fire(self, connection: str, stream: str) -> str:
         if self.stopping.is_set():
-            return "skipped: stopping"
+            return "skipped"  # this node is stopping; the next fire runs where one is up
         plan = self._plans.get(f"{SYNC_PREFIX}{connection}/{stream}")
         if plan is not None and await self._backing_off(plan):
             self.metrics.runs.labels(connection, stream, "backing_off").inc()
