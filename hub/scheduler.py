@@ -58,10 +58,23 @@ def node_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def open_data_store(hub: Hub) -> SQLAlchemyDataStore:
+async def open_data_store(hub: Hub) -> SQLAlchemyDataStore:
     """APScheduler's tables (tasks, schedules, jobs, job_results, metadata) in the hub's
-    database, through the hub's engine (SQLite: WAL and a busy timeout already set)."""
-    return SQLAlchemyDataStore(hub.engine)
+    database, through the hub's engine (SQLite: WAL and a busy timeout already set).
+
+    The tables are created here, under a PostgreSQL advisory lock: APScheduler creates them
+    on start without one, and two nodes starting together collide on its enum types.
+    """
+    store = SQLAlchemyDataStore(hub.engine)
+    async with hub.engine.begin() as conn:
+        if hub.engine.dialect.name == "postgresql":
+            await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        await conn.run_sync(store.get_table_definitions().create_all)
+    return store
+
+
+# An arbitrary, fixed advisory-lock key: "hub run creates the scheduler's tables".
+_LOCK_KEY = 0x48554253  # "HUBS"
 
 
 async def open_event_broker(hub: Hub) -> EventBroker:
@@ -112,7 +125,7 @@ class SchedulerService:
         stop; cancelling this coroutine (a second signal) stops at once."""
         settings = self.hub.settings
         scheduler = AsyncScheduler(
-            open_data_store(self.hub),
+            await open_data_store(self.hub),
             await open_event_broker(self.hub),
             identity=self.identity,
             lease_duration=timedelta(seconds=settings.scheduler_lease_seconds),

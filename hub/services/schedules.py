@@ -186,7 +186,7 @@ async def next_fire_times(hub: Hub) -> dict[str, datetime | None]:
     from hub.scheduler import open_data_store
 
     # Read through APScheduler's own store: its timestamp encoding differs by database.
-    async with AsyncScheduler(open_data_store(hub), LocalEventBroker()) as scheduler:
+    async with AsyncScheduler(await open_data_store(hub), LocalEventBroker()) as scheduler:
         return {s.id: s.next_fire_time for s in await scheduler.get_schedules()}
 
 

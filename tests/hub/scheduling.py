@@ -98,9 +98,9 @@ def start_node(settings: Settings, log_file: Path) -> Node:
 
 
 async def wait_until(
-    condition: Callable[[], Awaitable[bool]], *, timeout: float = 60, what: str = "condition"
+    condition: Callable[[], Awaitable[bool]], *, seconds: float = 60, what: str = "condition"
 ) -> None:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + seconds
     while not await condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
@@ -108,7 +108,10 @@ async def wait_until(
 
 
 async def runs_of(hub: Hub, connection: str, stream: str | None = None) -> list[sa.Row[Any]]:
-    query = sa.select(sync_runs).where(sync_runs.c.connection == connection)
+    """The connection's sync runs (not the quarantine replays of housekeeping)."""
+    query = sa.select(sync_runs).where(
+        sync_runs.c.connection == connection, sync_runs.c.kind == "sync"
+    )
     if stream is not None:
         query = query.where(sync_runs.c.stream == stream)
     async with hub.engine.connect() as conn:
@@ -124,11 +127,10 @@ def node_is_up(node: Node) -> Callable[[], Awaitable[bool]]:
         if node.process.poll() is not None:
             raise AssertionError(f"hub run exited: {node.log_file.read_text()[-2000:]}")
         try:
-            response = httpx.get(f"http://127.0.0.1:{node.metrics_port}/health", timeout=2)
+            async with httpx.AsyncClient() as client:
+                response = await client.get(f"http://127.0.0.1:{node.metrics_port}/health")
         except httpx.TransportError:
             return False
         return response.status_code == 200
 
     return up
-
-
