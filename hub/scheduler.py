@@ -43,6 +43,7 @@ from hub.run import RunStopped
 from hub.runtime import Hub, utcnow
 from hub.schedule_plan import SYNC_PREFIX, StreamPlan
 from hub.services.schedules import consecutive_failures, current_plans, stream_lags
+from hub.store import leases
 from hub.sync import StreamSync
 
 log = logging.getLogger(__name__)
@@ -276,6 +277,21 @@ class SchedulerService:
         return outcome
 
     async def _sync(self, connection: str, stream: str) -> str:
+        outcome = await self._sync_once(connection, stream)
+        if outcome != "busy":
+            return outcome
+        # A holder on another host that stopped renewing (its node died) frees the stream
+        # only when its lease lapses: wait for that once, rather than for the next fire.
+        async with self.hub.engine.connect() as conn:
+            lapse = await leases.lapsing_in(
+                conn, connection, stream, now=utcnow(), period=self.hub.settings.sync_lease
+            )
+        if lapse is None:
+            return outcome
+        await _unless(self.stopping, lapse.total_seconds() + 0.1)
+        return outcome if self.stopping.is_set() else await self._sync_once(connection, stream)
+
+    async def _sync_once(self, connection: str, stream: str) -> str:
         sync: StreamSync | None = None
         with self._counting_retries(connection):
             try:
@@ -341,6 +357,12 @@ class SchedulerService:
 
 def _interval(every: timedelta) -> Callable[[], IntervalTrigger]:
     return lambda: IntervalTrigger(seconds=every.total_seconds())
+
+
+async def _unless(stopping: asyncio.Event, seconds: float) -> None:
+    """Sleep ``seconds``, or less if the node starts stopping."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), seconds)
 
 
 def _wake() -> None:

@@ -96,10 +96,7 @@ async def test_fires_on_time_never_overlap_and_follow_connections_added_or_remov
 async def test_a_stop_mid_sync_keeps_its_page_and_a_restart_coalesces_the_missed_fires(
     hub: Hub, hub_settings: Settings, memory_plugin: None, tmp_path: Path
 ) -> None:
-    await connect_sandbox(hub, "ref", "memory", {"generate": BIG, "page_size": 10})
-    await sync_connection(hub, "ref")
-    configure_service(hub_settings)
-    await connect_sandbox(hub, "mem", "memory", SLOW_BIG)
+    await _reference_and_slow_copy(hub, hub_settings)
     await set_schedule(hub, "mem", None, every="2s")
     first = start_node(hub_settings, tmp_path / "first.log")
     try:
@@ -137,10 +134,7 @@ async def test_a_stop_mid_sync_keeps_its_page_and_a_restart_coalesces_the_missed
 async def test_a_second_signal_stops_at_once_and_the_store_stays_consistent(
     hub: Hub, hub_settings: Settings, memory_plugin: None, tmp_path: Path
 ) -> None:
-    await connect_sandbox(hub, "ref", "memory", {"generate": BIG, "page_size": 10})
-    await sync_connection(hub, "ref")
-    configure_service(hub_settings)
-    await connect_sandbox(hub, "mem", "memory", SLOW_BIG)
+    await _reference_and_slow_copy(hub, hub_settings)
     node = start_node(hub_settings, tmp_path / "node.log")
     try:
         await wait_until(lambda: _pages_at_least(hub, 4), what="a few committed pages")
@@ -157,6 +151,14 @@ async def test_a_second_signal_stops_at_once_and_the_store_stays_consistent(
 
 BIG = {"people": 20, "cases": 200, "seed": 5}
 SLOW_BIG = {"generate": {**BIG, "page_delay_seconds": 0.1}, "page_size": 10}
+
+
+async def _reference_and_slow_copy(hub: Hub, settings: Settings) -> None:
+    """ "ref" synced in this process; "mem", the same data with slow pages, for `hub run`."""
+    await connect_sandbox(hub, "ref", "memory", {"generate": BIG, "page_size": 10})
+    await sync_connection(hub, "ref")
+    configure_service(settings)
+    await connect_sandbox(hub, "mem", "memory", SLOW_BIG)
 
 
 async def _pages_at_least(hub: Hub, pages: int) -> bool:

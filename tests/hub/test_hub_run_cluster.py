@@ -4,15 +4,12 @@ finished by the other, with no record lost or written twice."""
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
@@ -24,6 +21,7 @@ from hub.services.schedules import set_schedule
 from hub.store.leases import Holder
 from hub.store.schema import stream_leases
 from hub.sync import sync_connection
+from hub.testing.fixtures import temporary_database
 from tests.hub.scheduling import (
     Node,
     committed_pages,
@@ -44,22 +42,10 @@ TAKEOVER_BOUND_SECONDS = 15
 
 
 @pytest.fixture
-def database_url() -> Iterator[str]:
+def database_url(tmp_path: Path) -> Iterator[str]:
     """A cluster needs PostgreSQL: a schema of its own, dropped after."""
-    base = os.environ.get("HUB_TEST_DATABASE_URL")
-    if not base:
-        pytest.skip("HUB_TEST_DATABASE_URL is not set")
-    schema = f"hub_test_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+    with temporary_database("postgres", tmp_path) as url:
+        yield url
 
 
 def _two_nodes(settings: Settings, tmp_path: Path) -> list[Node]:
