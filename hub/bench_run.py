@@ -265,17 +265,22 @@ async def bench_scale(
     sandboxes = []
     try:
         async with bench_hub(database_url, max_concurrent_syncs=slots) as hub:
+            configs = []
             for i in range(connections):
                 proc, info = await asyncio.to_thread(
                     _start_sandbox, "zendesk", records, i, "slow=1.0"
                 )
                 sandboxes.append(proc)
-                name = f"zd{i}"
-                await connect_sandbox(hub, name, "zendesk", info["connection_config"])
-                await set_schedule(hub, name, None, every="1h")
-            streams = await _stream_count(hub)
+                configs.append(info["connection_config"])
             running = [start_node(hub, f"node{n}") for n in range(nodes)]
             try:
+                for node in running:
+                    await node_started(node)
+                # Connections added once every node is up, so that none starts alone.
+                for i, config in enumerate(configs):
+                    await connect_sandbox(hub, f"zd{i}", "zendesk", config)
+                    await set_schedule(hub, f"zd{i}", None, every="1h")
+                streams = await _stream_count(hub)
 
                 async def all_synced() -> bool:
                     return await _finished_runs(hub) >= streams

@@ -51,6 +51,10 @@ log = logging.getLogger(__name__)
 SYNC_TASK = "hub.sync_stream"
 HOUSEKEEPING_TASK = "hub.housekeeping"
 WAKE_TASK = "hub.wake"
+# A reconciliation reads every schedule back at least every this many polls.
+FULL_RECONCILE_EVERY = 20
+# How often the lag gauges are refreshed: drift targets are minutes.
+LAG_REFRESH_SECONDS = 15
 WAKE_ID = "hub:wake"
 
 
@@ -117,6 +121,7 @@ class SchedulerService:
         self.started = asyncio.Event()
         self._syncs: set[asyncio.Task[Any]] = set()
         self._plans: dict[str, StreamPlan] = {}
+        self._rounds = FULL_RECONCILE_EVERY - 1  # the first reconciliation is a full one
         self._scheduler: AsyncScheduler | None = None
 
     # -- the service ---------------------------------------------------------------------
@@ -190,6 +195,13 @@ class SchedulerService:
         if scheduler is None:
             return
         plans = {p.id: p for p in await current_plans(self.hub)}
+        # Reading every schedule back unpickles each trigger: with a thousand schedules that
+        # is most of an idle node's work, so it is done when the plan changed, and now and
+        # then in case the data store changed under it (APScheduler drops a schedule whose
+        # trigger fails).
+        self._rounds = (self._rounds + 1) % FULL_RECONCILE_EVERY
+        if plans == self._plans and self._rounds != 0:
+            return
         wanted: dict[str, tuple[str, Callable[[], Any], dict[str, Any]]] = {}
         for plan in plans.values():
             kwargs = {"connection": plan.connection, "stream": plan.stream}
@@ -242,7 +254,7 @@ class SchedulerService:
                     self.metrics.drift_target.labels(*labels).set(plan.drift.total_seconds())
             except Exception as exc:  # a database hiccup: the next round tries again
                 log.warning("could not read the streams' lag: %s", safe_error(exc))
-            await asyncio.sleep(self.hub.settings.schedule_poll_seconds)
+            await asyncio.sleep(LAG_REFRESH_SECONDS)
 
     # -- the jobs ------------------------------------------------------------------------
 
