@@ -299,6 +299,14 @@ async def bench_scale(
                         )
                     )
                 ).one()
+                errors = sorted(
+                    {
+                        str(e)[:200]
+                        for e in await conn.scalars(
+                            sa.select(sync_runs.c.error).where(sync_runs.c.status != "succeeded")
+                        )
+                    }
+                )
     finally:
         for proc in sandboxes:
             proc.terminate()
@@ -311,6 +319,7 @@ async def bench_scale(
         "records_per_stream": records,
         "makespan_seconds": round((last - first).total_seconds(), 2),
         "runs_not_succeeded": failed,
+        "their_errors": errors,
     }
 
 
