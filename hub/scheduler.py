@@ -189,7 +189,7 @@ class SchedulerService:
 
     async def reconcile(self) -> None:
         """Add, replace and remove schedules so that there is one per (connection, stream),
-        one per housekeeping job and the reconcile schedule itself. A schedule whose spec did
+        one per housekeeping job and the wake schedule. A schedule whose spec did
         not change is left alone, keeping its next fire time."""
         scheduler = self._scheduler
         if scheduler is None:
@@ -216,13 +216,17 @@ class SchedulerService:
             current = existing.get(schedule_id)
             if current is not None and current.metadata.get("spec") == spec:
                 continue
+            # A new schedule is added only if no other node added it meanwhile: a second
+            # add would replace it and fire it twice.
             await scheduler.add_schedule(
                 _task_of(schedule_id),
                 trigger(),
                 id=schedule_id,
                 kwargs=kwargs,
                 metadata={"spec": spec},
-                conflict_policy=ConflictPolicy.replace,
+                conflict_policy=ConflictPolicy.do_nothing
+                if current is None
+                else ConflictPolicy.replace,
             )
             log.info("schedule %s: %s", schedule_id, spec)
         for schedule_id in existing.keys() - wanted.keys():

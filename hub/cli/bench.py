@@ -86,6 +86,9 @@ def bench_run_scale(
     connections: Annotated[int, typer.Option(help="Slow Zendesk sandboxes.")] = 4,
     records: Annotated[int, typer.Option(help="Records in each sandbox.")] = 300,
     slots: Annotated[int, typer.Option(help="max_concurrent_syncs of each node.")] = 4,
+    source: Annotated[
+        str, typer.Option(help="zendesk (slow sandboxes) or memory (0.3 s a page).")
+    ] = "zendesk",
 ) -> None:
     """Seconds to sync slow sandboxes with one node or several, as JSON (latency bound).
 
@@ -101,6 +104,7 @@ def bench_run_scale(
                 records=records,
                 slots=slots,
                 database_url=database_url,
+                source=source,
             )
         )
     )
