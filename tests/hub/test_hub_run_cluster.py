@@ -9,6 +9,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,16 @@ def database_url(tmp_path: Path) -> Iterator[str]:
     """A cluster needs PostgreSQL: a schema of its own, dropped after."""
     with temporary_database("postgres", tmp_path) as url:
         yield url
+
+
+def _fires(node: Node) -> dict[tuple[str, str], float]:
+    """The fires a node ran, (stream, fire time) -> when it logged the outcome."""
+    ran = {}
+    for entry in node.log_lines():
+        fire = FIRE.match(entry["message"])
+        if fire:
+            ran[fire[1], fire[2]] = datetime.fromisoformat(entry["time"]).timestamp()
+    return ran
 
 
 def _two_nodes(settings: Settings, tmp_path: Path) -> list[Node]:
@@ -97,10 +108,16 @@ async def test_two_nodes_run_each_fire_once_and_take_over_a_killed_nodes_stream(
         for node in nodes:
             node.stop()
 
-    fires = {node.log_file.name: [FIRE.match(f) for f in node.fires()] for node in nodes}
-    ran = Counter((f[1], f[2]) for each in fires.values() for f in each if f)
-    assert max(ran.values()) == 1, [k for k, n in ran.items() if n > 1]
-    assert all(len(each) > 0 for each in fires.values()), "one node did all the work"
+    ran = {node.log_file.name: _fires(node) for node in nodes}
+    assert all(ran.values()), "one node did all the work"
+    twice = Counter(key for each in ran.values() for key in each)
+    # The one fire allowed twice: a job the victim finished but was killed before recording,
+    # which the survivor runs again once its lease lapses (the run finds nothing new).
+    again = [key for key, n in twice.items() if n > 1]
+    assert len(again) <= 1, again
+    for key in again:
+        assert ran[survivor.log_file.name][key] > killed_at
+        assert ran[victim.log_file.name][key] == max(ran[victim.log_file.name].values())
     assert takeover < TAKEOVER_BOUND_SECONDS
     statuses = [r.status for r in await runs_of(hub, "mem", "cases")]
     assert "interrupted" in statuses  # the killed run, closed by the one that took it over
