@@ -73,6 +73,10 @@ async def test_fires_on_time_never_overlap_and_follow_connections_added_or_remov
             return not any(k.startswith("sync:fast/") for k in await next_fire_times(hub))
 
         await wait_until(unscheduled, what="the removed connection's schedules to go")
+        runs = {"stream": "people", "outcome": "succeeded"}
+        assert node.metric("hub_sync_runs_total", connection="fast", **runs) >= 2
+        # Three 1 s intervals, for each of its two streams.
+        assert node.metric("hub_stream_drift_target_seconds", connection="slow") == 3 + 3
         node.signal(signal.SIGTERM)
         assert node.wait() == 0
     finally:
