@@ -32,7 +32,7 @@ def _peak_rss_mb() -> float:
 
 
 def _start_sandbox(
-    connector: str, records: int, seed: int
+    connector: str, records: int, seed: int, faults: str | None = None
 ) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     proc = subprocess.Popen(  # noqa: S603 - our own CLI
         [
@@ -48,6 +48,7 @@ def _start_sandbox(
             str(seed),
             "--option",
             "relaxed_limits=true",
+            *(["--faults", faults] if faults else []),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -12,7 +12,7 @@ import tomllib
 from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -76,6 +76,41 @@ class Settings(BaseSettings):
     audit_key_file: Path = Field(
         default=Path("secrets/audit-signing.key"),
         description="Ed25519 key that signs audit checkpoints; never stored in the database.",
+    )
+
+    # -- `hub run` (see docs/operations.md) ----------------------------------------------
+    scheduler_lease_seconds: float = Field(
+        default=5,
+        ge=1,
+        description="How long a `hub run` node holds a schedule or a job it took without "
+        "renewing it: a dead node's jobs pass to another node after this long.",
+    )
+    schedule_poll_seconds: float = Field(
+        default=3,
+        gt=0,
+        description="How often `hub run` compares its schedules with the connections (an "
+        "added, changed or removed connection is scheduled within this long).",
+    )
+    backoff_cap_seconds: float = Field(
+        default=3600,
+        gt=0,
+        description="Longest pause of a failing stream's schedule: each failure in a row "
+        "doubles the pause, up to this.",
+    )
+    max_concurrent_syncs: int = Field(
+        default=50, ge=1, description="Streams one `hub run` node syncs at once."
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Port of `hub run`'s /metrics (Prometheus) and /health; unset: none.",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Address /metrics and /health listen on."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text, or json for one JSON object per log line."
     )
 
     @field_validator("log_level", mode="before")

@@ -148,6 +148,13 @@ class Stream:
     description: str
     cursor_field: str  # what the cursor tracks, for docs and `hub connector list`
     default_interval: timedelta = timedelta(minutes=15)
+    # How far the stored copy may fall behind the source before `hub status` calls the stream
+    # late; None: three intervals (two missed fires are noise, three are a problem).
+    drift_target: timedelta | None = None
+
+    def drift(self, interval: timedelta) -> timedelta:
+        """The drift target of this stream when it syncs every ``interval``."""
+        return self.drift_target if self.drift_target is not None else 3 * interval
 
 
 @dataclass

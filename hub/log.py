@@ -172,7 +172,7 @@ def install_redaction(handler: logging.Handler) -> None:
 # apart from the hub's own lines (hub.http logs each request and its outcome).
 LIBRARY_LOGGERS = (
     "sqlalchemy", "alembic", "aiosqlite", "psycopg", "httpx", "httpcore", "uvicorn", "asyncio",
-    "faker",
+    "faker", "apscheduler",
 )  # fmt: skip
 
 

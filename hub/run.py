@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 INTERRUPTED = "interrupted (Ctrl-C or SIGTERM); committed pages are kept, the next run resumes"
 
 
+class RunStopped(Exception):
+    """The service is stopping: the run ended after its last committed page."""
+
+
 @dataclass
 class StreamResult:
     """The outcome of one run of one stream, as the CLI and the scheduler report it."""
@@ -75,6 +79,7 @@ class Run:
         self._renewed = self._started  # when a transaction last renewed the lease
         self._heartbeat: asyncio.Task[None] | None = None
         self._uncounted = RunCounters()  # requests sent that no committed page counted
+        self.taken_from: int | None = None  # the run whose lapsed lease this one took over
 
     @property
     def id(self) -> int:
@@ -93,6 +98,7 @@ class Run:
                 full_refresh=self.full_refresh,
                 now=utcnow(),
                 lease=self.lease,
+                on_takeover=self._took_over,
             )
             await record_action(
                 self.hub,
@@ -106,6 +112,15 @@ class Run:
         self._heartbeat = asyncio.create_task(self._beat())
         log.debug("run %d of %s/%s started (%s)", self.id, self.connection, self.stream, self.kind)
         return self
+
+    def _took_over(self, run_id: int) -> None:
+        self.taken_from = run_id
+        log.info(
+            "%s/%s: taken over from run %d, whose process died or stopped renewing its lease",
+            self.connection,
+            self.stream,
+            run_id,
+        )
 
     async def renew(self, conn: AsyncConnection) -> None:
         """Renew the lease in ``conn``'s transaction: first, so a run that lost its stream
@@ -160,7 +175,7 @@ class Run:
         result = self.result
         if exc is None:
             result.status = "succeeded"
-        elif isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
+        elif isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | RunStopped):
             result.status, result.error = "interrupted", INTERRUPTED
         else:
             result.status, result.error = "failed", safe_error(exc)

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -39,7 +39,7 @@ from hub.mapping import StreamMapping
 from hub.mapping import Tombstone as MappedTombstone
 from hub.plugins import plugin_manager
 from hub.retention.arrivals import split_expired
-from hub.run import Run, StreamResult
+from hub.run import Run, RunStopped, StreamResult
 from hub.runtime import Hub, utcnow
 from hub.store.quarantine import QuarantineRow, count_open, quarantine_records, resolve_open
 from hub.store.records import (
@@ -253,18 +253,28 @@ class StreamSync:
         self._quarantine_open = False
         self._full_refresh = False
         self.result: StreamResult | None = None
+        self.taken_from: int | None = None  # the run whose lapsed lease this run took over
 
     async def run(
-        self, *, full_refresh: bool = False, progress: ProgressCallback | None = None
+        self,
+        *,
+        full_refresh: bool = False,
+        progress: ProgressCallback | None = None,
+        stop: asyncio.Event | None = None,
     ) -> StreamResult:
+        """Sync the stream to its end; when ``stop`` is set, end after the page being
+        committed (a wait for the next page is cut short) with RunStopped."""
         async with Run(
             self.hub, self.connection, self.stream.name, kind="sync", full_refresh=full_refresh
         ) as run:
             self.result = run.result
+            self.taken_from = run.taken_from
             self._full_refresh = full_refresh
             sent_before = _requests_sent(self.connector)
             try:
-                await self._read_and_commit(run, full_refresh=full_refresh, progress=progress)
+                await self._read_and_commit(
+                    run, full_refresh=full_refresh, progress=progress, stop=stop
+                )
             finally:  # however the run ends, it reports every request it sent
                 sent_now = _requests_sent(self.connector)
                 if sent_before is not None and sent_now is not None:
@@ -272,7 +282,12 @@ class StreamSync:
         return run.result
 
     async def _read_and_commit(
-        self, run: Run, *, full_refresh: bool, progress: ProgressCallback | None
+        self,
+        run: Run,
+        *,
+        full_refresh: bool,
+        progress: ProgressCallback | None,
+        stop: asyncio.Event | None,
     ) -> None:
         name = self.stream.name
         async with self.hub.engine.begin() as conn:
@@ -284,7 +299,7 @@ class StreamSync:
             if progress is not None:
                 stack.enter_context(retry_listener(_show_retries(run.result, progress)))
             pages = _read_ahead(self._counted(self.connector.read(name, state)))
-            bounded = self._within_deadline(pages)
+            bounded = self._within_deadline(pages, stop)
             # Stop the read-ahead now, not at GC.
             async with contextlib.aclosing(pages), contextlib.aclosing(bounded):
                 async for page in bounded:
@@ -293,11 +308,14 @@ class StreamSync:
                     if progress is not None:
                         progress(run.result)
 
-    async def _within_deadline(self, pages: AsyncIterator[Page]) -> AsyncGenerator[Page]:
-        """``pages`` until the run's deadline (``stream_run_deadline_seconds``) passes.
+    async def _within_deadline(
+        self, pages: AsyncIterator[Page], stop: asyncio.Event | None = None
+    ) -> AsyncGenerator[Page]:
+        """``pages`` until the run's deadline (``stream_run_deadline_seconds``) passes, or
+        ``stop`` is set (RunStopped).
 
         Only the wait for the next page is bounded, never a page's commit: a run stopped by
-        its deadline leaves the store as its last committed page left it.
+        its deadline or by ``stop`` leaves the store as its last committed page left it.
         """
         seconds = self.hub.settings.stream_run_deadline_seconds
         deadline = asyncio.get_running_loop().time() + seconds
@@ -305,7 +323,7 @@ class StreamSync:
             budget = asyncio.timeout_at(deadline)
             try:
                 async with budget:
-                    page = await anext(pages)
+                    page = await _unless_stopped(anext(pages), stop)
             except StopAsyncIteration:
                 return
             except TimeoutError:
@@ -386,6 +404,31 @@ class StreamSync:
             )
             await run.count(conn, delta)
         return delta
+
+
+async def _unless_stopped(next_page: Awaitable[Page], stop: asyncio.Event | None) -> Page:
+    """The next page, unless ``stop`` is set first: then the read is cancelled (nothing of
+    it was committed) and RunStopped raised."""
+    if stop is None:
+        return await next_page
+    if stop.is_set():
+        if inspect.iscoroutine(next_page):
+            next_page.close()
+        raise RunStopped("the service is stopping")
+    reading = asyncio.ensure_future(next_page)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([reading, stopping], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (reading, stopping):
+            if not task.done():
+                task.cancel()
+        await asyncio.wait([reading, stopping])
+    if not reading.cancelled() and reading.done() and reading.exception() is None:
+        return reading.result()  # a page read as the stop came: committed, then the stop
+    if reading.cancelled():
+        raise RunStopped("the service is stopping")
+    return reading.result()  # re-raises the read's error
 
 
 def _show_retries(result: StreamResult, progress: ProgressCallback) -> RetryListener:

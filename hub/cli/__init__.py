@@ -18,7 +18,9 @@ from hub.cli import outbox as _outbox
 from hub.cli import principals as _principals
 from hub.cli import quarantine as _quarantine
 from hub.cli import retention as _retention
+from hub.cli import run as _run
 from hub.cli import sandbox as _sandbox
+from hub.cli import schedules as _schedules
 from hub.cli import secrets as _secrets
 from hub.cli import setup as _setup
 from hub.cli import sync as _sync
@@ -27,5 +29,5 @@ from hub.cli.base import app
 __all__ = ["app"]
 # Imported for their commands: each module registers its own on the app.
 _COMMANDS = (_audit, _bench, _cases, _check, _connections, _connectors, _customers, _outbox,
-             _principals, _quarantine, _retention, _sandbox, _secrets, _setup,
-             _sync)  # fmt: skip
+             _principals, _quarantine, _retention, _run, _sandbox, _schedules, _secrets,
+             _setup, _sync)  # fmt: skip

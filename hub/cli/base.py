@@ -264,7 +264,11 @@ def settings() -> Settings:
 
     s = load_settings(state.config)
     # Database drivers and the HTTP transport stay at WARNING: --verbose is about the hub.
-    configure_logging("DEBUG" if state.verbose else s.log_level, library_level="WARNING")
+    configure_logging(
+        "DEBUG" if state.verbose else s.log_level,
+        json=s.log_format == "json",
+        library_level="WARNING",
+    )
     return s
 
 

@@ -88,3 +88,71 @@ def bench_audit(
             )
         )
     )
+
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(help="PostgreSQL server URL (a schema is created and dropped); default SQLite."),
+]
+
+
+@bench_app.command("run-idle")
+def bench_run_idle(
+    schedules: Annotated[int, typer.Option(help="Schedules (two per memory connection).")] = 1000,
+    seconds: Annotated[float, typer.Option(help="How long to measure, once all fired.")] = 60,
+    database_url: DatabaseOption = None,
+) -> None:
+    """CPU and memory of one `hub run` node holding idle schedules, as JSON.
+
+    Example: hub bench run-idle --schedules 1000 --seconds 60
+    """
+    from hub.bench_run import bench_idle
+
+    print_json(
+        run(lambda: bench_idle(schedules=schedules, seconds=seconds, database_url=database_url))
+    )
+
+
+@bench_app.command("run-takeover")
+def bench_run_takeover(
+    database_url: Annotated[str, typer.Option(help="PostgreSQL server URL.")],
+    kills: Annotated[int, typer.Option(help="Nodes killed, one after another.")] = 10,
+) -> None:
+    """Seconds until a SIGKILLed node's running stream runs on the other node, as JSON.
+
+    Example: hub bench run-takeover --database-url postgresql://postgres@127.0.0.1/test
+    """
+    from hub.bench_run import bench_takeover
+
+    print_json(run(lambda: bench_takeover(kills=kills, database_url=database_url)))
+
+
+@bench_app.command("run-scale")
+def bench_run_scale(
+    database_url: Annotated[str, typer.Option(help="PostgreSQL server URL.")],
+    nodes: Annotated[int, typer.Option(help="`hub run` nodes.")] = 1,
+    connections: Annotated[int, typer.Option(help="Slow Zendesk sandboxes.")] = 4,
+    records: Annotated[int, typer.Option(help="Records in each sandbox.")] = 300,
+    slots: Annotated[int, typer.Option(help="max_concurrent_syncs of each node.")] = 4,
+    source: Annotated[
+        str, typer.Option(help="zendesk (slow sandboxes) or memory (0.3 s a page).")
+    ] = "zendesk",
+) -> None:
+    """Seconds to sync slow sandboxes with one node or several, as JSON (latency bound).
+
+    Example: hub bench run-scale --database-url postgresql://postgres@127.0.0.1/test --nodes 2
+    """
+    from hub.bench_run import bench_scale
+
+    print_json(
+        run(
+            lambda: bench_scale(
+                nodes=nodes,
+                connections=connections,
+                records=records,
+                slots=slots,
+                database_url=database_url,
+                source=source,
+            )
+        )
+    )

@@ -174,3 +174,18 @@ async def release(conn: AsyncConnection, connection: str, stream: str, run_id: i
             stream_leases.c.run_id == run_id,
         )
     )
+
+
+async def lapsing_in(
+    conn: AsyncConnection, connection: str, stream: str, *, now: datetime, period: timedelta
+) -> timedelta | None:
+    """How long until the stream's lease lapses, when its holder has missed renewals (less
+    than half the lease period is left; a live holder renews every third of it); None when
+    the stream is free or its holder is renewing."""
+    expires_at: datetime | None = await conn.scalar(
+        sa.select(stream_leases.c.expires_at).where(*_of(connection, stream))
+    )
+    if expires_at is None or expires_at - now > period / 2:
+        return None
+    left: timedelta = max(expires_at - now, timedelta(0))
+    return left

@@ -127,3 +127,14 @@ async def entries(conn: AsyncConnection, connection: str | None, limit: int) -> 
     if connection is not None:
         query = query.where(outbox.c.connection == connection)
     return list(await conn.execute(query))
+
+
+async def connections_with_work(conn: AsyncConnection) -> list[str]:
+    """The connections that have entries a worker may still deliver or look up."""
+    query = (
+        sa.select(outbox.c.connection)
+        .where(outbox.c.status.in_([PENDING, CHECKING, SENDING]))
+        .distinct()
+        .order_by(outbox.c.connection)
+    )
+    return list((await conn.scalars(query)).all())

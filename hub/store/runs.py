@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -81,10 +82,12 @@ async def open_run(
     full_refresh: bool,
     now: datetime,
     lease: timedelta,
+    on_takeover: Callable[[int], None] | None = None,
 ) -> int:
     """Open a run holding the stream's lease; StreamBusy (roll back) if a live run holds it.
 
     Every write to a stream's records happens in a run, so syncs and replays never interleave.
+    ``on_takeover`` hears of the run whose lapsed lease was taken over, if any.
     """
     run_id = await start_run(
         conn, connection, stream, kind=kind, full_refresh=full_refresh, now=now
@@ -92,6 +95,8 @@ async def open_run(
     taken_from = await leases.acquire(conn, connection, stream, run_id, now=now, period=lease)
     if taken_from is not None:
         await interrupt_run(conn, taken_from)
+        if on_takeover is not None:
+            on_takeover(taken_from)
     return run_id
 
 

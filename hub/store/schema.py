@@ -263,3 +263,22 @@ principals = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("revoked_at", UtcDateTime(), nullable=True),
 )
+
+# How often `hub run` syncs a connection's streams, when not the connector's default: one row
+# for the whole connection (stream "*") and one per stream that differs. In the database, not
+# in hub.toml, so every node of a cluster schedules the same and a change needs no restart.
+stream_schedules = sa.Table(
+    "stream_schedules",
+    metadata,
+    sa.Column(
+        "connection",
+        sa.String(100),
+        sa.ForeignKey("connections.name", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("stream", sa.String(100), primary_key=True),  # "*": every stream
+    sa.Column("every_seconds", sa.Float, nullable=True),  # an interval, or
+    sa.Column("cron", sa.String(100), nullable=True),  # a crontab expression (UTC)
+    sa.Column("drift_seconds", sa.Float, nullable=True),  # the stream's drift target
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)

@@ -19,6 +19,7 @@ from hub.cli import app
 from hub.config import Settings
 from hub.connector import OutboundMessage
 from hub.errors import ConfigError
+from hub.housekeeping import housekeeping_jobs
 from hub.runtime import Hub
 from hub.sandbox.faults import ASGIApp, Receive, Scope, Send
 from hub.sandbox.server import RunningSandbox, serve_in_background
@@ -306,3 +307,18 @@ async def test_a_connection_without_a_sender_stops_the_run_and_leaves_the_entry_
     [entry] = await outbox.list_entries(hub)
     assert (entry["status"], entry["error"]) == ("pending", "ConfigError")
     assert app.account.created == []
+
+
+async def test_the_schedulers_outbox_job_delivers_every_due_entry_once(
+    hub: Hub, twilio: tuple[TwilioSandbox, RunningSandbox]
+) -> None:
+    app, _ = twilio
+    for key in ("case-1", "case-2"):
+        await outbox.enqueue_message(hub, "tw", key, MESSAGE)
+    deliver = next(job.run for job in housekeeping_jobs() if job.name == "outbox-deliver")
+
+    await deliver(hub)
+    await deliver(hub)
+
+    assert texts_to_customer(app) == 2
+    assert {e["status"] for e in await outbox.list_entries(hub)} == {"sent"}

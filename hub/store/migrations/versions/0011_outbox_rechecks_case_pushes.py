@@ -2,7 +2,7 @@
 case_pushes records each distinct case push, in one transaction with what it causes
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02 09:40:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
