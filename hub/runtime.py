@@ -69,6 +69,8 @@ class Hub:
         self._runtimes: dict[str, ConnectionRuntime] = {}
         self._retired: list[ConnectionRuntime] = []
         self._building = asyncio.Lock()
+        # Kept to reload the keyring after another process rotates a key (set by open()).
+        self._master_key: bytes | None = None
 
     @classmethod
     @asynccontextmanager
@@ -93,12 +95,33 @@ class Hub:
                     allow_damaged=allow_damaged_keys,
                 )
             hub = cls(settings, engine, keyring)
+            hub._master_key = master_key
             try:
                 yield hub
             finally:
                 await hub.close_connections()
         finally:
             await engine.dispose()
+
+    @property
+    def master_key(self) -> bytes:
+        """The master key this hub opened its keyring with (never logged or shown)."""
+        if self._master_key is None:
+            raise RuntimeError("this hub was not opened with Hub.open()")
+        return self._master_key
+
+    def use_master_key(self, master_key: bytes) -> None:
+        """The master key after a rotation (the data keys are now wrapped by it)."""
+        self._master_key = master_key
+
+    async def reload_keyring(self) -> Keyring:
+        """Read the data keys again (after a rotation, here or in another process); seals
+        counted but not yet written carry over to the new keyring."""
+        async with self.engine.connect() as conn:
+            fresh = await Keyring.load(conn, self.master_key, create=False)
+        fresh.add_seals(self.keyring.take_seals())
+        self.keyring = fresh
+        return fresh
 
     def mapping(self, connector: str) -> Mapping:
         """The mapping file for ``connector``: operators' folders first, then plugins'."""

@@ -13,6 +13,7 @@ from hub.cli import check as _check
 from hub.cli import connections as _connections
 from hub.cli import connectors as _connectors
 from hub.cli import customers as _customers
+from hub.cli import keys as _keys
 from hub.cli import outbox as _outbox
 from hub.cli import quarantine as _quarantine
 from hub.cli import sandbox as _sandbox
@@ -24,4 +25,4 @@ from hub.cli.base import app
 __all__ = ["app"]
 # Imported for their commands: each module registers its own on the app.
 _COMMANDS = (_bench, _cases, _check, _connections, _connectors, _customers, _outbox,
-             _quarantine, _sandbox, _secrets, _setup, _sync)  # fmt: skip
+             _quarantine, _sandbox, _secrets, _setup, _sync, _keys)  # fmt: skip

@@ -9,6 +9,7 @@ from hub.runtime import Hub
 from hub.vault import list_secrets as vault_list_secrets
 from hub.vault import remove_secret as vault_remove_secret
 from hub.vault import set_secret as vault_set_secret
+from hub.vault.rotation import KeyringStale
 
 
 async def set_secret(hub: Hub, name: str, value: str) -> None:
@@ -19,8 +20,13 @@ async def set_secret(hub: Hub, name: str, value: str) -> None:
     """
     if not value.strip():
         raise ConfigError(f"secret {name}: the value is empty; nothing stored")
-    async with hub.engine.begin() as conn:
-        await vault_set_secret(conn, hub.keyring, name, value)
+    try:
+        async with hub.engine.begin() as conn:
+            await vault_set_secret(conn, hub.keyring, name, value)
+    except KeyringStale:  # another process rotated the data key: seal with the new one
+        await hub.reload_keyring()
+        async with hub.engine.begin() as conn:
+            await vault_set_secret(conn, hub.keyring, name, value)
 
 
 async def list_secrets(hub: Hub) -> list[tuple[str, datetime]]:

@@ -37,7 +37,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hub.errors import VaultError
-from hub.vault.data_key import MAX_KEY_ID, DataKey
+from hub.vault.data_key import MAX_KEY_ID, DataKey, KeyRetired
 
 VERSION = 1
 PREFIX = "v1:"
@@ -88,14 +88,14 @@ def open_token(token: str, keys: KeySource, *, table: str, column: str, row: str
     """Decrypt a token sealed for exactly (table, column, row); VaultError on any mismatch."""
     where = f"{table}.{column}"
     parsed = parse_token(token, where=where)
-    key = _find_key(keys, parsed.key_id, where)
+    key = _find_key(keys, parsed.key_id, where, row)
     aad = parsed.header + length_prefixed(table, column, row)
     try:
         return AESGCM(key.material).decrypt(parsed.nonce, parsed.ciphertext, aad)
     except InvalidTag:
         raise VaultError(
-            f"a sealed value in {where} does not open: it was altered, or belongs to another "
-            "row, column or table"
+            f"a sealed value in {where} (row {row}) does not open: it was altered, or belongs "
+            "to another row, column or table"
         ) from None
 
 
@@ -141,10 +141,13 @@ def _decode_base64url(text: str, where: str) -> bytes:
     return binary
 
 
-def _find_key(keys: KeySource, key_id: int, where: str) -> DataKey:
-    """Look the header's key id up once; a missing or misused key is a VaultError."""
+def _find_key(keys: KeySource, key_id: int, where: str, row: str) -> DataKey:
+    """Look the header's key id up once; a missing, retired or misused key is a VaultError
+    that names the place (table, column and row) and the key."""
     try:
         key = keys.get(key_id) if isinstance(keys, Mapping) else keys(key_id)
+    except KeyRetired:
+        raise KeyRetired(key_id, where=f"{where} (row {row})") from None
     except (KeyError, VaultError):
         key = None
     if key is None:
@@ -152,3 +155,19 @@ def _find_key(keys: KeySource, key_id: int, where: str) -> DataKey:
     if key.id != key_id or key.purpose != "data":
         raise VaultError(f"{where}: key {key_id} from the keyring is not that data key")
     return key
+
+
+def header_key_id(value: object) -> int | None:
+    """The key id in the header of what looks like a v1 token, or None for anything else.
+
+    Reads only the first 8 base64 characters (6 bytes): the rewrap job and the census look
+    at every stored value and need only this; opening the token still checks all of it.
+    """
+    if not isinstance(value, str) or not value.startswith(PREFIX) or len(value) < 11:
+        return None
+    try:
+        head = base64.urlsafe_b64decode(value[3:11])
+    except (binascii.Error, ValueError):
+        return None
+    version, key_id = _HEADER.unpack_from(head)
+    return int(key_id) if version == VERSION else None

@@ -1,0 +1,519 @@
+"""The rewrap job: reseal, batch by batch, every value still under a decrypt-only key, and
+recompute content hashes and blind indexes still under an old index key.
+
+It walks five tables in primary-key order (secrets, connections, outbox, quarantine,
+records). Each batch commits with the table's position in ``rewrap_progress``, so a killed
+job resumes at the next batch and loses at most one. It runs online: each row is written
+back with a compare-and-set on the sealed value it read (tokens are randomised, so any other
+write in between changed it), and a row that changed meanwhile is left as the newer write
+left it, which :func:`hub.vault.rotation.confirm_primaries` guarantees is under the primary.
+A resealed token opens to the same bytes; nothing but the ciphertext changes.
+
+The census counts, at any time, the values each key still protects; once a full pass leaves
+a decrypt-only key with census 0, it retires (its material is destroyed).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, get_args
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.models import BlindIndexKind, model_for
+from hub.runtime import Hub, utcnow
+from hub.store.schema import (
+    blind_index,
+    connections,
+    outbox,
+    quarantine,
+    records,
+    rewrap_progress,
+    secrets,
+)
+from hub.sync import QUARANTINE_TABLE, quarantine_row_key
+from hub.vault import blind_index as index_digest
+from hub.vault import indexed_values, open_token, record_row, seal, unseal_data
+from hub.vault.cipher import header_key_id
+from hub.vault.keyring import Keyring
+from hub.vault.rotation import confirm_primaries
+from hub.vault.sealing import _content_hash
+
+TARGETS = ("secrets", "connections", "outbox", "quarantine", "records")
+_INDEX_KINDS: tuple[BlindIndexKind, ...] = get_args(BlindIndexKind)
+
+RewrapProgress = Callable[[str, int, int], None]
+"""Called after each batch with (table, rows done, rows in the table)."""
+
+
+@dataclass
+class Census:
+    """How many stored values each key protects: sealed tokens for data keys; blind-index
+    rows and content hashes for index keys (``unrecorded``: hashes of records written before
+    the hash key was recorded, which the rewrap rehashes)."""
+
+    tokens: Counter[int] = field(default_factory=Counter)
+    index_rows: Counter[int] = field(default_factory=Counter)
+    hashes: Counter[int] = field(default_factory=Counter)
+    unrecorded: int = 0
+
+    def of(self, key_id: int) -> int:
+        return self.tokens[key_id] + self.index_rows[key_id] + self.hashes[key_id]
+
+
+@dataclass
+class PassResult:
+    """What one run of the job did."""
+
+    rewrapped: int = 0  # tokens resealed
+    rehashed: int = 0  # records whose content hash and index rows were recomputed
+    skipped: int = 0  # rows changed by another writer meanwhile: left as they are
+    batches: int = 0
+    finished: bool = False
+
+
+@dataclass(frozen=True)
+class _Sealed:
+    """One sealed value where it lives: enough to open and reseal it."""
+
+    column: str
+    row: str
+    token: str
+
+
+# -- walking the tables -------------------------------------------------------------------
+
+
+async def run_pass(
+    hub: Hub, *, batch_size: int, progress: RewrapProgress | None = None
+) -> PassResult:
+    """Walk every table from where the job stopped, resealing what is stale, until each is
+    finished; each batch commits with its position."""
+    result = PassResult()
+    for target in TARGETS:
+        async with hub.engine.connect() as conn:
+            after, finished, done = await _position(conn, target)
+            total = int(
+                await conn.scalar(sa.select(sa.func.count()).select_from(_TABLE[target])) or 0
+            )
+        while not finished:
+            async with hub.engine.begin() as conn:
+                batch = await _BATCH[target](conn, after, batch_size)
+                if batch:
+                    keyring = hub.keyring
+                    counts = await _REWRAP[target](conn, keyring, batch)
+                    await confirm_primaries(conn, keyring)
+                    after = _last_key(target, batch)
+                    result.rewrapped += counts[0]
+                    result.rehashed += counts[1]
+                    result.skipped += counts[2]
+                    done += len(batch)
+                finished = len(batch) < batch_size
+                await _save_position(conn, target, after, finished, done)
+            result.batches += 1
+            if progress is not None:
+                progress(target, min(done, total), total)
+    result.finished = True
+    return result
+
+
+async def reset_progress(conn: AsyncConnection) -> None:
+    """Start the walk again from the first row of every table (after a rotation)."""
+    await conn.execute(rewrap_progress.delete())
+
+
+async def job_started(conn: AsyncConnection) -> bool:
+    return (await conn.scalar(sa.select(sa.func.count()).select_from(rewrap_progress))) != 0
+
+
+async def _position(conn: AsyncConnection, target: str) -> tuple[str | None, bool, int]:
+    p = rewrap_progress.c
+    row = (
+        await conn.execute(sa.select(p.after, p.finished, p.rows_done).where(p.target == target))
+    ).first()
+    return (None, False, 0) if row is None else (row.after, bool(row.finished), int(row.rows_done))
+
+
+async def _save_position(
+    conn: AsyncConnection, target: str, after: str | None, finished: bool, done: int
+) -> None:
+    values = {"after": after, "finished": finished, "rows_done": done, "updated_at": utcnow()}
+    updated = await conn.execute(
+        rewrap_progress.update().where(rewrap_progress.c.target == target).values(values)
+    )
+    if updated.rowcount == 0:
+        await conn.execute(rewrap_progress.insert().values(target=target, **values))
+
+
+def _last_key(target: str, batch: Sequence[Any]) -> str:
+    last = batch[-1]
+    return str(last.name if target in ("secrets", "connections") else last.id)
+
+
+# -- one batch of each table --------------------------------------------------------------
+
+_Counts = tuple[int, int, int]  # (tokens resealed, records rehashed, rows skipped)
+
+
+def _after_int(after: str | None) -> int:
+    return int(after) if after is not None else 0
+
+
+async def _secrets_batch(conn: AsyncConnection, after: str | None, n: int) -> list[Any]:
+    c = secrets.c
+    query = sa.select(c.name, c.sealed).order_by(c.name).limit(n)
+    if after is not None:
+        query = query.where(c.name > after)
+    return list(await conn.execute(query))
+
+
+async def _rewrap_secrets(conn: AsyncConnection, keyring: Keyring, batch: list[Any]) -> _Counts:
+    stale = [r for r in batch if _is_stale(r.sealed, keyring)]
+    updates = [
+        {
+            "_key": r.name,
+            "_old": r.sealed,
+            "sealed": _reseal(keyring, "secrets", "sealed", r.name, r.sealed),
+        }
+        for r in stale
+    ]
+    done = await _compare_and_set(
+        conn, secrets, secrets.c.name, secrets.c.sealed, updates, "sealed"
+    )
+    return done, 0, len(stale) - done
+
+
+async def _connections_batch(conn: AsyncConnection, after: str | None, n: int) -> list[Any]:
+    c = connections.c
+    query = sa.select(c.name, c.config, sa.cast(c.config, sa.Text).label("text"))
+    query = query.order_by(c.name).limit(n)
+    if after is not None:
+        query = query.where(c.name > after)
+    return list(await conn.execute(query))
+
+
+async def _rewrap_connections(conn: AsyncConnection, keyring: Keyring, batch: list[Any]) -> _Counts:
+    resealed = skipped = 0
+    for r in batch:
+        config = dict(r.config)
+        stale = [k for k, v in config.items() if _is_stale(v, keyring)]
+        if not stale:
+            continue
+        for name in stale:
+            config[name] = _reseal(keyring, "connections", f"config.{name}", r.name, config[name])
+        c = connections.c
+        # The config as text is the version read: JSON columns cannot be compared as such.
+        written = await conn.execute(
+            connections.update()
+            .where(c.name == r.name, sa.cast(c.config, sa.Text) == r.text)
+            .values(config=config)
+        )
+        if written.rowcount == 1:
+            resealed += len(stale)
+        else:
+            skipped += 1
+    return resealed, 0, skipped
+
+
+async def _outbox_batch(conn: AsyncConnection, after: str | None, n: int) -> list[Any]:
+    c = outbox.c
+    query = sa.select(c.id, c.connection, c.idempotency_key, c.message)
+    return list(await conn.execute(query.where(c.id > _after_int(after)).order_by(c.id).limit(n)))
+
+
+async def _rewrap_outbox(conn: AsyncConnection, keyring: Keyring, batch: list[Any]) -> _Counts:
+    stale = [r for r in batch if _is_stale(r.message, keyring)]
+    updates = [
+        {
+            "_key": r.id,
+            "_old": r.message,
+            "message": _reseal(
+                keyring, "outbox", "message", f"{r.connection}/{r.idempotency_key}", r.message
+            ),
+        }
+        for r in stale
+    ]
+    done = await _compare_and_set(conn, outbox, outbox.c.id, outbox.c.message, updates, "message")
+    return done, 0, len(stale) - done
+
+
+async def _quarantine_batch(conn: AsyncConnection, after: str | None, n: int) -> list[Any]:
+    c = quarantine.c
+    query = sa.select(c.id, c.connection, c.object_type, c.external_id, c.raw)
+    return list(await conn.execute(query.where(c.id > _after_int(after)).order_by(c.id).limit(n)))
+
+
+async def _rewrap_quarantine(conn: AsyncConnection, keyring: Keyring, batch: list[Any]) -> _Counts:
+    stale = [r for r in batch if _is_stale(r.raw, keyring)]
+    updates = []
+    for r in stale:
+        row = quarantine_row_key(r.connection, r.object_type, r.external_id)
+        updates.append(
+            {
+                "_key": r.id,
+                "_old": r.raw,
+                "raw": _reseal(keyring, QUARANTINE_TABLE, "raw", row, r.raw),
+            }
+        )
+    done = await _compare_and_set(
+        conn, quarantine, quarantine.c.id, quarantine.c.raw, updates, "raw"
+    )
+    return done, 0, len(stale) - done
+
+
+async def _records_batch(conn: AsyncConnection, after: str | None, n: int) -> list[Any]:
+    c = records.c
+    query = sa.select(
+        c.id, c.connection, c.object_type, c.external_id, c.kind, c.data, c.raw, c.hash_key_id
+    ).where(c.id > _after_int(after), c.deleted.is_(False), c.raw.is_not(None))
+    return list(await conn.execute(query.order_by(c.id).limit(n)))
+
+
+async def _rewrap_records(conn: AsyncConnection, keyring: Keyring, batch: list[Any]) -> _Counts:
+    """Reseal stale tokens; where the index key changed, recompute the content hash and the
+    index rows from the opened values; write back where the raw token is still the one read."""
+    index_key = keyring.primary("index")
+    old_index = await _records_with_old_index_rows(conn, [r.id for r in batch], index_key.id)
+    updates: list[dict[str, Any]] = []
+    fresh_index: dict[int, list[tuple[str, int, str]]] = {}
+    resealed_by_id: dict[int, int] = {}
+    for r in batch:
+        rehash = r.hash_key_id != index_key.id or r.id in old_index
+        sealed = _record_tokens(r)
+        stale = [s for s in sealed if _is_stale(s.token, keyring)]
+        if not stale and not rehash:
+            continue
+        data = dict(r.data)
+        raw = r.raw
+        for s in stale:
+            token = _reseal(keyring, "records", s.column, s.row, s.token)
+            if s.column == "raw":
+                raw = token
+            else:
+                data[s.column.removeprefix("data.")] = token
+        values: dict[str, Any] = {"_key": r.id, "_old": r.raw, "raw": raw, "data": data}
+        if rehash:
+            values.update(_rehashed(r, keyring, index_key.id))
+            fresh_index[r.id] = _fresh_index(r, keyring)
+        else:
+            values.update(content_hash=None, hash_key_id=r.hash_key_id)
+        updates.append(values)
+        resealed_by_id[r.id] = len(stale)
+    written = await _write_records(conn, updates)
+    if fresh_index:
+        mine = [rid for rid in fresh_index if rid in written]
+        await _replace_index_rows(conn, mine, fresh_index)
+    resealed = sum(resealed_by_id[rid] for rid in written)
+    rehashed = sum(1 for rid in written if rid in fresh_index)
+    return resealed, rehashed, len(updates) - len(written)
+
+
+def _record_tokens(r: Any) -> list[_Sealed]:
+    row = record_row(r.connection, r.object_type, r.external_id)
+    found = [_Sealed("raw", row, r.raw)]
+    for name in model_for(r.kind).pii_fields():
+        value = r.data.get(name)
+        if isinstance(value, str):
+            found.append(_Sealed(f"data.{name}", row, value))
+    return found
+
+
+def _rehashed(r: Any, keyring: Keyring, index_key_id: int) -> dict[str, Any]:
+    row = record_row(r.connection, r.object_type, r.external_id)
+    plain = unseal_data(r.kind, dict(r.data), keyring, row=row)
+    raw = _open_json(keyring, "records", "raw", row, r.raw)
+    key = keyring.get(index_key_id)
+    return {"content_hash": _content_hash(r.kind, plain, raw, key), "hash_key_id": index_key_id}
+
+
+def _fresh_index(r: Any, keyring: Keyring) -> list[tuple[str, int, str]]:
+    row = record_row(r.connection, r.object_type, r.external_id)
+    key = keyring.primary("index")
+    entries: list[tuple[str, int, str]] = []
+    for kind in _INDEX_KINDS:
+        for value in sorted(indexed_values(r.kind, dict(r.data), keyring, index=kind, row=row)):
+            entries.append((kind, key.id, index_digest(kind, value, key)))
+    return entries
+
+
+async def _records_with_old_index_rows(
+    conn: AsyncConnection, ids: list[int], index_key_id: int
+) -> set[int]:
+    if not ids:
+        return set()
+    b = blind_index.c
+    query = sa.select(b.record_id).where(b.record_id.in_(ids), b.key_id != index_key_id)
+    return {rid for (rid,) in await conn.execute(query.distinct())}
+
+
+async def _write_records(conn: AsyncConnection, updates: list[dict[str, Any]]) -> set[int]:
+    """Write each record back where its raw token is still the one read; the ids written."""
+    if not updates:
+        return set()
+    c = records.c
+    keep_hash = [u for u in updates if u["content_hash"] is None]
+    new_hash = [u for u in updates if u["content_hash"] is not None]
+    base = records.update().where(c.id == sa.bindparam("_key"), c.raw == sa.bindparam("_old"))
+    if keep_hash:
+        await conn.execute(
+            base.values(raw=sa.bindparam("raw"), data=sa.bindparam("data")),
+            [{k: u[k] for k in ("_key", "_old", "raw", "data")} for u in keep_hash],
+        )
+    if new_hash:
+        await conn.execute(
+            base.values(
+                raw=sa.bindparam("raw"),
+                data=sa.bindparam("data"),
+                content_hash=sa.bindparam("content_hash"),
+                hash_key_id=sa.bindparam("hash_key_id"),
+            ),
+            [
+                {k: u[k] for k in ("_key", "_old", "raw", "data", "content_hash", "hash_key_id")}
+                for u in new_hash
+            ],
+        )
+    # Per-row rowcounts are not reliable in executemany; the new raw tokens say which won.
+    return await _confirmed(conn, records, c.id, c.raw, updates, "raw")
+
+
+async def _replace_index_rows(
+    conn: AsyncConnection, ids: list[int], fresh: dict[int, list[tuple[str, int, str]]]
+) -> None:
+    if not ids:
+        return
+    await conn.execute(blind_index.delete().where(blind_index.c.record_id.in_(ids)))
+    rows = [
+        {"record_id": rid, "kind": kind, "key_id": key_id, "digest": digest}
+        for rid in ids
+        for kind, key_id, digest in fresh[rid]
+    ]
+    if rows:
+        await conn.execute(sa.insert(blind_index), rows)
+
+
+# -- sealed values ------------------------------------------------------------------------
+
+
+def _is_stale(value: Any, keyring: Keyring) -> bool:
+    key_id = header_key_id(value)
+    return key_id is not None and key_id != keyring.primary("data").id
+
+
+def _reseal(keyring: Keyring, table: str, column: str, row: str, token: str) -> str:
+    """The same plaintext sealed under the primary key in the same place."""
+    plaintext = open_token(token, keyring.get, table=table, column=column, row=row)
+    return seal(plaintext, keyring.sealing_key(), table=table, column=column, row=row)
+
+
+def _open_json(keyring: Keyring, table: str, column: str, row: str, token: str) -> Any:
+    import json
+
+    return json.loads(open_token(token, keyring.get, table=table, column=column, row=row))
+
+
+async def _compare_and_set(
+    conn: AsyncConnection,
+    table: sa.Table,
+    key: sa.Column[Any],
+    sealed: sa.Column[Any],
+    updates: list[dict[str, Any]],
+    name: str,
+) -> int:
+    """Write each new sealed value where the row still holds the one read; how many won."""
+    if not updates:
+        return 0
+    statement = (
+        table.update()
+        .where(key == sa.bindparam("_key"), sealed == sa.bindparam("_old"))
+        .values({name: sa.bindparam(name)})
+    )
+    await conn.execute(statement, updates)
+    return len(await _confirmed(conn, table, key, sealed, updates, name))
+
+
+async def _confirmed(
+    conn: AsyncConnection,
+    table: sa.Table,
+    key: sa.Column[Any],
+    sealed: sa.Column[Any],
+    updates: list[dict[str, Any]],
+    name: str,
+) -> set[Any]:
+    wanted = {u["_key"]: u[name] for u in updates}
+    rows = await conn.execute(sa.select(key, sealed).where(key.in_(list(wanted))))
+    return {k for k, value in rows if wanted.get(k) == value}
+
+
+_TABLE = {
+    "secrets": secrets,
+    "connections": connections,
+    "outbox": outbox,
+    "quarantine": quarantine,
+    "records": records,
+}
+_BATCH = {
+    "secrets": _secrets_batch,
+    "connections": _connections_batch,
+    "outbox": _outbox_batch,
+    "quarantine": _quarantine_batch,
+    "records": _records_batch,
+}
+_REWRAP = {
+    "secrets": _rewrap_secrets,
+    "connections": _rewrap_connections,
+    "outbox": _rewrap_outbox,
+    "quarantine": _rewrap_quarantine,
+    "records": _rewrap_records,
+}
+
+
+# -- the census ---------------------------------------------------------------------------
+
+
+async def take_census(hub: Hub, *, batch_size: int = 2000) -> Census:
+    """Count every stored value by the key that protects it, reading headers only."""
+    census = Census()
+    async with hub.engine.connect() as conn:
+        for target in TARGETS:
+            after: str | None = None
+            while True:
+                batch = await _BATCH[target](conn, after, batch_size)
+                for key_id in _key_ids(target, batch):
+                    census.tokens[key_id] += 1
+                if len(batch) < batch_size:
+                    break
+                after = _last_key(target, batch)
+        b = blind_index.c
+        for key_id, n in await conn.execute(
+            sa.select(b.key_id, sa.func.count()).group_by(b.key_id)
+        ):
+            census.index_rows[key_id] += n
+        c = records.c
+        hashes = sa.select(c.hash_key_id, sa.func.count()).where(
+            c.deleted.is_(False), c.raw.is_not(None)
+        )
+        for key_id, n in await conn.execute(hashes.group_by(c.hash_key_id)):
+            if key_id is None:
+                census.unrecorded += n
+            else:
+                census.hashes[key_id] += n
+    return census
+
+
+def _key_ids(target: str, batch: Iterable[Any]) -> Iterable[int]:
+    for r in batch:
+        if target == "records":
+            values: list[Any] = [t.token for t in _record_tokens(r)]
+        elif target == "connections":
+            values = list(dict(r.config).values())
+        else:
+            values = [
+                r.sealed if target == "secrets" else r.message if target == "outbox" else r.raw
+            ]
+        for value in values:
+            key_id = header_key_id(value)
+            if key_id is not None:
+                yield key_id
