@@ -79,6 +79,11 @@ class Settings(BaseSettings):
         description="Seals after which the primary data key is replaced (AES-GCM with "
         "random nonces: NIST SP 800-38D's 2^32).",
     )
+    master_key_provider: str | None = Field(
+        default=None,
+        description="Name of a key-provider plugin (KMS, Vault transit) that gives the master "
+        "key; HUB_MASTER_KEY still wins; the key file is then not used.",
+    )
     rewrap_batch_size: int = Field(
         default=500,
         ge=1,

@@ -27,12 +27,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from hub.config import Settings
 from hub.connection_config import build_connector, open_personal_config
 from hub.connector import Connector, CredentialSaver
+from hub.errors import VaultError
 from hub.mapping import Mapping, find_mapping
 from hub.plugins import plugin_mapping_paths
 from hub.store.connections import get_connection
 from hub.store.engine import open_engine
 from hub.store.schema import secrets
-from hub.vault import Keyring, load_master_key, referenced_secret, resolve_secret_refs, set_secret
+from hub.vault import Keyring, referenced_secret, resolve_secret_refs, set_secret
+from hub.vault.key_sources import MasterKey, find_master_key, installed_providers
+from hub.vault.wrapping import KeyDoesNotOpen
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +89,18 @@ class Hub:
         """
         engine = await open_engine(settings.resolved_database_url, create=create)
         try:
-            master_key = load_master_key(settings.resolved_key_file)
+            found = master_key_of(settings)
+            master_key = found.key
             async with engine.connect() as conn:
-                keyring = await Keyring.load(
-                    conn,
-                    master_key,
-                    create=not allow_damaged_keys,
-                    allow_damaged=allow_damaged_keys,
-                )
+                try:
+                    keyring = await Keyring.load(
+                        conn,
+                        master_key,
+                        create=not allow_damaged_keys,
+                        allow_damaged=allow_damaged_keys,
+                    )
+                except KeyDoesNotOpen as exc:
+                    raise wrong_master_key(exc, found, settings.resolved_key_file) from None
             hub = cls(settings, engine, keyring)
             hub._master_key = master_key
             try:
@@ -240,3 +247,29 @@ def _secret_names(value: Any) -> set[str]:
     if isinstance(value, list):
         return set().union(*(_secret_names(v) for v in value))
     return set()
+
+
+def master_key_of(settings: Settings) -> MasterKey:
+    """The master key from ``HUB_MASTER_KEY``, the configured key provider or the key file."""
+    provider = settings.master_key_provider
+    return find_master_key(
+        settings.resolved_key_file,
+        provider=provider,
+        providers=installed_providers() if provider is not None else None,
+    )
+
+
+def wrong_master_key(exc: KeyDoesNotOpen, found: MasterKey, key_file: Path) -> VaultError:
+    """A master key that opens no data key: say where it came from and what else was tried
+    (and a master key rotation that stopped before its new key file was moved in place)."""
+    tried = "; sources tried before it: " + ", ".join(found.tried) if found.tried else ""
+    staged = key_file.with_name(key_file.name + ".new")
+    hint = (
+        f"; {staged} exists: a master key rotation stopped before moving it over {key_file}, "
+        "and that new key is probably the one"
+        if staged.exists()
+        else "; restore the key this database was created with"
+    )
+    return VaultError(
+        f"the master key from {found.source} does not open data key {exc.key_id}{tried}{hint}"
+    )
