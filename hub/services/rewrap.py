@@ -15,6 +15,8 @@ a decrypt-only key with census 0, it retires (its material is destroyed).
 
 from __future__ import annotations
 
+import functools
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -171,7 +173,8 @@ async def _secrets_batch(conn: AsyncConnection, after: str | None, n: int) -> li
 
 
 async def _rewrap_secrets(conn: AsyncConnection, keyring: Keyring, batch: list[Any]) -> _Counts:
-    stale = [r for r in batch if _is_stale(r.sealed, keyring)]
+    primary = keyring.primary("data").id
+    stale = [r for r in batch if _is_stale(r.sealed, primary)]
     updates = [
         {
             "_key": r.name,
@@ -197,9 +200,10 @@ async def _connections_batch(conn: AsyncConnection, after: str | None, n: int) -
 
 async def _rewrap_connections(conn: AsyncConnection, keyring: Keyring, batch: list[Any]) -> _Counts:
     resealed = skipped = 0
+    primary = keyring.primary("data").id
     for r in batch:
         config = dict(r.config)
-        stale = [k for k, v in config.items() if _is_stale(v, keyring)]
+        stale = [k for k, v in config.items() if _is_stale(v, primary)]
         if not stale:
             continue
         for name in stale:
@@ -225,7 +229,8 @@ async def _outbox_batch(conn: AsyncConnection, after: str | None, n: int) -> lis
 
 
 async def _rewrap_outbox(conn: AsyncConnection, keyring: Keyring, batch: list[Any]) -> _Counts:
-    stale = [r for r in batch if _is_stale(r.message, keyring)]
+    primary = keyring.primary("data").id
+    stale = [r for r in batch if _is_stale(r.message, primary)]
     updates = [
         {
             "_key": r.id,
@@ -247,7 +252,8 @@ async def _quarantine_batch(conn: AsyncConnection, after: str | None, n: int) ->
 
 
 async def _rewrap_quarantine(conn: AsyncConnection, keyring: Keyring, batch: list[Any]) -> _Counts:
-    stale = [r for r in batch if _is_stale(r.raw, keyring)]
+    primary = keyring.primary("data").id
+    stale = [r for r in batch if _is_stale(r.raw, primary)]
     updates = []
     for r in stale:
         row = quarantine_row_key(r.connection, r.object_type, r.external_id)
@@ -276,6 +282,7 @@ async def _rewrap_records(conn: AsyncConnection, keyring: Keyring, batch: list[A
     """Reseal stale tokens; where the index key changed, recompute the content hash and the
     index rows from the opened values; write back where the raw token is still the one read."""
     index_key = keyring.primary("index")
+    primary = keyring.primary("data").id
     old_index = await _records_with_old_index_rows(conn, [r.id for r in batch], index_key.id)
     updates: list[dict[str, Any]] = []
     fresh_index: dict[int, list[tuple[str, int, str]]] = {}
@@ -283,7 +290,7 @@ async def _rewrap_records(conn: AsyncConnection, keyring: Keyring, batch: list[A
     for r in batch:
         rehash = r.hash_key_id != index_key.id or r.id in old_index
         sealed = _record_tokens(r)
-        stale = [s for s in sealed if _is_stale(s.token, keyring)]
+        stale = [s for s in sealed if _is_stale(s.token, primary)]
         if not stale and not rehash:
             continue
         data = dict(r.data)
@@ -314,11 +321,17 @@ async def _rewrap_records(conn: AsyncConnection, keyring: Keyring, batch: list[A
 def _record_tokens(r: Any) -> list[_Sealed]:
     row = record_row(r.connection, r.object_type, r.external_id)
     found = [_Sealed("raw", row, r.raw)]
-    for name in model_for(r.kind).pii_fields():
+    for name, column in _pii_columns(r.kind):
         value = r.data.get(name)
         if isinstance(value, str):
-            found.append(_Sealed(f"data.{name}", row, value))
+            found.append(_Sealed(column, row, value))
     return found
+
+
+@functools.cache
+def _pii_columns(kind: str) -> tuple[tuple[str, str], ...]:
+    """(field, column) of each personal field of a canonical kind: asked once per kind."""
+    return tuple((name, f"data.{name}") for name in model_for(kind).pii_fields())
 
 
 def _rehashed(r: Any, keyring: Keyring, index_key_id: int) -> dict[str, Any]:
@@ -397,9 +410,10 @@ async def _replace_index_rows(
 # -- sealed values ------------------------------------------------------------------------
 
 
-def _is_stale(value: Any, keyring: Keyring) -> bool:
+def _is_stale(value: Any, primary_id: int) -> bool:
+    """Whether ``value`` is a token under another key than the primary data key."""
     key_id = header_key_id(value)
-    return key_id is not None and key_id != keyring.primary("data").id
+    return key_id is not None and key_id != primary_id
 
 
 def _reseal(keyring: Keyring, table: str, column: str, row: str, token: str) -> str:
@@ -409,8 +423,6 @@ def _reseal(keyring: Keyring, table: str, column: str, row: str, token: str) -> 
 
 
 def _open_json(keyring: Keyring, table: str, column: str, row: str, token: str) -> Any:
-    import json
-
     return json.loads(open_token(token, keyring.get, table=table, column=column, row=row))
 
 

@@ -86,16 +86,16 @@ def seal(plaintext: bytes, key: DataKey, *, table: str, column: str, row: str) -
 
 def open_token(token: str, keys: KeySource, *, table: str, column: str, row: str) -> bytes:
     """Decrypt a token sealed for exactly (table, column, row); VaultError on any mismatch."""
-    where = f"{table}.{column}"
+    where = f"{table}.{column} (row {row})"  # ids and names only: never a value
     parsed = parse_token(token, where=where)
-    key = _find_key(keys, parsed.key_id, where, row)
+    key = _find_key(keys, parsed.key_id, where)
     aad = parsed.header + length_prefixed(table, column, row)
     try:
         return AESGCM(key.material).decrypt(parsed.nonce, parsed.ciphertext, aad)
     except InvalidTag:
         raise VaultError(
-            f"a sealed value in {where} (row {row}) does not open: it was altered, or belongs "
-            "to another row, column or table"
+            f"a sealed value in {where} does not open: it was altered, or belongs to another "
+            "row, column or table"
         ) from None
 
 
@@ -141,13 +141,13 @@ def _decode_base64url(text: str, where: str) -> bytes:
     return binary
 
 
-def _find_key(keys: KeySource, key_id: int, where: str, row: str) -> DataKey:
+def _find_key(keys: KeySource, key_id: int, where: str) -> DataKey:
     """Look the header's key id up once; a missing, retired or misused key is a VaultError
     that names the place (table, column and row) and the key."""
     try:
         key = keys.get(key_id) if isinstance(keys, Mapping) else keys(key_id)
     except KeyRetired:
-        raise KeyRetired(key_id, where=f"{where} (row {row})") from None
+        raise KeyRetired(key_id, where=where) from None
     except (KeyError, VaultError):
         key = None
     if key is None:
@@ -166,8 +166,12 @@ def header_key_id(value: object) -> int | None:
     if not isinstance(value, str) or not value.startswith(PREFIX) or len(value) < 11:
         return None
     try:
-        head = base64.urlsafe_b64decode(value[3:11])
+        head = binascii.a2b_base64(value[3:11].translate(_URLSAFE_TO_STANDARD))
     except (binascii.Error, ValueError):
         return None
-    version, key_id = _HEADER.unpack_from(head)
-    return int(key_id) if version == VERSION else None
+    if len(head) < _HEADER.size or head[0] != VERSION:
+        return None
+    return int.from_bytes(head[1:5], "big")
+
+
+_URLSAFE_TO_STANDARD = str.maketrans("-_", "+/")
