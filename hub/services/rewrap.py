@@ -41,7 +41,7 @@ from hub.vault import blind_index as index_digest
 from hub.vault import indexed_values, open_token, record_row, seal, unseal_data
 from hub.vault.cipher import header_key_id
 from hub.vault.keyring import Keyring
-from hub.vault.rotation import confirm_primaries
+from hub.vault.rotation import KeyringStale, confirm_primaries
 from hub.vault.sealing import _content_hash
 
 TARGETS = ("secrets", "connections", "outbox", "quarantine", "records")
@@ -102,24 +102,39 @@ async def run_pass(
                 await conn.scalar(sa.select(sa.func.count()).select_from(_TABLE[target])) or 0
             )
         while not finished:
-            async with hub.engine.begin() as conn:
-                batch = await _BATCH[target](conn, after, batch_size)
-                if batch:
-                    keyring = hub.keyring
-                    counts = await _REWRAP[target](conn, keyring, batch)
-                    await confirm_primaries(conn, keyring)
-                    after = _last_key(target, batch)
-                    result.rewrapped += counts[0]
-                    result.rehashed += counts[1]
-                    result.skipped += counts[2]
-                    done += len(batch)
-                finished = len(batch) < batch_size
-                await _save_position(conn, target, after, finished, done)
+            try:
+                after, finished, done = await _one_batch(
+                    hub, target, after, done, batch_size, result
+                )
+            except KeyringStale:  # rotated again meanwhile: that batch rolled back; redo it
+                await hub.reload_keyring()
+                continue
             result.batches += 1
             if progress is not None:
                 progress(target, min(done, total), total)
     result.finished = True
     return result
+
+
+async def _one_batch(
+    hub: Hub, target: str, after: str | None, done: int, size: int, result: PassResult
+) -> tuple[str | None, bool, int]:
+    """Reseal one batch of ``target`` after ``after`` and save the position, in one
+    transaction; the new (position, finished, rows done)."""
+    async with hub.engine.begin() as conn:
+        batch = await _BATCH[target](conn, after, size)
+        counts = (0, 0, 0)
+        if batch:
+            keyring = hub.keyring
+            counts = await _REWRAP[target](conn, keyring, batch)
+            await confirm_primaries(conn, keyring)
+            after = _last_key(target, batch)
+        finished = len(batch) < size
+        await _save_position(conn, target, after, finished, done + len(batch))
+    result.rewrapped += counts[0]
+    result.rehashed += counts[1]
+    result.skipped += counts[2]
+    return after, finished, done + len(batch)
 
 
 async def reset_progress(conn: AsyncConnection) -> None:

@@ -14,7 +14,7 @@ from hub.config import Settings
 from hub.runtime import Hub
 from hub.services.customers import find_customers
 from hub.services.keys import key_status, rewrap, rotate_keys, take_census
-from hub.services.rewrap import _records_batch, _rewrap_records
+from hub.services.rewrap import _records_batch, _rewrap_records, run_pass
 from hub.store.schema import blind_index, data_keys, records
 from hub.sync import sync_connection
 from hub.testing import MemorySource
@@ -212,3 +212,19 @@ async def _records_of(hub: Hub, connection: str) -> int:
 async def _reloaded(hub: Hub) -> Hub:
     await hub.reload_keyring()
     return hub
+
+
+async def test_a_rewrap_carries_on_when_another_process_rotates_again_meanwhile(
+    hub: Hub, hub_settings: Settings, memory: MemorySource
+) -> None:
+    await fill_store(hub)
+    first = await rotate_keys(hub, force=True)
+    async with Hub.open(hub_settings) as other:
+        second = await rotate_keys(other, force=True)  # this hub's keyring is now stale
+    assert (await run_pass(hub, batch_size=50)).finished
+
+    outcome = await rewrap(hub)
+
+    old = {first.retired_primaries["data"], second.retired_primaries["data"]}
+    assert outcome.remaining == {} and set(outcome.retired) == old
+    assert await unopened_values(hub) == []
