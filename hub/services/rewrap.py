@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
@@ -36,7 +36,7 @@ from hub.store.schema import (
     rewrap_progress,
     secrets,
 )
-from hub.sync import QUARANTINE_TABLE, quarantine_row_key
+from hub.sync import quarantine_row_key
 from hub.vault import blind_index as index_digest
 from hub.vault import indexed_values, open_token, record_row, seal, unseal_data
 from hub.vault.cipher import header_key_id
@@ -173,6 +173,8 @@ def _last_key(target: str, batch: Sequence[Any]) -> str:
 # -- one batch of each table --------------------------------------------------------------
 
 _Counts = tuple[int, int, int]  # (tokens resealed, records rehashed, rows skipped)
+_Batch = Callable[[AsyncConnection, str | None, int], Awaitable[list[Any]]]
+_Rewrap = Callable[[AsyncConnection, Keyring, list[Any]], Awaitable[_Counts]]
 
 
 def _after_int(after: str | None) -> int:
@@ -185,23 +187,6 @@ async def _secrets_batch(conn: AsyncConnection, after: str | None, n: int) -> li
     if after is not None:
         query = query.where(c.name > after)
     return list(await conn.execute(query))
-
-
-async def _rewrap_secrets(conn: AsyncConnection, keyring: Keyring, batch: list[Any]) -> _Counts:
-    primary = keyring.primary("data").id
-    stale = [r for r in batch if _is_stale(r.sealed, primary)]
-    updates = [
-        {
-            "_key": r.name,
-            "_old": r.sealed,
-            "sealed": _reseal(keyring, "secrets", "sealed", r.name, r.sealed),
-        }
-        for r in stale
-    ]
-    done = await _compare_and_set(
-        conn, secrets, secrets.c.name, secrets.c.sealed, updates, "sealed"
-    )
-    return done, 0, len(stale) - done
 
 
 async def _connections_batch(conn: AsyncConnection, after: str | None, n: int) -> list[Any]:
@@ -237,52 +222,46 @@ async def _rewrap_connections(conn: AsyncConnection, keyring: Keyring, batch: li
     return resealed, 0, skipped
 
 
-async def _outbox_batch(conn: AsyncConnection, after: str | None, n: int) -> list[Any]:
-    c = outbox.c
-    query = sa.select(c.id, c.connection, c.idempotency_key, c.message)
-    return list(await conn.execute(query.where(c.id > _after_int(after)).order_by(c.id).limit(n)))
+def _by_id(table: sa.Table, *columns: str) -> _Batch:
+    """Batches of ``table`` by id after the last one done, with these columns."""
+
+    async def batch(conn: AsyncConnection, after: str | None, n: int) -> list[Any]:
+        c = table.c
+        query = sa.select(c.id, *(c[name] for name in columns))
+        query = query.where(c.id > _after_int(after)).order_by(c.id).limit(n)
+        return list(await conn.execute(query))
+
+    return batch
 
 
-async def _rewrap_outbox(conn: AsyncConnection, keyring: Keyring, batch: list[Any]) -> _Counts:
-    primary = keyring.primary("data").id
-    stale = [r for r in batch if _is_stale(r.message, primary)]
-    updates = [
-        {
-            "_key": r.id,
-            "_old": r.message,
-            "message": _reseal(
-                keyring, "outbox", "message", f"{r.connection}/{r.idempotency_key}", r.message
-            ),
-        }
-        for r in stale
-    ]
-    done = await _compare_and_set(conn, outbox, outbox.c.id, outbox.c.message, updates, "message")
-    return done, 0, len(stale) - done
+@dataclass(frozen=True)
+class _SealedColumn:
+    """A table with one sealed column: its key column and the AAD row of each row."""
+
+    table: sa.Table
+    key: str
+    sealed: str
+    row: Callable[[Any], str]
 
 
-async def _quarantine_batch(conn: AsyncConnection, after: str | None, n: int) -> list[Any]:
-    c = quarantine.c
-    query = sa.select(c.id, c.connection, c.object_type, c.external_id, c.raw)
-    return list(await conn.execute(query.where(c.id > _after_int(after)).order_by(c.id).limit(n)))
+def _single(spec: _SealedColumn) -> _Rewrap:
+    """Reseal the one sealed column of ``spec``'s rows, compare-and-set on the value read."""
 
-
-async def _rewrap_quarantine(conn: AsyncConnection, keyring: Keyring, batch: list[Any]) -> _Counts:
-    primary = keyring.primary("data").id
-    stale = [r for r in batch if _is_stale(r.raw, primary)]
-    updates = []
-    for r in stale:
-        row = quarantine_row_key(r.connection, r.object_type, r.external_id)
-        updates.append(
-            {
-                "_key": r.id,
-                "_old": r.raw,
-                "raw": _reseal(keyring, QUARANTINE_TABLE, "raw", row, r.raw),
-            }
+    async def rewrap(conn: AsyncConnection, keyring: Keyring, batch: list[Any]) -> _Counts:
+        primary = keyring.primary("data").id
+        stale = [r for r in batch if _is_stale(getattr(r, spec.sealed), primary)]
+        updates = []
+        for r in stale:
+            old = getattr(r, spec.sealed)
+            new = _reseal(keyring, spec.table.name, spec.sealed, spec.row(r), old)
+            updates.append({"_key": getattr(r, spec.key), "_old": old, spec.sealed: new})
+        c = spec.table.c
+        done = await _compare_and_set(
+            conn, spec.table, c[spec.key], c[spec.sealed], updates, spec.sealed
         )
-    done = await _compare_and_set(
-        conn, quarantine, quarantine.c.id, quarantine.c.raw, updates, "raw"
-    )
-    return done, 0, len(stale) - done
+        return done, 0, len(stale) - done
+
+    return rewrap
 
 
 async def _records_batch(conn: AsyncConnection, after: str | None, n: int) -> list[Any]:
@@ -481,18 +460,27 @@ _TABLE = {
     "quarantine": quarantine,
     "records": records,
 }
-_BATCH = {
+_BATCH: dict[str, _Batch] = {
     "secrets": _secrets_batch,
     "connections": _connections_batch,
-    "outbox": _outbox_batch,
-    "quarantine": _quarantine_batch,
+    "outbox": _by_id(outbox, "connection", "idempotency_key", "message"),
+    "quarantine": _by_id(quarantine, "connection", "object_type", "external_id", "raw"),
     "records": _records_batch,
 }
-_REWRAP = {
-    "secrets": _rewrap_secrets,
+_REWRAP: dict[str, _Rewrap] = {
+    "secrets": _single(_SealedColumn(secrets, "name", "sealed", lambda r: r.name)),
     "connections": _rewrap_connections,
-    "outbox": _rewrap_outbox,
-    "quarantine": _rewrap_quarantine,
+    "outbox": _single(
+        _SealedColumn(outbox, "id", "message", lambda r: f"{r.connection}/{r.idempotency_key}")
+    ),
+    "quarantine": _single(
+        _SealedColumn(
+            quarantine,
+            "id",
+            "raw",
+            lambda r: quarantine_row_key(r.connection, r.object_type, r.external_id),
+        )
+    ),
     "records": _rewrap_records,
 }
 

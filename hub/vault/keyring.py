@@ -211,7 +211,7 @@ async def _read_and_create(conn: AsyncConnection, master_key: bytes, *, create: 
     next_id = max((row.id for row in rows), default=0) + 1
     missing = _missing_purposes(rows) if create else []
     for key_id, purpose in enumerate(missing, start=next_id):
-        keys.append(await _insert_key(conn, master_key, key_id, purpose))
+        keys.append(await insert_key(conn, master_key, key_id, purpose))
     return keys, damaged
 
 
@@ -242,9 +242,16 @@ def _lost_race(conn: AsyncConnection, exc: sa.exc.DBAPIError) -> bool:
     return conn.dialect.name == "sqlite" and isinstance(exc, sa.exc.OperationalError)
 
 
-async def _insert_key(
-    conn: AsyncConnection, master_key: bytes, key_id: int, purpose: KeyPurpose
+async def insert_key(
+    conn: AsyncConnection,
+    master_key: bytes,
+    key_id: int,
+    purpose: KeyPurpose,
+    *,
+    now: datetime | None = None,
 ) -> DataKey:
+    """Create a new primary key ``key_id`` of ``purpose``, wrapped, in the caller's
+    transaction (the caller demotes the old primary first, if there is one)."""
     material = os.urandom(KEY_BYTES)
     await conn.execute(
         data_keys.insert().values(
@@ -252,7 +259,7 @@ async def _insert_key(
             purpose=purpose,
             wrapped=wrap_data_key(material, master_key, key_id=key_id, purpose=purpose),
             status="primary",
-            created_at=datetime.now(UTC),
+            created_at=now or datetime.now(UTC),
         )
     )
     return DataKey(id=key_id, purpose=purpose, material=material, status="primary")

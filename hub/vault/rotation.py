@@ -10,7 +10,6 @@ written under a key the rewrap job has already walked past, so a census of 0 sta
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.errors import VaultError
 from hub.store.schema import data_keys
-from hub.vault.data_key import KEY_BYTES, KeyPurpose
-from hub.vault.keyring import Keyring
+from hub.vault.data_key import KeyPurpose
+from hub.vault.keyring import Keyring, insert_key
 from hub.vault.wrapping import unwrap_data_key, wrap_data_key
 
 # What a retired key's ``wrapped`` column holds: not a w1 value, so nothing can unwrap it.
@@ -107,17 +106,7 @@ async def rotate_primary(
     if demoted.rowcount != 1:
         raise VaultError(f"the {purpose} key was rotated by another process meanwhile")
     new_id = int(await conn.scalar(sa.select(sa.func.max(data_keys.c.id))) or 0) + 1
-    material = os.urandom(KEY_BYTES)
-    await conn.execute(
-        data_keys.insert().values(
-            id=new_id,
-            purpose=purpose,
-            wrapped=wrap_data_key(material, master_key, key_id=new_id, purpose=purpose),
-            status="primary",
-            created_at=now,
-            seals=0,
-        )
-    )
+    await insert_key(conn, master_key, new_id, purpose, now=now)
     return new_id
 
 
