@@ -12,8 +12,9 @@ from pathlib import Path
 
 from hub.errors import ConfigError, VaultError
 from hub.runtime import Hub, utcnow
-from hub.services.rewrap import Census, RewrapProgress, job_started, reset_progress, run_pass
-from hub.services.rewrap import take_census as _take_census
+from hub.services.census import Census
+from hub.services.census import take_census as _take_census
+from hub.services.rewrap import RewrapProgress, job_started, reset_progress, run_pass
 from hub.vault.data_key import KEY_BYTES, KeyPurpose
 from hub.vault.master_key import ENV_VAR, read_master_key_file, write_master_key
 from hub.vault.policy import KeyPolicy, rotation_due

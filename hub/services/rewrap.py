@@ -9,24 +9,29 @@ write in between changed it), and a row that changed meanwhile is left as the ne
 left it, which :func:`hub.vault.rotation.confirm_primaries` guarantees is under the primary.
 A resealed token opens to the same bytes; nothing but the ciphertext changes.
 
-The census counts, at any time, the values each key still protects; once a full pass leaves
-a decrypt-only key with census 0, it retires (its material is destroyed).
+Once a full pass leaves a decrypt-only key with census 0 (:mod:`hub.services.census`), it
+retires and its material is destroyed (:mod:`hub.services.keys`).
 """
 
 from __future__ import annotations
 
-import functools
 import json
-from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, get_args
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.models import BlindIndexKind, model_for
+from hub.models import BlindIndexKind
 from hub.runtime import Hub, utcnow
+from hub.services.sealed_tables import (
+    BATCH,
+    TABLE,
+    TARGETS,
+    last_key,
+    record_tokens,
+)
 from hub.store.schema import (
     blind_index,
     connections,
@@ -44,26 +49,10 @@ from hub.vault.keyring import Keyring
 from hub.vault.rotation import KeyringStale, confirm_primaries
 from hub.vault.sealing import _content_hash
 
-TARGETS = ("secrets", "connections", "outbox", "quarantine", "records")
 _INDEX_KINDS: tuple[BlindIndexKind, ...] = get_args(BlindIndexKind)
 
 RewrapProgress = Callable[[str, int, int], None]
 """Called after each batch with (table, rows done, rows in the table)."""
-
-
-@dataclass
-class Census:
-    """How many stored values each key protects: sealed tokens for data keys; blind-index
-    rows and content hashes for index keys (``unrecorded``: hashes of records written before
-    the hash key was recorded, which the rewrap rehashes)."""
-
-    tokens: Counter[int] = field(default_factory=Counter)
-    index_rows: Counter[int] = field(default_factory=Counter)
-    hashes: Counter[int] = field(default_factory=Counter)
-    unrecorded: int = 0
-
-    def of(self, key_id: int) -> int:
-        return self.tokens[key_id] + self.index_rows[key_id] + self.hashes[key_id]
 
 
 @dataclass
@@ -75,15 +64,6 @@ class PassResult:
     skipped: int = 0  # rows changed by another writer meanwhile: left as they are
     batches: int = 0
     finished: bool = False
-
-
-@dataclass(frozen=True)
-class _Sealed:
-    """One sealed value where it lives: enough to open and reseal it."""
-
-    column: str
-    row: str
-    token: str
 
 
 # -- walking the tables -------------------------------------------------------------------
@@ -99,7 +79,7 @@ async def run_pass(
         async with hub.engine.connect() as conn:
             after, finished, done = await _position(conn, target)
             total = int(
-                await conn.scalar(sa.select(sa.func.count()).select_from(_TABLE[target])) or 0
+                await conn.scalar(sa.select(sa.func.count()).select_from(TABLE[target])) or 0
             )
         while not finished:
             try:
@@ -122,13 +102,13 @@ async def _one_batch(
     """Reseal one batch of ``target`` after ``after`` and save the position, in one
     transaction; the new (position, finished, rows done)."""
     async with hub.engine.begin() as conn:
-        batch = await _BATCH[target](conn, after, size)
+        batch = await BATCH[target](conn, after, size)
         counts = (0, 0, 0)
         if batch:
             keyring = hub.keyring
             counts = await _REWRAP[target](conn, keyring, batch)
             await confirm_primaries(conn, keyring)
-            after = _last_key(target, batch)
+            after = last_key(target, batch)
         finished = len(batch) < size
         await _save_position(conn, target, after, finished, done + len(batch))
     result.rewrapped += counts[0]
@@ -165,37 +145,10 @@ async def _save_position(
         await conn.execute(rewrap_progress.insert().values(target=target, **values))
 
 
-def _last_key(target: str, batch: Sequence[Any]) -> str:
-    last = batch[-1]
-    return str(last.name if target in ("secrets", "connections") else last.id)
-
-
 # -- one batch of each table --------------------------------------------------------------
 
 _Counts = tuple[int, int, int]  # (tokens resealed, records rehashed, rows skipped)
-_Batch = Callable[[AsyncConnection, str | None, int], Awaitable[list[Any]]]
 _Rewrap = Callable[[AsyncConnection, Keyring, list[Any]], Awaitable[_Counts]]
-
-
-def _after_int(after: str | None) -> int:
-    return int(after) if after is not None else 0
-
-
-async def _secrets_batch(conn: AsyncConnection, after: str | None, n: int) -> list[Any]:
-    c = secrets.c
-    query = sa.select(c.name, c.sealed).order_by(c.name).limit(n)
-    if after is not None:
-        query = query.where(c.name > after)
-    return list(await conn.execute(query))
-
-
-async def _connections_batch(conn: AsyncConnection, after: str | None, n: int) -> list[Any]:
-    c = connections.c
-    query = sa.select(c.name, c.config, sa.cast(c.config, sa.Text).label("text"))
-    query = query.order_by(c.name).limit(n)
-    if after is not None:
-        query = query.where(c.name > after)
-    return list(await conn.execute(query))
 
 
 async def _rewrap_connections(conn: AsyncConnection, keyring: Keyring, batch: list[Any]) -> _Counts:
@@ -220,18 +173,6 @@ async def _rewrap_connections(conn: AsyncConnection, keyring: Keyring, batch: li
         else:
             skipped += 1
     return resealed, 0, skipped
-
-
-def _by_id(table: sa.Table, *columns: str) -> _Batch:
-    """Batches of ``table`` by id after the last one done, with these columns."""
-
-    async def batch(conn: AsyncConnection, after: str | None, n: int) -> list[Any]:
-        c = table.c
-        query = sa.select(c.id, *(c[name] for name in columns))
-        query = query.where(c.id > _after_int(after)).order_by(c.id).limit(n)
-        return list(await conn.execute(query))
-
-    return batch
 
 
 @dataclass(frozen=True)
@@ -264,14 +205,6 @@ def _single(spec: _SealedColumn) -> _Rewrap:
     return rewrap
 
 
-async def _records_batch(conn: AsyncConnection, after: str | None, n: int) -> list[Any]:
-    c = records.c
-    query = sa.select(
-        c.id, c.connection, c.object_type, c.external_id, c.kind, c.data, c.raw, c.hash_key_id
-    ).where(c.id > _after_int(after), c.deleted.is_(False), c.raw.is_not(None))
-    return list(await conn.execute(query.order_by(c.id).limit(n)))
-
-
 async def _rewrap_records(conn: AsyncConnection, keyring: Keyring, batch: list[Any]) -> _Counts:
     """Reseal stale tokens; where the index key changed, recompute the content hash and the
     index rows from the opened values; write back where the raw token is still the one read."""
@@ -283,7 +216,7 @@ async def _rewrap_records(conn: AsyncConnection, keyring: Keyring, batch: list[A
     resealed_by_id: dict[int, int] = {}
     for r in batch:
         rehash = r.hash_key_id != index_key.id or r.id in old_index
-        sealed = _record_tokens(r)
+        sealed = record_tokens(r)
         stale = [s for s in sealed if _is_stale(s.token, primary)]
         if not stale and not rehash:
             continue
@@ -310,22 +243,6 @@ async def _rewrap_records(conn: AsyncConnection, keyring: Keyring, batch: list[A
     resealed = sum(resealed_by_id[rid] for rid in written)
     rehashed = sum(1 for rid in written if rid in fresh_index)
     return resealed, rehashed, len(updates) - len(written)
-
-
-def _record_tokens(r: Any) -> list[_Sealed]:
-    row = record_row(r.connection, r.object_type, r.external_id)
-    found = [_Sealed("raw", row, r.raw)]
-    for name, column in _pii_columns(r.kind):
-        value = r.data.get(name)
-        if isinstance(value, str):
-            found.append(_Sealed(column, row, value))
-    return found
-
-
-@functools.cache
-def _pii_columns(kind: str) -> tuple[tuple[str, str], ...]:
-    """(field, column) of each personal field of a canonical kind: asked once per kind."""
-    return tuple((name, f"data.{name}") for name in model_for(kind).pii_fields())
 
 
 def _rehashed(r: Any, keyring: Keyring, index_key_id: int) -> dict[str, Any]:
@@ -453,20 +370,6 @@ async def _confirmed(
     return {k for k, value in rows if wanted.get(k) == value}
 
 
-_TABLE = {
-    "secrets": secrets,
-    "connections": connections,
-    "outbox": outbox,
-    "quarantine": quarantine,
-    "records": records,
-}
-_BATCH: dict[str, _Batch] = {
-    "secrets": _secrets_batch,
-    "connections": _connections_batch,
-    "outbox": _by_id(outbox, "connection", "idempotency_key", "message"),
-    "quarantine": _by_id(quarantine, "connection", "object_type", "external_id", "raw"),
-    "records": _records_batch,
-}
 _REWRAP: dict[str, _Rewrap] = {
     "secrets": _single(_SealedColumn(secrets, "name", "sealed", lambda r: r.name)),
     "connections": _rewrap_connections,
@@ -483,52 +386,3 @@ _REWRAP: dict[str, _Rewrap] = {
     ),
     "records": _rewrap_records,
 }
-
-
-# -- the census ---------------------------------------------------------------------------
-
-
-async def take_census(hub: Hub, *, batch_size: int = 2000) -> Census:
-    """Count every stored value by the key that protects it, reading headers only."""
-    census = Census()
-    async with hub.engine.connect() as conn:
-        for target in TARGETS:
-            after: str | None = None
-            while True:
-                batch = await _BATCH[target](conn, after, batch_size)
-                for key_id in _key_ids(target, batch):
-                    census.tokens[key_id] += 1
-                if len(batch) < batch_size:
-                    break
-                after = _last_key(target, batch)
-        b = blind_index.c
-        for key_id, n in await conn.execute(
-            sa.select(b.key_id, sa.func.count()).group_by(b.key_id)
-        ):
-            census.index_rows[key_id] += n
-        c = records.c
-        hashes = sa.select(c.hash_key_id, sa.func.count()).where(
-            c.deleted.is_(False), c.raw.is_not(None)
-        )
-        for key_id, n in await conn.execute(hashes.group_by(c.hash_key_id)):
-            if key_id is None:
-                census.unrecorded += n
-            else:
-                census.hashes[key_id] += n
-    return census
-
-
-def _key_ids(target: str, batch: Iterable[Any]) -> Iterable[int]:
-    for r in batch:
-        if target == "records":
-            values: list[Any] = [t.token for t in _record_tokens(r)]
-        elif target == "connections":
-            values = list(dict(r.config).values())
-        else:
-            values = [
-                r.sealed if target == "secrets" else r.message if target == "outbox" else r.raw
-            ]
-        for value in values:
-            key_id = header_key_id(value)
-            if key_id is not None:
-                yield key_id

@@ -31,7 +31,10 @@ class KeyringStale(VaultError):
     keyring and seal again."""
 
     def __init__(self, key_id: int) -> None:
-        super().__init__(f"data key {key_id} is no longer primary (it was rotated); reseal")
+        super().__init__(
+            f"data key {key_id} was rotated by another process while this write was being "
+            "sealed; nothing was written: run the command again"
+        )
         self.key_id = key_id
 
 

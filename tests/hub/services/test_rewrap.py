@@ -14,7 +14,8 @@ from hub.config import Settings
 from hub.runtime import Hub
 from hub.services.customers import find_customers
 from hub.services.keys import key_status, rewrap, rotate_keys, take_census
-from hub.services.rewrap import _records_batch, _rewrap_records, run_pass
+from hub.services.rewrap import _rewrap_records, run_pass
+from hub.services.sealed_tables import BATCH, TARGETS, records_batch
 from hub.store.schema import blind_index, data_keys, records
 from hub.sync import sync_connection
 from hub.testing import MemorySource
@@ -74,7 +75,7 @@ async def test_a_record_written_while_its_batch_is_resealed_keeps_the_newer_writ
     await fill_store(hub)
     await rotate_keys(hub, force=True)
     async with hub.engine.connect() as conn:
-        batch = await _records_batch(conn, None, 1000)  # read, as the job reads a batch
+        batch = await records_batch(conn, None, 1000)  # read, as the job reads a batch
     # A sync changes p1 after the job read it and before the job writes.
     memory.put("people", {"id": "p1", "name": "Renamed", "email": "renamed@example.com",
                           "phone": "+14155550111", "tags": [], "deleted": False})  # fmt: skip
@@ -119,14 +120,12 @@ async def test_an_interrupted_rewrap_resumes_after_its_last_committed_batch(
 
 async def _batches_of_a_full_run(hub: Hub) -> int:
     """How many batches of 10 a whole pass takes on this store (counted, not written)."""
-    from hub.services.rewrap import _BATCH, TARGETS
-
     batches = 0
     async with hub.engine.connect() as conn:
         for target in TARGETS:
             after = None
             while True:
-                rows = await _BATCH[target](conn, after, 10)
+                rows = await BATCH[target](conn, after, 10)
                 batches += 1
                 if len(rows) < 10:
                     break
