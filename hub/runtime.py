@@ -35,6 +35,7 @@ from hub.store.engine import open_engine
 from hub.store.schema import secrets
 from hub.vault import Keyring, referenced_secret, resolve_secret_refs, set_secret
 from hub.vault.key_sources import MasterKey, find_master_key, installed_providers
+from hub.vault.rotation import KeyringStale
 from hub.vault.wrapping import KeyDoesNotOpen
 
 log = logging.getLogger(__name__)
@@ -216,6 +217,13 @@ class Hub:
                     field,
                 )
                 return
+            try:
+                await store(secret, value)
+            except KeyringStale:  # another process rotated the data key: seal with the new one
+                await self.reload_keyring()
+                await store(secret, value)
+
+        async def store(secret: str, value: str) -> None:
             async with self.engine.begin() as conn:
                 await set_secret(conn, self.keyring, secret, value)
                 connector_name, now_stored = await get_connection(conn, name)
