@@ -1,6 +1,11 @@
 """Where the vault's sealed values live, and how to walk them: five tables read in
 primary-key order, in batches, each row with the tokens it holds. The rewrap job and the
-census both walk them this way (:mod:`hub.services.rewrap`, :mod:`hub.services.census`)."""
+census both walk them this way (:mod:`hub.services.rewrap`, :mod:`hub.services.census`).
+
+A new table or column that holds tokens must be added here (and a resealer in the rewrap):
+values the census does not see would keep an old key referenced without saying so, and
+retiring it would make them unreadable. A test scans the whole store for tokens outside
+these places."""
 
 from __future__ import annotations
 
