@@ -113,6 +113,29 @@ class Settings(BaseSettings):
         default="text", description="text, or json for one JSON object per log line."
     )
 
+    data_key_max_age_days: float = Field(
+        default=90,
+        gt=0,
+        description="Age at which `hub keys rotate` replaces the primary data key.",
+    )
+    data_key_max_seals: int = Field(
+        default=2**32,
+        ge=1,
+        description="Seals after which the primary data key is replaced (AES-GCM with "
+        "random nonces: NIST SP 800-38D's 2^32).",
+    )
+    master_key_provider: str | None = Field(
+        default=None,
+        description="Name of a key-provider plugin (KMS, Vault transit) that gives the master "
+        "key; HUB_MASTER_KEY still wins; the key file is then not used.",
+    )
+    rewrap_batch_size: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="Rows the rewrap job reseals per transaction: a kill loses at most one.",
+    )
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _known_level(cls, value: object) -> object:

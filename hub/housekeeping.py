@@ -136,3 +136,19 @@ async def purge_expired(hub: Hub) -> None:
     purged = await run_retention(hub)
     if purged.total:
         log.info("retention: %s", ", ".join(f"{t.data_type} {t.count}" for t in purged.types))
+
+
+@register(
+    "key-rotation",
+    timedelta(hours=6),
+    "Rotate the primary data key when the policy says (90 days or 2^32 seals), then rewrap.",
+)
+async def rotate_due_keys(hub: Hub) -> None:
+    from hub.services.keys import key_status, rewrap, rotate_keys
+
+    rotation = await rotate_keys(hub)
+    for purpose, reason in rotation.reasons.items():
+        log.warning("key rotation: the %s key was rotated (%s)", purpose, reason)
+    if (await key_status(hub)).rewrap_pending:
+        result = await rewrap(hub)
+        log.info("rewrap: %d resealed, keys retired: %s", result.rewrapped, result.retired)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from hub.runtime import Hub
     from hub.sandbox.app import SandboxApp
     from hub.sync import PageWrite
+    from hub.vault.key_sources import KeyProvider
 
 hookspec = pluggy.HookspecMarker("hub")
 hookimpl = pluggy.HookimplMarker("hub")
@@ -89,6 +90,16 @@ class HubSpec:
         id, mapping version, the sealed rows and tombstones (keys and blind-index digests, no
         personal values) and the transaction's time. Return None, or an awaitable that the
         engine awaits; raising rolls the whole page back and fails the run.
+        """
+
+    @hookspec
+    def hub_key_providers(self) -> list[KeyProvider]:  # type: ignore[empty-body]
+        """Return master key providers (a cloud KMS, Vault transit, an HSM).
+
+        Called when a hub opens, if hub.toml names one with ``master_key_provider``. A
+        provider has a ``name`` and a ``master_key()`` method returning the 32-byte master
+        key, raising ``VaultError`` with a reason (never key material) when it cannot; see
+        :mod:`hub.vault.key_sources` and docs/security.md.
         """
 
 
@@ -210,3 +221,9 @@ def plugin_transforms() -> dict[str, Callable[..., Any]]:
 
 def plugin_mapping_paths() -> list[str]:
     return [p for batch in plugin_manager().hook.hub_mapping_paths() for p in batch]
+
+
+def key_providers() -> dict[str, KeyProvider]:
+    """Installed master key providers by name."""
+    batches = plugin_manager().hook.hub_key_providers()
+    return _by_name(batches, lambda p: p.name, "key provider")

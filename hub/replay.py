@@ -19,6 +19,7 @@ from hub.store.records import Tombstone, latest_source_update
 from hub.store.runs import RunCounters
 from hub.sync import QUARANTINE_TABLE, PageWrite, quarantine_row_key, store_page, to_record_row
 from hub.vault import open_value
+from hub.vault.rotation import confirm_primaries
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,7 @@ async def _replay_entry(hub: Hub, entry: Any, raw: dict[str, Any], system: str, 
                 now=now,
             )
             await store_page(conn, hub, write)
+            await confirm_primaries(conn, hub.keyring)  # sealed under keys still primary
         await mark_resolved(conn, entry.id, now)
     run.committed(delta)
     return outcome

@@ -28,12 +28,16 @@ from hub.audit.entry import Actor
 from hub.config import Settings
 from hub.connection_config import build_connector, open_personal_config
 from hub.connector import Connector, CredentialSaver
+from hub.errors import VaultError
 from hub.mapping import Mapping, find_mapping
 from hub.plugins import plugin_mapping_paths
 from hub.store.connections import get_connection
 from hub.store.engine import open_engine
 from hub.store.schema import secrets
-from hub.vault import Keyring, load_master_key, referenced_secret, resolve_secret_refs, set_secret
+from hub.vault import Keyring, referenced_secret, resolve_secret_refs, set_secret
+from hub.vault.key_sources import MasterKey, find_master_key, installed_providers
+from hub.vault.rotation import KeyringStale
+from hub.vault.wrapping import KeyDoesNotOpen
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +76,8 @@ class Hub:
         self._runtimes: dict[str, ConnectionRuntime] = {}
         self._retired: list[ConnectionRuntime] = []
         self._building = asyncio.Lock()
+        # Kept to reload the keyring after another process rotates a key (set by open()).
+        self._master_key: bytes | None = None
 
     @classmethod
     @asynccontextmanager
@@ -87,21 +93,46 @@ class Hub:
         """
         engine = await open_engine(settings.resolved_database_url, create=create)
         try:
-            master_key = load_master_key(settings.resolved_key_file)
+            found = master_key_of(settings)
+            master_key = found.key
             async with engine.connect() as conn:
-                keyring = await Keyring.load(
-                    conn,
-                    master_key,
-                    create=not allow_damaged_keys,
-                    allow_damaged=allow_damaged_keys,
-                )
+                try:
+                    keyring = await Keyring.load(
+                        conn,
+                        master_key,
+                        create=not allow_damaged_keys,
+                        allow_damaged=allow_damaged_keys,
+                    )
+                except KeyDoesNotOpen as exc:
+                    raise wrong_master_key(exc, found, settings.resolved_key_file) from None
             hub = cls(settings, engine, keyring)
+            hub._master_key = master_key
             try:
                 yield hub
             finally:
                 await hub.close_connections()
         finally:
             await engine.dispose()
+
+    @property
+    def master_key(self) -> bytes:
+        """The master key this hub opened its keyring with (never logged or shown)."""
+        if self._master_key is None:
+            raise RuntimeError("this hub was not opened with Hub.open()")
+        return self._master_key
+
+    def use_master_key(self, master_key: bytes) -> None:
+        """The master key after a rotation (the data keys are now wrapped by it)."""
+        self._master_key = master_key
+
+    async def reload_keyring(self) -> Keyring:
+        """Read the data keys again (after a rotation, here or in another process); seals
+        counted but not yet written carry over to the new keyring."""
+        async with self.engine.connect() as conn:
+            fresh = await Keyring.load(conn, self.master_key, create=False)
+        fresh.add_seals(self.keyring.take_seals())
+        self.keyring = fresh
+        return fresh
 
     def mapping(self, connector: str) -> Mapping:
         """The mapping file for ``connector``: operators' folders first, then plugins'."""
@@ -189,6 +220,13 @@ class Hub:
                     field,
                 )
                 return
+            try:
+                await store(secret, value)
+            except KeyringStale:  # another process rotated the data key: seal with the new one
+                await self.reload_keyring()
+                await store(secret, value)
+
+        async def store(secret: str, value: str) -> None:
             async with self.engine.begin() as conn:
                 await set_secret(conn, self.keyring, secret, value)
                 connector_name, now_stored = await get_connection(conn, name)
@@ -220,3 +258,29 @@ def _secret_names(value: Any) -> set[str]:
     if isinstance(value, list):
         return set().union(*(_secret_names(v) for v in value))
     return set()
+
+
+def master_key_of(settings: Settings) -> MasterKey:
+    """The master key from ``HUB_MASTER_KEY``, the configured key provider or the key file."""
+    provider = settings.master_key_provider
+    return find_master_key(
+        settings.resolved_key_file,
+        provider=provider,
+        providers=installed_providers() if provider is not None else None,
+    )
+
+
+def wrong_master_key(exc: KeyDoesNotOpen, found: MasterKey, key_file: Path) -> VaultError:
+    """A master key that opens no data key: say where it came from and what else was tried
+    (and a master key rotation that stopped before its new key file was moved in place)."""
+    tried = "; sources tried before it: " + ", ".join(found.tried) if found.tried else ""
+    staged = key_file.with_name(key_file.name + ".new")
+    hint = (
+        f"; {staged} exists: a master key rotation stopped before moving it over {key_file}, "
+        "and that new key is probably the one"
+        if staged.exists()
+        else "; restore the key this database was created with"
+    )
+    return VaultError(
+        f"the master key from {found.source} does not open data key {exc.key_id}{tried}{hint}"
+    )

@@ -53,6 +53,7 @@ from hub.store.records import (
 from hub.store.retention import delete_stored_copies
 from hub.store.runs import RunCounters, clear_state, load_state, save_state
 from hub.vault import record_row, seal_record, seal_value
+from hub.vault.rotation import KeyringStale, confirm_primaries
 from hub.vault.verify import record_opens
 
 __all__ = [
@@ -152,6 +153,7 @@ def to_record_row(record: Any, hub: Hub) -> RecordRow:
         content_hash=sealed.content_hash,
         index=sealed.index,
         source_updated_at=p.source_updated_at,
+        hash_key_id=sealed.hash_key_id,
     )
 
 
@@ -352,7 +354,20 @@ class StreamSync:
             yield page
 
     async def commit_page(self, run: Run, page: Page) -> RunCounters:
-        """Write one page, its cursor and the run's counters in one transaction."""
+        """Write one page, its cursor and the run's counters in one transaction.
+
+        A page sealed just before another process rotated a key is sealed again with the
+        reloaded keyring (:func:`hub.vault.rotation.confirm_primaries`), so a rotation never
+        stops a sync and nothing is written under a demoted key.
+        """
+        try:
+            return await self._commit_page(run, page)
+        except KeyringStale:
+            await self.hub.reload_keyring()
+            return await self._commit_page(run, page)
+
+    async def _commit_page(self, run: Run, page: Page) -> RunCounters:
+        keyring = self.hub.keyring  # the keyring map_page seals with, checked in the write
         mapped = map_page(
             self.hub,
             self.mapping,
@@ -364,6 +379,7 @@ class StreamSync:
         now = utcnow()
         async with self.hub.engine.begin() as conn:
             await run.renew(conn)  # first, and it takes SQLite's write lock
+            await confirm_primaries(conn, keyring)
             counts = await store_page(
                 conn,
                 self.hub,

@@ -14,6 +14,7 @@ from hub.cli import check as _check
 from hub.cli import connections as _connections
 from hub.cli import connectors as _connectors
 from hub.cli import customers as _customers
+from hub.cli import keys as _keys
 from hub.cli import outbox as _outbox
 from hub.cli import principals as _principals
 from hub.cli import quarantine as _quarantine
@@ -28,6 +29,6 @@ from hub.cli.base import app
 
 __all__ = ["app"]
 # Imported for their commands: each module registers its own on the app.
-_COMMANDS = (_audit, _bench, _cases, _check, _connections, _connectors, _customers, _outbox,
-             _principals, _quarantine, _retention, _run, _sandbox, _schedules, _secrets,
-             _setup, _sync)  # fmt: skip
+_COMMANDS = (_audit, _bench, _cases, _check, _connections, _connectors, _customers, _keys,
+             _outbox, _principals, _quarantine, _retention, _run, _sandbox, _schedules,
+             _secrets, _setup, _sync)  # fmt: skip

@@ -156,3 +156,23 @@ def bench_run_scale(
             )
         )
     )
+
+
+@bench_app.command("rewrap")
+def bench_rewrap(
+    connector: Annotated[str, typer.Option(help="Connector whose sandbox fills the store.")],
+    records: Annotated[int, typer.Option(help="Records in the sandbox.")] = 5_000,
+    seed: Annotated[int, typer.Option()] = 7,
+    database_url: Annotated[
+        str | None, typer.Option(help="Bench against this empty database (default: temp SQLite).")
+    ] = None,
+) -> None:
+    """The rewrap job's tokens/s, and a sync's records/s beside a rewrap vs alone, as JSON.
+
+    Example: hub bench rewrap --connector zendesk --records 5000
+    """
+    from hub.bench_rewrap import bench_rewrap as do_bench
+
+    print_json(
+        run(lambda: do_bench(connector, records=records, seed=seed, database_url=database_url))
+    )

@@ -23,6 +23,7 @@ from hub.runtime import Hub, utcnow
 from hub.store import connections as store
 from hub.store.runs import recent_runs
 from hub.vault import referenced_secret, resolve_secret_refs
+from hub.vault.rotation import confirm_primaries
 
 
 @dataclass(frozen=True)
@@ -157,8 +158,10 @@ async def add_connection(
     async with hub.engine.connect() as conn:
         resolved = await resolve_secret_refs(conn, hub.keyring, config)
     await build_connector(connector, name, resolved).aclose()  # validates before storing
-    stored = seal_personal_config(connector, name, config, hub.keyring)
+    keyring = hub.keyring
+    stored = seal_personal_config(connector, name, config, keyring)
     async with hub.engine.begin() as conn:
+        await confirm_primaries(conn, keyring)  # counts the seals; never under a rotated key
         await store.add_connection(conn, name, connector, stored, utcnow())
         await record_action(
             hub,

@@ -36,6 +36,7 @@ from hub.runtime import Hub
 from hub.store import outbox as store
 from hub.store.connections import get_connection
 from hub.vault import Keyring, open_value, seal_value
+from hub.vault.rotation import confirm_primaries
 
 # How far before an entry was written a reconcile looks for its message (clock skew
 # between the hub and the vendor).
@@ -85,6 +86,7 @@ async def enqueue(
     if not key or len(key) > 200:
         raise ValueError("an outbox idempotency key must be 1 to 200 characters")
     sealed = seal_message(keyring, connection, key, message)
+    await confirm_primaries(conn, keyring)  # counts the seal; never under a rotated key
     entry, _ = await store.insert_entry(
         conn, connection=connection, key=key, sealed=sealed, now=now or datetime.now(UTC)
     )

@@ -10,6 +10,7 @@ from hub.runtime import Hub
 from hub.vault import list_secrets as vault_list_secrets
 from hub.vault import remove_secret as vault_remove_secret
 from hub.vault import set_secret as vault_set_secret
+from hub.vault.rotation import KeyringStale
 
 
 async def set_secret(hub: Hub, name: str, value: str) -> None:
@@ -23,9 +24,15 @@ async def set_secret(hub: Hub, name: str, value: str) -> None:
     await authorize(
         hub, "secrets.manage", action="secret.set", target_type="secret", target_id=name
     )
-    async with hub.engine.begin() as conn:
-        await vault_set_secret(conn, hub.keyring, name, value)
-        await record_action(hub, conn, "secret.set", target_type="secret", target_id=name)
+    try:
+        async with hub.engine.begin() as conn:
+            await vault_set_secret(conn, hub.keyring, name, value)
+            await record_action(hub, conn, "secret.set", target_type="secret", target_id=name)
+    except KeyringStale:  # another process rotated the data key: seal with the new one
+        await hub.reload_keyring()
+        async with hub.engine.begin() as conn:
+            await vault_set_secret(conn, hub.keyring, name, value)
+            await record_action(hub, conn, "secret.set", target_type="secret", target_id=name)
 
 
 async def list_secrets(hub: Hub) -> list[tuple[str, datetime]]:

@@ -36,7 +36,8 @@ async def initialise(directory: Path, *, explicit_config: Path | None = None) ->
         done.append(f"wrote {path}")
     settings = load_settings(path)
     key_file = settings.resolved_key_file
-    if not key_file.exists() and MASTER_KEY_VAR not in os.environ:
+    uses_file = MASTER_KEY_VAR not in os.environ and settings.master_key_provider is None
+    if not key_file.exists() and uses_file:
         await _refuse_a_new_key_for_existing_data_keys(settings)
         create_master_key(key_file)
         done.append(f"created master key {key_file} (mode 0600; back it up, never commit it)")

@@ -27,6 +27,7 @@ class RecordRow:
     content_hash: str
     index: Sequence[tuple[str, int, str]]  # (kind, key_id, digest)
     source_updated_at: datetime | None
+    hash_key_id: int | None = None  # the index key that computed content_hash
 
 
 @dataclass(frozen=True)
@@ -241,6 +242,7 @@ def _values(
             "data": {},
             "raw": None,
             "content_hash": TOMBSTONE_HASH,
+            "hash_key_id": None,
             "deleted": True,
         }
     return {
@@ -249,6 +251,7 @@ def _values(
         "data": item.data,
         "raw": item.raw,
         "content_hash": item.content_hash,
+        "hash_key_id": item.hash_key_id,
         "deleted": False,
     }
 

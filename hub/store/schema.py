@@ -282,3 +282,26 @@ stream_schedules = sa.Table(
     sa.Column("drift_seconds", sa.Float, nullable=True),  # the stream's drift target
     sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
+
+# -- the vault's key lifecycle (issue 19) --------------------------------------------------
+# How many values each data key has sealed (flushed once per page or write, not per value),
+# and when it was retired: a retired key's wrapped material is destroyed.
+data_keys.append_column(
+    sa.Column("seals", sa.BigInteger, nullable=False, default=0, server_default=sa.text("0"))
+)
+data_keys.append_column(sa.Column("retired_at", UtcDateTime(), nullable=True))
+# The index key that computed a record's content hash (NULL: written before it was recorded),
+# so the census of an index key is a count, not a decryption of every record.
+records.append_column(sa.Column("hash_key_id", sa.Integer, nullable=True))
+
+# Where the rewrap job is, per table it walks: ``after`` is the last key it finished (the
+# primary key as text), so a killed job resumes from the next batch.
+rewrap_progress = sa.Table(
+    "rewrap_progress",
+    metadata,
+    sa.Column("target", sa.String(50), primary_key=True),
+    sa.Column("after", sa.String(300), nullable=True),
+    sa.Column("finished", sa.Boolean, nullable=False),
+    sa.Column("rows_done", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)

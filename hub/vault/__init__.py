@@ -3,7 +3,9 @@ of canonical records and the encrypted secret store. See ``docs/security.md``.
 
 Key hierarchy: the master key (``HUB_MASTER_KEY`` or ``secrets/master.key``) wraps versioned
 data keys stored in the database; "data" keys seal values with AES-256-GCM into v1 tokens,
-"index" keys compute blind indexes and content hashes.
+"index" keys compute blind indexes and content hashes. Keys rotate by policy
+(:mod:`hub.vault.policy`, :mod:`hub.vault.rotation`); the rewrap job that reseals old values
+is :mod:`hub.services.rewrap`.
 """
 
 from hub.vault.blind_index import (
@@ -14,7 +16,7 @@ from hub.vault.blind_index import (
     normalise_phone,
 )
 from hub.vault.cipher import KeySource, open_token, parse_token, seal, token_key_id
-from hub.vault.data_key import DataKey, KeyPurpose, KeyStatus
+from hub.vault.data_key import DataKey, KeyPurpose, KeyRetired, KeyStatus
 from hub.vault.keyring import Keyring, holds_data_keys
 from hub.vault.master_key import DEFAULT_KEY_FILE, create_master_key, load_master_key
 from hub.vault.sealing import (
@@ -41,6 +43,7 @@ __all__ = [
     "DEFAULT_KEY_FILE",
     "DataKey",
     "KeyPurpose",
+    "KeyRetired",
     "KeySource",
     "KeyStatus",
     "Keyring",

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from hub.errors import VaultError
+
 KeyPurpose = Literal["data", "index"]
 KeyStatus = Literal["primary", "active", "retired"]
 
@@ -34,3 +36,16 @@ class DataKey:
             raise ValueError(f"data key {self.id} has unknown purpose {self.purpose!r}")
         if len(self.material) != KEY_BYTES:
             raise ValueError(f"data key {self.id} must be {KEY_BYTES} bytes")
+
+
+class KeyRetired(VaultError):
+    """A token names a retired data key. Its census was 0 when it retired, so the token was
+    written by a process that kept using the key, or restored from an older backup."""
+
+    def __init__(self, key_id: int, where: str = "") -> None:
+        place = f"{where}: " if where else ""
+        super().__init__(
+            f"{place}data key {key_id} is retired (its material is destroyed); this value was "
+            "sealed under it after its census reached 0, or restored from an older backup"
+        )
+        self.key_id = key_id

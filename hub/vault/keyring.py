@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.errors import VaultError
 from hub.store.schema import data_keys
-from hub.vault.data_key import KEY_BYTES, PURPOSES, DataKey, KeyPurpose, KeyStatus
+from hub.vault.data_key import KEY_BYTES, PURPOSES, DataKey, KeyPurpose, KeyRetired, KeyStatus
 from hub.vault.wrapping import KeyDoesNotOpen, unwrap_data_key, wrap_data_key
 
 _CREATE_ATTEMPTS = 5
@@ -30,11 +30,21 @@ _STATUSES: dict[str, KeyStatus] = {"primary": "primary", "active": "active", "re
 class Keyring:
     """The unwrapped data keys by id. Build it with :meth:`load`; tests may pass keys."""
 
-    def __init__(self, keys: Iterable[DataKey], damaged: dict[int, str] | None = None) -> None:
+    def __init__(
+        self,
+        keys: Iterable[DataKey],
+        damaged: dict[int, str] | None = None,
+        retired: Iterable[int] = (),
+    ) -> None:
         self._keys = {key.id: key for key in keys}
         # Keys that did not open (id -> reason); only a keyring loaded with allow_damaged
         # has any, for `hub check` to report.
         self.damaged: dict[int, str] = dict(damaged or {})
+        # Retired keys: their material is destroyed, their ids kept to say so on a read.
+        self.retired: frozenset[int] = frozenset(retired)
+        # Values sealed per key id since the last take_seals(): counted in memory, written to
+        # data_keys once per page or write (hub.vault.seal_counter), never per value.
+        self._seals: dict[int, int] = {}
 
     def __repr__(self) -> str:
         return f"Keyring(key_ids={self.key_ids()})"
@@ -66,7 +76,11 @@ class Keyring:
             keys, damaged = await _load_committed(conn, master_key, create=create)
         if damaged and (not allow_damaged or not keys):
             raise _damage_error(keys, damaged)
-        return cls(keys, {key_id: _damage_reason(exc) for key_id, exc in damaged.items()})
+        opened = [key for key in keys if key.status != "retired"]
+        retired = [key.id for key in keys if key.status == "retired"]
+        return cls(
+            opened, {key_id: _damage_reason(exc) for key_id, exc in damaged.items()}, retired
+        )
 
     def primary(self, purpose: KeyPurpose) -> DataKey:
         """The key that seals (``"data"``) or indexes (``"index"``) new values."""
@@ -79,11 +93,31 @@ class Keyring:
         return max(primaries, key=lambda k: k.id)
 
     def get(self, key_id: int) -> DataKey:
-        """The key with this id, whatever its status; VaultError if this database has none."""
+        """The key with this id (primary or decrypt-only); KeyRetired for a retired key,
+        VaultError if this database has no such key."""
+        if key_id in self.retired:
+            raise KeyRetired(key_id)
         try:
             return self._keys[key_id]
         except KeyError:
             raise VaultError(f"data key {key_id} is not in this database's keyring") from None
+
+    def sealing_key(self) -> DataKey:
+        """The primary data key, counting one seal against it (see :meth:`take_seals`)."""
+        key = self.primary("data")
+        self._seals[key.id] = self._seals.get(key.id, 0) + 1
+        return key
+
+    def take_seals(self) -> dict[int, int]:
+        """The seals counted per key id since the last call, and start counting afresh."""
+        taken, self._seals = self._seals, {}
+        return taken
+
+    def add_seals(self, counts: dict[int, int]) -> None:
+        """Count seals made elsewhere (a worker process, or a write that rolled back and
+        will be retried) against this keyring."""
+        for key_id, n in counts.items():
+            self._seals[key_id] = self._seals.get(key_id, 0) + n
 
     def key_ids(self) -> list[int]:
         """All key ids, ascending."""
@@ -177,7 +211,7 @@ async def _read_and_create(conn: AsyncConnection, master_key: bytes, *, create: 
     next_id = max((row.id for row in rows), default=0) + 1
     missing = _missing_purposes(rows) if create else []
     for key_id, purpose in enumerate(missing, start=next_id):
-        keys.append(await _insert_key(conn, master_key, key_id, purpose))
+        keys.append(await insert_key(conn, master_key, key_id, purpose))
     return keys, damaged
 
 
@@ -208,9 +242,16 @@ def _lost_race(conn: AsyncConnection, exc: sa.exc.DBAPIError) -> bool:
     return conn.dialect.name == "sqlite" and isinstance(exc, sa.exc.OperationalError)
 
 
-async def _insert_key(
-    conn: AsyncConnection, master_key: bytes, key_id: int, purpose: KeyPurpose
+async def insert_key(
+    conn: AsyncConnection,
+    master_key: bytes,
+    key_id: int,
+    purpose: KeyPurpose,
+    *,
+    now: datetime | None = None,
 ) -> DataKey:
+    """Create a new primary key ``key_id`` of ``purpose``, wrapped, in the caller's
+    transaction (the caller demotes the old primary first, if there is one)."""
     material = os.urandom(KEY_BYTES)
     await conn.execute(
         data_keys.insert().values(
@@ -218,7 +259,7 @@ async def _insert_key(
             purpose=purpose,
             wrapped=wrap_data_key(material, master_key, key_id=key_id, purpose=purpose),
             status="primary",
-            created_at=datetime.now(UTC),
+            created_at=now or datetime.now(UTC),
         )
     )
     return DataKey(id=key_id, purpose=purpose, material=material, status="primary")
@@ -229,5 +270,7 @@ def _unwrap(row: _StoredKey, master_key: bytes) -> DataKey:
     status = _STATUSES.get(row.status)
     if purpose is None or status is None:
         raise VaultError(f"data key {row.id} has an unknown purpose or status in data_keys")
+    if status == "retired":  # destroyed at retirement: only its id remains
+        return DataKey(id=row.id, purpose=purpose, material=bytes(KEY_BYTES), status=status)
     material = unwrap_data_key(row.wrapped, master_key, key_id=row.id, purpose=purpose)
     return DataKey(id=row.id, purpose=purpose, material=material, status=status)

@@ -35,8 +35,18 @@ def create_master_key(key_file: Path) -> None:
     The parent directory is created with mode 0700 if missing. O_CREAT|O_EXCL makes creation
     atomic: of two concurrent ``hub init`` runs, exactly one writes the key.
     """
+    write_master_key(key_file, os.urandom(KEY_BYTES))
+
+
+def read_master_key_file(key_file: Path) -> bytes:
+    """The master key in ``key_file``, with the same checks as at start (mode 0600)."""
+    return _decode(_read_key_file(key_file), source=f"the master key file {key_file}")
+
+
+def write_master_key(key_file: Path, key: bytes) -> None:
+    """Write ``key`` to a new file ``key_file`` (mode 0600, never overwriting one)."""
     key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    text = base64.b64encode(os.urandom(KEY_BYTES)) + b"\n"
+    text = base64.b64encode(key) + b"\n"
     try:
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

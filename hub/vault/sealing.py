@@ -35,6 +35,7 @@ class SealedRecord:
     raw: str  # the vendor record, sealed under column "raw"
     index: list[tuple[str, int, str]]  # (kind, index key id, digest), no duplicates
     content_hash: str  # keyed HMAC of the plaintext data and raw; equal iff unchanged
+    hash_key_id: int | None = None  # the index key of content_hash and index
 
 
 def record_row(connection: str, object_type: str, external_id: str) -> str:
@@ -61,6 +62,7 @@ def seal_record(
         raw=seal_value(record.raw, keyring, table=table, column="raw", row=row),
         index=_index_entries(record, index_key),
         content_hash=_content_hash(type(record).kind, plain, record.raw, index_key),
+        hash_key_id=index_key.id,
     )
 
 
@@ -113,7 +115,7 @@ def open_raw(sealed: str, keyring: Keyring, *, row: str, table: str = "records")
 def seal_value(value: Any, keyring: Keyring, *, table: str, column: str, row: str) -> str:
     """Seal any JSON-able value under the primary data key, bound to (table, column, row)."""
     plaintext = _canonical_json(value).encode("utf-8")
-    return seal(plaintext, keyring.primary("data"), table=table, column=column, row=row)
+    return seal(plaintext, keyring.sealing_key(), table=table, column=column, row=row)
 
 
 def open_value(token: Any, keyring: Keyring, *, table: str, column: str, row: str) -> Any:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.errors import ConfigError, VaultError
 from hub.store.schema import secrets
 from hub.vault.keyring import Keyring
+from hub.vault.rotation import confirm_primaries
 from hub.vault.sealing import open_value, seal_value
 
 REFERENCE_PREFIX = "secret:"
@@ -27,6 +28,7 @@ async def set_secret(conn: AsyncConnection, keyring: Keyring, name: str, value: 
     """Store or replace the secret ``name``."""
     _check_name(name)
     sealed = _seal(keyring, name, value)
+    await confirm_primaries(conn, keyring)  # never written under a key rotated meanwhile
     now = datetime.now(UTC)
     updated = await conn.execute(
         secrets.update().where(secrets.c.name == name).values(sealed=sealed, updated_at=now)

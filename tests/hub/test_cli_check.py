@@ -48,5 +48,5 @@ def test_check_passes_a_sound_hub_and_names_each_tampered_value(tmp_path: Path) 
     [failure] = report["failures"]
     assert (failure["table"], failure["column"]) == ("records", "raw")
     assert failure["row"].startswith(f"{first[0]} (mem/")
-    assert "records.raw does not open" in failure["reason"]
+    assert "records.raw (row mem/" in failure["reason"] and "does not open" in failure["reason"]
     assert "Traceback" not in err

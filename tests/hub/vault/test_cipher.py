@@ -68,7 +68,7 @@ def test_the_reader_looks_up_exactly_the_header_key_once() -> None:
 
 def test_an_unknown_key_id_is_a_vault_error_naming_the_column() -> None:
     with pytest.raises(
-        VaultError, match=r"records\.data\.emails: data key 7 is not in the keyring"
+        VaultError, match=r"records\.data\.emails \(row [^)]*\): data key 7 is not in the keyring"
     ):
         open_token(_sealed(key=KEY_7), {1: KEY_1}, **CONTEXT)
 
