@@ -42,6 +42,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "customers.update": frozenset({"admin", "agent"}),
     "messages.send": frozenset({"admin", "integrator", "agent"}),
     "keys.manage": frozenset({"admin"}),
+    "retention.run": frozenset({"admin"}),  # deletes data: the scheduler and admins only
     "principals.read": frozenset({"admin", "auditor"}),
     "principals.manage": frozenset({"admin"}),
     "audit.read": frozenset({"admin", "auditor"}),

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.audit import authorize, record_action
 from hub.retention.policy import Period, describe_period
 from hub.runtime import Hub, utcnow
 from hub.store.retention import TARGETS, Target, examine, id_ceiling
@@ -72,7 +73,8 @@ async def run_retention(
     on_batch: BatchCallback | None = None,
 ) -> RetentionRun:
     """Purge every data type past its period; with ``dry_run``, count instead and change
-    nothing."""
+    nothing. Each purged batch is on the audit trail, in the batch's own transaction."""
+    await authorize(hub, "retention.run", action="retention.purge")
     now = clock()
     types: list[Purged] = []
     for target in TARGETS:
@@ -100,7 +102,12 @@ async def _purge(hub: Hub, target: Target, cutoff: datetime, on_batch: BatchCall
         async with hub.engine.begin() as conn:
             due = await examine(conn, target, cutoff, after=after, limit=size)
             if due:
-                purged += await target.apply(conn, due, cutoff)
+                done = await target.apply(conn, due, cutoff)
+                purged += done
+                await record_action(
+                    hub, conn, "retention.purge", target_type=target.key,
+                    detail={"action": target.action, "count": done, "cutoff": cutoff.isoformat()},
+                )  # fmt: skip
         if due and on_batch is not None:
             on_batch(target.key, purged)
     return purged
