@@ -45,22 +45,30 @@ def record_row(connection: str, object_type: str, external_id: str) -> str:
 def seal_record(
     record: CanonicalRecord, keyring: Keyring, *, table: str = "records"
 ) -> SealedRecord:
-    """Seal a record's Pii fields and raw payload, and compute its blind indexes and hash."""
+    """Seal a record's Pii fields and raw payload, and compute its blind indexes and hash.
+
+    The raw payload, the largest part, is serialised once: the same canonical text is sealed
+    and goes into the content hash.
+    """
     p = record.provenance
     row = record_row(p.connection, p.object_type, p.external_id)
     plain = record.model_dump(mode="json", exclude={"provenance", "raw"})
+    data_key = keyring.primary("data")
     data = dict(plain)
     for name in type(record).pii_fields():
         if not _is_empty(data[name]):
-            data[name] = seal_value(
-                data[name], keyring, table=table, column=f"data.{name}", row=row
+            data[name] = _seal_text(
+                _canonical_json(data[name]), data_key, table=table, column=f"data.{name}", row=row
             )
+    raw_json = _canonical_json(record.raw)
     index_key = keyring.primary("index")
     return SealedRecord(
         data=data,
-        raw=seal_value(record.raw, keyring, table=table, column="raw", row=row),
+        raw=_seal_text(raw_json, data_key, table=table, column="raw", row=row),
         index=_index_entries(record, index_key),
-        content_hash=_content_hash(type(record).kind, plain, record.raw, index_key),
+        content_hash=_content_hash_of_json(
+            type(record).kind, _canonical_json(plain), raw_json, index_key
+        ),
     )
 
 
@@ -112,8 +120,14 @@ def open_raw(sealed: str, keyring: Keyring, *, row: str, table: str = "records")
 
 def seal_value(value: Any, keyring: Keyring, *, table: str, column: str, row: str) -> str:
     """Seal any JSON-able value under the primary data key, bound to (table, column, row)."""
-    plaintext = _canonical_json(value).encode("utf-8")
-    return seal(plaintext, keyring.primary("data"), table=table, column=column, row=row)
+    return _seal_text(
+        _canonical_json(value), keyring.primary("data"), table=table, column=column, row=row
+    )
+
+
+def _seal_text(text: str, key: DataKey, *, table: str, column: str, row: str) -> str:
+    """Seal canonical JSON text (ASCII, so its UTF-8 encoding is the text itself)."""
+    return seal(text.encode("utf-8"), key, table=table, column=column, row=row)
 
 
 def open_value(token: Any, keyring: Keyring, *, table: str, column: str, row: str) -> Any:
@@ -159,9 +173,18 @@ def _strings(value: Any) -> list[str]:
 
 def _content_hash(kind: str, data: dict[str, Any], raw: dict[str, Any], key: DataKey) -> str:
     """Keyed, so equal hashes reveal nothing; from plaintext, because tokens are randomised."""
-    document = _canonical_json({"kind": kind, "data": data, "raw": raw})
+    return _content_hash_of_json(kind, _canonical_json(data), _canonical_json(raw), key)
+
+
+def _content_hash_of_json(kind: str, data_json: str, raw_json: str, key: DataKey) -> str:
+    """:func:`_content_hash` from the canonical texts of ``data`` and ``raw``.
+
+    The document is assembled exactly as ``_canonical_json({"kind", "data", "raw"})`` would
+    write it (keys sorted: data, kind, raw), so hashes stored by earlier versions still match.
+    """
+    document = f'{{"data":{data_json},"kind":{_canonical_json(kind)},"raw":{raw_json}}}'
     message = length_prefixed(_CONTENT_LABEL, document)
-    return hmac.new(key.material, message, hashlib.sha256).hexdigest()
+    return hmac.digest(key.material, message, hashlib.sha256).hex()
 
 
 def _canonical_json(value: Any) -> str:
