@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,9 +105,14 @@ async def bench_sync(
     seed: int,
     database_url: str | None = None,
     log_level: str = "WARNING",
+    phases: Sequence[str] = PHASES,
 ) -> dict[str, Any]:
-    """Run both phases against one sandbox process and report them side by side; the engine
-    phase logs at ``log_level`` (redacted, as a real sync) into a file whose size is given."""
+    """Run the ``phases`` against one sandbox process and report them side by side; the
+    engine phase logs at ``log_level`` (redacted, as a real sync) into a file whose size is
+    given. Ratios are reported when both phases ran."""
+    unknown = sorted(set(phases) - set(PHASES))
+    if unknown or not phases:
+        raise HubError(f"unknown bench phase(s) {unknown or phases}; choose from {PHASES}")
     proc, info = await asyncio.to_thread(_start_sandbox, connector, records, seed)
     try:
         args = {
@@ -118,25 +123,30 @@ async def bench_sync(
             "database_url": database_url,
             "log_level": log_level,
         }
-        fetch = await asyncio.to_thread(_run_phase, "fetch", args)
-        engine = await asyncio.to_thread(_run_phase, "engine", args)
+        ran = {
+            phase: await asyncio.to_thread(_run_phase, phase, args)
+            for phase in PHASES
+            if phase in phases
+        }
     finally:
         proc.terminate()
         await asyncio.to_thread(proc.wait)
-    return {
+    report: dict[str, Any] = {
         "connector": connector,
         "sandbox_records": records,
         "log_level": log_level,
         "python": sys.version.split()[0],
         "cpus": os.cpu_count(),
-        "fetch": fetch,
-        "engine": engine,
-        "engine_vs_fetch": _ratio(engine["records_per_second"], fetch["records_per_second"]),
-        "engine_vs_decode": _ratio(
-            engine["records_per_second"], fetch["decode"]["records_per_second"]
-        ),
-        "resync_vs_sync": _ratio(engine["resync"]["seconds"], engine["seconds"]),
+        **ran,
     }
+    engine, fetch = ran.get("engine"), ran.get("fetch")
+    if engine is not None:
+        report["resync_vs_sync"] = _ratio(engine["resync"]["seconds"], engine["seconds"])
+    if engine is not None and fetch is not None:
+        rate = engine["records_per_second"]
+        report["engine_vs_fetch"] = _ratio(rate, fetch["records_per_second"])
+        report["engine_vs_decode"] = _ratio(rate, fetch["decode"]["records_per_second"])
+    return report
 
 
 def _ratio(part: float | None, whole: float | None) -> float | None:
