@@ -9,6 +9,7 @@ the record's row ``connection/object_type/external_id``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -18,7 +19,7 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 
 from hub.errors import VaultError
-from hub.models import BlindIndexKind, CanonicalRecord, model_for
+from hub.models import BlindIndexKind, CanonicalRecord, Pii, model_for
 from hub.vault.blind_index import blind_index, normalise
 from hub.vault.cipher import length_prefixed, open_token, seal
 from hub.vault.data_key import DataKey
@@ -55,7 +56,7 @@ def seal_record(
     plain = record.model_dump(mode="json", exclude={"provenance", "raw"})
     data_key = keyring.primary("data")
     data = dict(plain)
-    for name in type(record).pii_fields():
+    for name in _pii_fields(type(record)):
         if not _is_empty(data[name]):
             data[name] = _seal_text(
                 _canonical_json(data[name]), data_key, table=table, column=f"data.{name}", row=row
@@ -139,6 +140,12 @@ def open_value(token: Any, keyring: Keyring, *, table: str, column: str, row: st
         raise VaultError(f"{table}.{column} opens to something that is not JSON") from None
 
 
+@functools.cache
+def _pii_fields(model: type[CanonicalRecord]) -> dict[str, Pii]:
+    # A model's fields are fixed once its class exists; sealing asks twice per record.
+    return model.pii_fields()
+
+
 def _is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, str | list | dict) and len(value) == 0)
 
@@ -146,7 +153,7 @@ def _is_empty(value: Any) -> bool:
 def _index_entries(record: CanonicalRecord, key: DataKey) -> list[tuple[str, int, str]]:
     """Every normalisable value of every indexed field, once; others are skipped silently."""
     entries: list[tuple[str, int, str]] = []
-    for name, marker in type(record).pii_fields().items():
+    for name, marker in _pii_fields(type(record)).items():
         if marker.index is None:
             continue
         for value in _strings(getattr(record, name)):
@@ -187,8 +194,18 @@ def _content_hash_of_json(kind: str, data_json: str, raw_json: str, key: DataKey
     return hmac.digest(key.material, message, hashlib.sha256).hex()
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
 def _canonical_json(value: Any) -> str:
-    """One ASCII text per value (sorted keys, no spaces); any str encodes, even lone surrogates."""
-    return json.dumps(
-        to_jsonable_python(value), sort_keys=True, separators=(",", ":"), ensure_ascii=True
-    )
+    """One ASCII text per value (sorted keys, no spaces); any str encodes, even lone surrogates.
+
+    Decoded JSON (a raw vendor record, a mapped value) encodes as it is, without a copy;
+    anything else (datetimes, sets, models) goes through pydantic's conversion to JSON types
+    first. Both give the same text for JSON types and objects keyed by text, numbers or
+    booleans, which is all a decoded record can hold.
+    """
+    try:
+        return _CANONICAL.encode(value)
+    except (TypeError, ValueError):
+        return _CANONICAL.encode(to_jsonable_python(value))
