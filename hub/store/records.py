@@ -10,7 +10,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.store import pg_bulk
 from hub.store.schema import blind_index, records
 
 TOMBSTONE_HASH = "tombstone"
@@ -197,6 +196,8 @@ async def _write_by_copy(
 ) -> dict[tuple[str, str], int]:
     """PostgreSQL: COPY the new rows, update the others in one statement (hub.store.pg_bulk);
     the new rows' ids, read back by key."""
+    from hub.store import pg_bulk  # here: psycopg costs an SQLite hub ~10 MB of RSS
+
     if inserts:
         await pg_bulk.insert_records(conn, inserts)
     if changes:
@@ -250,6 +251,8 @@ async def _replace_index(
         chunk = stale_ids[start : start + 500]
         await conn.execute(sa.delete(blind_index).where(blind_index.c.record_id.in_(chunk)))
     if conn.dialect.name == "postgresql":
+        from hub.store import pg_bulk
+
         entries = [(rid, *entry) for rid, found in fresh for entry in set(found)]
         if entries:
             await pg_bulk.copy_rows(
