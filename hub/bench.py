@@ -112,7 +112,10 @@ async def bench_sync(
     given. Ratios are reported when both phases ran."""
     unknown = sorted(set(phases) - set(PHASES))
     if unknown or not phases:
-        raise HubError(f"unknown bench phase(s) {unknown or phases}; choose from {PHASES}")
+        raise HubError(
+            f"unknown bench phase(s) {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(PHASES)}"
+        )
     proc, info = await asyncio.to_thread(_start_sandbox, connector, records, seed)
     try:
         args = {

@@ -26,9 +26,11 @@ def bench_sync(
         str, typer.Option(help="Comma-separated phases to run: fetch (with decode), engine.")
     ] = "fetch,engine",
 ) -> None:
-    """Engine throughput and peak memory vs a bare-fetch baseline, as JSON (always).
+    """Engine throughput, CPU per record and peak memory against a bare fetch and a bare
+    decode of the same requests, as JSON (always).
 
     Example: hub bench sync --connector zendesk --records 100000 --log-level DEBUG
+
     Memory at a large size, engine only: hub bench sync --connector zendesk --records 1000000
     --phases engine
     """
