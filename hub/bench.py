@@ -3,10 +3,17 @@
 The sandbox runs in its own process, and each phase runs in a fresh child process so that
 peak RSS belongs to that phase alone:
 
-- ``fetch``: the connector reads every stream and decodes the pages, and does nothing else:
-  the HTTP limit of this machine for this sandbox.
-- ``engine``: a full ``hub sync`` of the same data into a new embedded hub: map, seal,
-  upsert, commit per page.
+- ``fetch``: the connector reads every stream and decodes the pages, and does nothing else.
+  In the same process it then replays the very requests it sent (same export cursors, same
+  headers) with a plain ``httpx`` client that only decodes the JSON: the ``decode`` figures,
+  the bare wire-plus-decode ceiling of this machine for this sandbox.
+- ``engine``: a full ``hub sync`` of the same data into a new hub (SQLite, or a fresh
+  PostgreSQL schema with ``database_url``): map, seal, upsert, commit per page; then a second,
+  incremental sync with nothing changed (``resync``).
+
+Every phase reports CPU time (user + system of the process, its threads and reaped child
+processes) per record besides wall time: the machine is shared, and CPU time is the steadier
+figure.
 """
 
 from __future__ import annotations
@@ -19,16 +26,33 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from hub.errors import HubError
+
+if TYPE_CHECKING:  # the phases import the engine themselves, in their own process
+    from hub.runtime import Hub
 
 PHASES = ("fetch", "engine")
 
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU of this process (all threads) and of its reaped children (workers)."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
 
 
 def _start_sandbox(
@@ -82,9 +106,17 @@ async def bench_sync(
     seed: int,
     database_url: str | None = None,
     log_level: str = "WARNING",
+    phases: Sequence[str] = PHASES,
 ) -> dict[str, Any]:
-    """Run both phases against one sandbox process and report them side by side; the engine
-    phase logs at ``log_level`` (redacted, as a real sync) into a file whose size is given."""
+    """Run the ``phases`` against one sandbox process and report them side by side; the
+    engine phase logs at ``log_level`` (redacted, as a real sync) into a file whose size is
+    given. Ratios are reported when both phases ran."""
+    unknown = sorted(set(phases) - set(PHASES))
+    if unknown or not phases:
+        raise HubError(
+            f"unknown bench phase(s) {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(PHASES)}"
+        )
     proc, info = await asyncio.to_thread(_start_sandbox, connector, records, seed)
     try:
         args = {
@@ -95,23 +127,34 @@ async def bench_sync(
             "database_url": database_url,
             "log_level": log_level,
         }
-        fetch = await asyncio.to_thread(_run_phase, "fetch", args)
-        engine = await asyncio.to_thread(_run_phase, "engine", args)
+        ran = {
+            phase: await asyncio.to_thread(_run_phase, phase, args)
+            for phase in PHASES
+            if phase in phases
+        }
     finally:
         proc.terminate()
         await asyncio.to_thread(proc.wait)
-    return {
+    report: dict[str, Any] = {
         "connector": connector,
         "sandbox_records": records,
         "log_level": log_level,
         "python": sys.version.split()[0],
         "cpus": os.cpu_count(),
-        "fetch": fetch,
-        "engine": engine,
-        "engine_vs_fetch": round(engine["records_per_second"] / fetch["records_per_second"], 3)
-        if fetch["records_per_second"]
-        else None,
+        **ran,
     }
+    engine, fetch = ran.get("engine"), ran.get("fetch")
+    if engine is not None:
+        report["resync_vs_sync"] = _ratio(engine["resync"]["seconds"], engine["seconds"])
+    if engine is not None and fetch is not None:
+        rate = engine["records_per_second"]
+        report["engine_vs_fetch"] = _ratio(rate, fetch["records_per_second"])
+        report["engine_vs_decode"] = _ratio(rate, fetch["decode"]["records_per_second"])
+    return report
+
+
+def _ratio(part: float | None, whole: float | None) -> float | None:
+    return round(part / whole, 3) if part is not None and whole else None
 
 
 def _connection_config(args: dict[str, Any]) -> dict[str, Any]:
@@ -121,19 +164,59 @@ def _connection_config(args: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
+@dataclass(frozen=True)
+class _SentRequest:
+    """A request as the connector put it on the wire; kept in memory only (it carries the
+    sandbox's credentials) and replayed by the bare decode."""
+
+    method: str
+    url: str
+    headers: list[tuple[bytes, bytes]]
+    content: bytes
+
+
 async def _fetch_phase(args: dict[str, Any]) -> dict[str, Any]:
+    import httpx
+
     from hub.connection_config import build_connector
 
     connector = build_connector(args["connector"], "bench", _connection_config(args))
+    sent: list[_SentRequest] = []
+
+    async def record(request: httpx.Request) -> None:
+        sent.append(
+            _SentRequest(request.method, str(request.url), request.headers.raw, request.content)
+        )
+
     read = requests = 0
+    cpu = _cpu_seconds()
     started = time.perf_counter()
     async with connector:
+        connector.client.event_hooks["request"].append(record)
         for stream in connector.streams:
             async for page in connector.read(stream.name, None):
                 read += len(page.records)
                 requests += page.requests
     seconds = time.perf_counter() - started
-    return _figures(read, requests, seconds)
+    figures = _figures(read, requests, seconds, _cpu_seconds() - cpu)
+    figures["decode"] = await _bare_decode(sent, read)
+    return figures
+
+
+async def _bare_decode(sent: list[_SentRequest], records: int) -> dict[str, Any]:
+    """Replay ``sent`` in order with a plain client that only decodes each JSON body."""
+    import httpx
+
+    cpu = _cpu_seconds()
+    started = time.perf_counter()
+    async with httpx.AsyncClient(trust_env=False, timeout=60) as client:
+        for request in sent:
+            response = await client.request(
+                request.method, request.url, headers=request.headers, content=request.content
+            )
+            json.loads(response.content)
+    seconds = time.perf_counter() - started
+    return _figures(records, len(sent), seconds, _cpu_seconds() - cpu)
 
 
 async def _engine_phase(args: dict[str, Any]) -> dict[str, Any]:
@@ -142,38 +225,72 @@ async def _engine_phase(args: dict[str, Any]) -> dict[str, Any]:
     from hub.runtime import Hub
     from hub.services.sandboxes import connect_sandbox
     from hub.services.setup import initialise
-    from hub.sync import sync_connection
 
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
         home = Path(tmp)
-        if args.get("database_url"):
-            write_default_config(home / "hub.toml", {"database_url": args["database_url"]})
-        await initialise(home)
-        settings = load_settings(home / "hub.toml")
-        log_file = home / "sync.log"
-        with log_file.open("w", encoding="utf-8") as log_stream:
-            async with Hub.open(settings) as hub:
-                await connect_sandbox(hub, "bench", args["connector"], _connection_config(args))
-                # Logging starts with the sync: what a DEBUG sync costs is what is measured.
-                configure_logging(args.get("log_level", "WARNING"), stream=log_stream)
-                started = time.perf_counter()
-                results = await sync_connection(hub, "bench")
-                seconds = time.perf_counter() - started
-        read = sum(r.counters.records_read for r in results)
-        requests = sum(r.counters.requests for r in results)
-        figures = _figures(read, requests, seconds)
-        figures["written"] = sum(r.counters.records_written for r in results)
-        figures["quarantined"] = sum(r.counters.records_quarantined for r in results)
-        figures["log_bytes"] = log_file.stat().st_size
-        return figures
+        async with _fresh_database(args.get("database_url")) as database_url:
+            if database_url:
+                write_default_config(home / "hub.toml", {"database_url": database_url})
+            await initialise(home)
+            settings = load_settings(home / "hub.toml")
+            log_file = home / "sync.log"
+            with log_file.open("w", encoding="utf-8") as log_stream:
+                async with Hub.open(settings) as hub:
+                    await connect_sandbox(hub, "bench", args["connector"], _connection_config(args))
+                    # Logging starts with the sync: what a DEBUG sync costs is what is measured.
+                    configure_logging(args.get("log_level", "WARNING"), stream=log_stream)
+                    figures = await _timed_sync(hub)
+                    figures["resync"] = await _timed_sync(hub)
+            figures["log_bytes"] = log_file.stat().st_size
+            return figures
 
 
-def _figures(read: int, requests: int, seconds: float) -> dict[str, Any]:
+async def _timed_sync(hub: Hub) -> dict[str, Any]:
+    from hub.sync import sync_connection
+
+    cpu = _cpu_seconds()
+    started = time.perf_counter()
+    results = await sync_connection(hub, "bench")
+    seconds = time.perf_counter() - started
+    read = sum(r.counters.records_read for r in results)
+    requests = sum(r.counters.requests for r in results)
+    figures = _figures(read, requests, seconds, _cpu_seconds() - cpu)
+    figures["written"] = sum(r.counters.records_written for r in results)
+    figures["unchanged"] = sum(r.counters.records_unchanged for r in results)
+    figures["quarantined"] = sum(r.counters.records_quarantined for r in results)
+    return figures
+
+
+@asynccontextmanager
+async def _fresh_database(url: str | None) -> AsyncIterator[str | None]:
+    """``url`` itself for SQLite (or None: the hub's default file); for PostgreSQL, a new
+    schema of it, dropped afterwards, so every run starts empty."""
+    if not url or not url.startswith("postgresql"):
+        yield url
+        return
+    import sqlalchemy as sa
+
+    schema = f"hub_bench_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _figures(read: int, requests: int, seconds: float, cpu_seconds: float) -> dict[str, Any]:
     return {
         "records": read,
         "requests": requests,
         "seconds": round(seconds, 3),
         "records_per_second": round(read / seconds, 1) if seconds else None,
+        "cpu_seconds": round(cpu_seconds, 3),
+        "cpu_ms_per_record": round(1000 * cpu_seconds / read, 4) if read else None,
         "peak_rss_mb": round(_peak_rss_mb(), 1),
     }
 

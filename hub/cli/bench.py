@@ -22,10 +22,17 @@ def bench_sync(
     log_level: Annotated[
         str, typer.Option(help="Log level of the engine phase's sync (DEBUG costs most).")
     ] = "WARNING",
+    phases: Annotated[
+        str, typer.Option(help="Comma-separated phases to run: fetch (with decode), engine.")
+    ] = "fetch,engine",
 ) -> None:
-    """Engine throughput and peak memory vs a bare-fetch baseline, as JSON (always).
+    """Engine throughput, CPU per record and peak memory against a bare fetch and a bare
+    decode of the same requests, as JSON (always).
 
     Example: hub bench sync --connector zendesk --records 100000 --log-level DEBUG
+
+    Memory at a large size, engine only: hub bench sync --connector zendesk --records 1000000
+    --phases engine
     """
     from hub.bench import bench_sync as do_bench
 
@@ -37,6 +44,7 @@ def bench_sync(
                 seed=seed,
                 database_url=database_url,
                 log_level=log_level,
+                phases=[p.strip() for p in phases.split(",") if p.strip()],
             )
         )
     )

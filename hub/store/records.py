@@ -152,6 +152,23 @@ async def upsert_records(
         else:
             updates.append({**values, "_id": old[0]})
     ids = {key: old[0] for key, old in existing.items()}
+    if conn.dialect.name == "postgresql":
+        ids.update(await _write_by_copy(conn, connection, inserts, [*updates, *deletions]))
+    else:
+        ids.update(await _write_by_statements(conn, inserts, updates, deletions))
+    touched = [ids[_key(d["object_type"], d["external_id"])] for d in [*updates, *deletions]]
+    await _replace_index(conn, touched, [(ids[k], entries) for k, entries in index_for.items()])
+    return counts
+
+
+async def _write_by_statements(
+    conn: AsyncConnection,
+    inserts: list[dict[str, Any]],
+    updates: list[dict[str, Any]],
+    deletions: list[dict[str, Any]],
+) -> dict[tuple[str, str], int]:
+    """Write the page with executemany INSERT and UPDATE statements; the new rows' ids."""
+    ids: dict[tuple[str, str], int] = {}
     if inserts:
         result = await conn.execute(
             sa.insert(records).returning(
@@ -169,9 +186,29 @@ async def upsert_records(
                 .values({c: sa.bindparam(c) for c in columns}),
                 batch,
             )
-    touched = [ids[_key(d["object_type"], d["external_id"])] for d in [*updates, *deletions]]
-    await _replace_index(conn, touched, [(ids[k], entries) for k, entries in index_for.items()])
-    return counts
+    return ids
+
+
+async def _write_by_copy(
+    conn: AsyncConnection,
+    connection: str,
+    inserts: list[dict[str, Any]],
+    changes: list[dict[str, Any]],
+) -> dict[tuple[str, str], int]:
+    """PostgreSQL: COPY the new rows, update the others in one statement (hub.store.pg_bulk);
+    the new rows' ids, read back by key."""
+    from hub.store import pg_bulk  # here: psycopg costs an SQLite hub ~10 MB of RSS
+
+    if inserts:
+        await pg_bulk.insert_records(conn, inserts)
+    if changes:
+        await pg_bulk.update_records(conn, changes)
+    if not inserts:
+        return {}
+    added = await _existing(
+        conn, connection, {_key(r["object_type"], r["external_id"]) for r in inserts}
+    )
+    return {key: found[0] for key, found in added.items()}
 
 
 async def index_rows(
@@ -214,6 +251,15 @@ async def _replace_index(
     for start in range(0, len(stale_ids), 500):
         chunk = stale_ids[start : start + 500]
         await conn.execute(sa.delete(blind_index).where(blind_index.c.record_id.in_(chunk)))
+    if conn.dialect.name == "postgresql":
+        from hub.store import pg_bulk
+
+        entries = [(rid, *entry) for rid, found in fresh for entry in set(found)]
+        if entries:
+            await pg_bulk.copy_rows(
+                conn, "blind_index", ("record_id", "kind", "key_id", "digest"), entries
+            )
+        return
     rows = [
         {"record_id": rid, "kind": kind, "key_id": key_id, "digest": digest}
         for rid, entries in fresh

@@ -26,17 +26,46 @@ _LABEL = "hub.blind_index.v1"
 
 
 # The mapping's email/phone transforms and then the sealing step normalise the same value
-# moments apart; a small cache halves that cost and holds only the current page's values.
+# moments apart; small caches halve that cost and hold only the current page's values.
 _RECENT = 1024
+# Outputs of a normaliser, recently seen: each is its own normal form (the normalisers are
+# idempotent), so the sealing step's blind index of a mapped value does not parse it again.
+_NORMAL: dict[str, set[str]] = {"email": set(), "phone": set()}
 
 
-@functools.lru_cache(maxsize=_RECENT)
+def _known_normal(kind: str, value: str) -> bool:
+    return value in _NORMAL[kind]
+
+
+def _remember_normal(kind: str, value: str) -> str:
+    seen = _NORMAL[kind]
+    if len(seen) >= _RECENT:
+        seen.clear()
+    seen.add(value)
+    return value
+
+
 def normalise_email(s: str) -> str:
     """``local@domain`` with surrounding space stripped, lowercased, the domain IDNA-encoded.
 
     Syntax only: no DNS lookups. ValueError if it is not an email address (including
     special-use domains such as ``.local`` and ``.test``, which email-validator refuses).
     """
+    if _known_normal("email", s):
+        return s
+    return _remember_normal("email", _normalise_email(s))
+
+
+def normalise_phone(s: str, default_region: str | None = None) -> str:
+    """The number in E.164 (``+14155550100``); ``default_region`` (e.g. "US") reads national
+    forms. ValueError if it does not parse or is not a valid number."""
+    if _known_normal("phone", s):
+        return s  # E.164 reads the same in every region
+    return _remember_normal("phone", _normalise_phone(s, default_region))
+
+
+@functools.lru_cache(maxsize=_RECENT)
+def _normalise_email(s: str) -> str:
     try:
         checked = validate_email(s.strip(), check_deliverability=False)
     except EmailNotValidError:
@@ -45,9 +74,7 @@ def normalise_email(s: str) -> str:
 
 
 @functools.lru_cache(maxsize=_RECENT)
-def normalise_phone(s: str, default_region: str | None = None) -> str:
-    """The number in E.164 (``+14155550100``); ``default_region`` (e.g. "US") reads national
-    forms. ValueError if it does not parse or is not a valid number."""
+def _normalise_phone(s: str, default_region: str | None) -> str:
     try:
         number = phonenumbers.parse(s, default_region)
     except phonenumbers.NumberParseException:
@@ -73,7 +100,7 @@ def blind_index(kind: BlindIndexKind, value: str, key: DataKey) -> str:
     if key.purpose != "index":
         raise VaultError(f"key {key.id} is a {key.purpose} key; blind indexes need an index key")
     message = length_prefixed(_LABEL, kind, normalise(kind, value))
-    return hmac.new(key.material, message, hashlib.sha256).hexdigest()
+    return hmac.digest(key.material, message, hashlib.sha256).hex()
 
 
 def lookup_digests(

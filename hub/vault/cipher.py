@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import os
 import re
 import struct
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -72,14 +74,32 @@ def length_prefixed(*parts: str) -> bytes:
     return bytes(out)
 
 
+# One AESGCM object per live key: building one costs more than sealing a short value. Weak,
+# so a key the keyring drops (rotated out, erased) takes its cipher with it.
+_CIPHERS: weakref.WeakKeyDictionary[DataKey, AESGCM] = weakref.WeakKeyDictionary()
+
+
+def _cipher(key: DataKey) -> AESGCM:
+    cipher = _CIPHERS.get(key)
+    if cipher is None:
+        cipher = _CIPHERS[key] = AESGCM(key.material)
+    return cipher
+
+
+@functools.lru_cache(maxsize=256)
+def _table_and_column(table: str, column: str) -> bytes:
+    # A sync seals thousands of values into the same few columns: encode their names once.
+    return length_prefixed(table, column)
+
+
 def seal(plaintext: bytes, key: DataKey, *, table: str, column: str, row: str) -> str:
     """Encrypt ``plaintext`` under ``key``, bound to (table, column, row); return a v1 token."""
     if key.purpose != "data":
         raise VaultError(f"key {key.id} is an {key.purpose} key; only data keys seal values")
     header = _HEADER.pack(VERSION, key.id)
     nonce = os.urandom(NONCE_BYTES)
-    aad = header + length_prefixed(table, column, row)
-    ciphertext = AESGCM(key.material).encrypt(nonce, plaintext, aad)
+    aad = header + _table_and_column(table, column) + length_prefixed(row)
+    ciphertext = _cipher(key).encrypt(nonce, plaintext, aad)
     binary = header + nonce + ciphertext
     return PREFIX + base64.urlsafe_b64encode(binary).rstrip(b"=").decode("ascii")
 
@@ -89,9 +109,9 @@ def open_token(token: str, keys: KeySource, *, table: str, column: str, row: str
     where = f"{table}.{column} (row {row})"  # ids and names only: never a value
     parsed = parse_token(token, where=where)
     key = _find_key(keys, parsed.key_id, where)
-    aad = parsed.header + length_prefixed(table, column, row)
+    aad = parsed.header + _table_and_column(table, column) + length_prefixed(row)
     try:
-        return AESGCM(key.material).decrypt(parsed.nonce, parsed.ciphertext, aad)
+        return _cipher(key).decrypt(parsed.nonce, parsed.ciphertext, aad)
     except InvalidTag:
         raise VaultError(
             f"a sealed value in {where} does not open: it was altered, or belongs to another "

@@ -9,6 +9,7 @@ the record's row ``connection/object_type/external_id``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -18,7 +19,7 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 
 from hub.errors import VaultError
-from hub.models import BlindIndexKind, CanonicalRecord, model_for
+from hub.models import BlindIndexKind, CanonicalRecord, Pii, model_for
 from hub.vault.blind_index import blind_index, normalise
 from hub.vault.cipher import length_prefixed, open_token, seal
 from hub.vault.data_key import DataKey
@@ -46,22 +47,33 @@ def record_row(connection: str, object_type: str, external_id: str) -> str:
 def seal_record(
     record: CanonicalRecord, keyring: Keyring, *, table: str = "records"
 ) -> SealedRecord:
-    """Seal a record's Pii fields and raw payload, and compute its blind indexes and hash."""
+    """Seal a record's Pii fields and raw payload, and compute its blind indexes and hash.
+
+    The raw payload, the largest part, is serialised once: the same canonical text is sealed
+    and goes into the content hash.
+    """
     p = record.provenance
     row = record_row(p.connection, p.object_type, p.external_id)
     plain = record.model_dump(mode="json", exclude={"provenance", "raw"})
+    data_key = keyring.primary("data")
     data = dict(plain)
-    for name in type(record).pii_fields():
+    seals = 1  # the raw payload
+    for name in _pii_fields(type(record)):
         if not _is_empty(data[name]):
-            data[name] = seal_value(
-                data[name], keyring, table=table, column=f"data.{name}", row=row
+            data[name] = _seal_text(
+                _canonical_json(data[name]), data_key, table=table, column=f"data.{name}", row=row
             )
+            seals += 1
+    keyring.add_seals({data_key.id: seals})  # counted against the key's NIST limit
+    raw_json = _canonical_json(record.raw)
     index_key = keyring.primary("index")
     return SealedRecord(
         data=data,
-        raw=seal_value(record.raw, keyring, table=table, column="raw", row=row),
+        raw=_seal_text(raw_json, data_key, table=table, column="raw", row=row),
         index=_index_entries(record, index_key),
-        content_hash=_content_hash(type(record).kind, plain, record.raw, index_key),
+        content_hash=_content_hash_of_json(
+            type(record).kind, _canonical_json(plain), raw_json, index_key
+        ),
         hash_key_id=index_key.id,
     )
 
@@ -114,8 +126,14 @@ def open_raw(sealed: str, keyring: Keyring, *, row: str, table: str = "records")
 
 def seal_value(value: Any, keyring: Keyring, *, table: str, column: str, row: str) -> str:
     """Seal any JSON-able value under the primary data key, bound to (table, column, row)."""
-    plaintext = _canonical_json(value).encode("utf-8")
-    return seal(plaintext, keyring.sealing_key(), table=table, column=column, row=row)
+    return _seal_text(
+        _canonical_json(value), keyring.sealing_key(), table=table, column=column, row=row
+    )
+
+
+def _seal_text(text: str, key: DataKey, *, table: str, column: str, row: str) -> str:
+    """Seal canonical JSON text (ASCII, so its UTF-8 encoding is the text itself)."""
+    return seal(text.encode("utf-8"), key, table=table, column=column, row=row)
 
 
 def open_value(token: Any, keyring: Keyring, *, table: str, column: str, row: str) -> Any:
@@ -127,6 +145,12 @@ def open_value(token: Any, keyring: Keyring, *, table: str, column: str, row: st
         raise VaultError(f"{table}.{column} opens to something that is not JSON") from None
 
 
+@functools.cache
+def _pii_fields(model: type[CanonicalRecord]) -> dict[str, Pii]:
+    # A model's fields are fixed once its class exists; sealing asks twice per record.
+    return model.pii_fields()
+
+
 def _is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, str | list | dict) and len(value) == 0)
 
@@ -134,7 +158,7 @@ def _is_empty(value: Any) -> bool:
 def _index_entries(record: CanonicalRecord, key: DataKey) -> list[tuple[str, int, str]]:
     """Every normalisable value of every indexed field, once; others are skipped silently."""
     entries: list[tuple[str, int, str]] = []
-    for name, marker in type(record).pii_fields().items():
+    for name, marker in _pii_fields(type(record)).items():
         if marker.index is None:
             continue
         for value in _strings(getattr(record, name)):
@@ -161,13 +185,32 @@ def _strings(value: Any) -> list[str]:
 
 def _content_hash(kind: str, data: dict[str, Any], raw: dict[str, Any], key: DataKey) -> str:
     """Keyed, so equal hashes reveal nothing; from plaintext, because tokens are randomised."""
-    document = _canonical_json({"kind": kind, "data": data, "raw": raw})
+    return _content_hash_of_json(kind, _canonical_json(data), _canonical_json(raw), key)
+
+
+def _content_hash_of_json(kind: str, data_json: str, raw_json: str, key: DataKey) -> str:
+    """:func:`_content_hash` from the canonical texts of ``data`` and ``raw``.
+
+    The document is assembled exactly as ``_canonical_json({"kind", "data", "raw"})`` would
+    write it (keys sorted: data, kind, raw), so hashes stored by earlier versions still match.
+    """
+    document = f'{{"data":{data_json},"kind":{_canonical_json(kind)},"raw":{raw_json}}}'
     message = length_prefixed(_CONTENT_LABEL, document)
-    return hmac.new(key.material, message, hashlib.sha256).hexdigest()
+    return hmac.digest(key.material, message, hashlib.sha256).hex()
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 def _canonical_json(value: Any) -> str:
-    """One ASCII text per value (sorted keys, no spaces); any str encodes, even lone surrogates."""
-    return json.dumps(
-        to_jsonable_python(value), sort_keys=True, separators=(",", ":"), ensure_ascii=True
-    )
+    """One ASCII text per value (sorted keys, no spaces); any str encodes, even lone surrogates.
+
+    Decoded JSON (a raw vendor record, a mapped value) encodes as it is, without a copy;
+    anything else (datetimes, sets, models) goes through pydantic's conversion to JSON types
+    first. Both give the same text for JSON types and objects keyed by text, numbers or
+    booleans, which is all a decoded record can hold.
+    """
+    try:
+        return _CANONICAL.encode(value)
+    except (TypeError, ValueError):
+        return _CANONICAL.encode(to_jsonable_python(value))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -147,6 +149,28 @@ def test_an_unchanged_record_reread_has_the_same_content_hash(keyring: Keyring) 
 
     assert first.data != again.data  # tokens are randomised...
     assert first.content_hash == again.content_hash  # ...the hash is not
+
+
+def test_the_content_hash_is_the_one_earlier_versions_stored(keyring: Keyring) -> None:
+    # Records stored before the hash was assembled from pre-serialised parts must still match,
+    # or the first sync after an upgrade would rewrite every record as changed.
+    customer = _customer(raw={"id": 42, "note": "caf\u00e9 \ud800", "n": [1.5, None, True]})
+    document = json.dumps(
+        {
+            "kind": "customer",
+            "data": customer.model_dump(mode="json", exclude={"provenance", "raw"}),
+            "raw": customer.raw,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+    )
+    label = b"hub.content_hash.v1"
+    text = document.encode("ascii")
+    message = len(label).to_bytes(4, "big") + label + len(text).to_bytes(4, "big") + text
+    expected = hmac.new(keyring.primary("index").material, message, hashlib.sha256).hexdigest()
+
+    assert seal_record(customer, keyring).content_hash == expected
 
 
 def test_the_content_hash_ignores_the_source_timestamp(keyring: Keyring) -> None:

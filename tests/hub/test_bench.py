@@ -1,0 +1,27 @@
+"""``hub bench sync``: what its figures are measured against, on a tiny sandbox (real
+subprocesses and loopback HTTP, as the command runs them)."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.bench import bench_sync
+from hub.errors import HubError
+
+
+async def test_the_engine_is_measured_against_a_bare_decode_of_the_same_requests() -> None:
+    report = await bench_sync("zendesk", records=40, seed=3)
+
+    fetch, engine = report["fetch"], report["engine"]
+    assert fetch["decode"]["requests"] == fetch["requests"] > 0
+    assert fetch["decode"]["records"] == fetch["records"] == engine["records"]
+    assert engine["cpu_ms_per_record"] > 0
+    assert report["engine_vs_decode"] > 0
+    # The re-sync follows the stored cursors and finds nothing changed.
+    assert engine["resync"]["written"] == 0
+    assert report["resync_vs_sync"] is not None
+
+
+async def test_an_unknown_phase_is_refused_naming_the_known_ones() -> None:
+    with pytest.raises(HubError, match="fetch"):
+        await bench_sync("zendesk", records=40, seed=3, phases=["engine", "warmup"])
