@@ -1,8 +1,9 @@
 """``hub bench retention``: how fast the purge strips payloads and deletes records.
 
-A new hub is filled with ``records`` interactions past their period (each with a
-blind-index row, as a real one has) and ``records`` customers whose payload is past its
-period, then one ``run_retention`` purges both. The rows copy one sealed template per type
+A new hub that keeps interactions 2 years (the typical period; the default keeps them
+forever) is filled with ``records`` interactions past it (each with a blind-index row, as a
+real one has) and ``records`` customers whose payload is past its period, then one
+``run_retention`` purges both. The rows copy one sealed template per type
 (the purge never opens a token), so filling the hub costs seconds, not a sync.
 """
 
@@ -39,9 +40,9 @@ async def bench_retention(
             write_default_config(home / "hub.toml", {"database_url": database_url})
         await initialise(home)
         settings = load_settings(home / "hub.toml")
-        settings = settings.model_copy(
-            update={"retention": RetentionSettings(batch_size=batch_size)}
-        )
+        # Interactions are kept forever by default; the bench sets the typical period.
+        policy = RetentionSettings(interactions="2 years", batch_size=batch_size)
+        settings = settings.model_copy(update={"retention": policy})
         async with Hub.open(settings) as hub:
             await _fill(hub, records_per_type)
             last_batch: dict[str, float] = {}

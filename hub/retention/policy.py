@@ -86,7 +86,12 @@ RetentionPeriod = Annotated[
 
 
 class RetentionSettings(BaseModel):
-    """How long each data type is kept; see docs/retention.md for what each purge does."""
+    """How long each data type is kept; see docs/retention.md for what each purge does.
+
+    Interactions and closed cases are business records whose retention is the operator's
+    legal decision, so the hub keeps them forever unless hub.toml sets a period. The other
+    periods count from the hub's own write, sight or sending, never from the vendor's dates.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -96,12 +101,14 @@ class RetentionSettings(BaseModel):
         "of the record; stripped, the canonical record stays.",
     )
     interactions: RetentionPeriod = Field(
-        default=Period(2, "years"),
-        description="Interaction records, counted from their end (else start); deleted.",
+        default=None,
+        description="Interaction records, counted from their end (else start); deleted. "
+        "Kept forever unless set: the period is a legal decision (typically 2 years).",
     )
     closed_cases: RetentionPeriod = Field(
-        default=Period(7, "years"),
-        description="Cases whose status is closed, counted from their last update; deleted.",
+        default=None,
+        description="Cases whose status is closed, counted from their last update; deleted. "
+        "Kept forever unless set: the period is a legal decision (typically 7 years).",
     )
     quarantine: RetentionPeriod = Field(
         default=Period(90, "days"),

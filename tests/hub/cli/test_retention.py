@@ -9,12 +9,19 @@ from pathlib import Path
 from hub.config import load_settings
 from hub.runtime import Hub
 from tests.hub.cli.support import HubCli, ok_json, one_line_error
-from tests.hub.retention.seed import seed_store
+from tests.hub.retention.seed import TYPICAL_PERIODS, seed_store
 
 
 async def _seed() -> None:
     async with Hub.open(load_settings(Path("hub.toml"))) as hub:
         await seed_store(hub)
+
+
+def _set_typical_periods() -> None:
+    """Write the typical periods into hub.toml's [retention] table, as an operator does."""
+    table = "".join(f'{key} = "{period}"\n' for key, period in TYPICAL_PERIODS.items())
+    with Path("hub.toml").open("a") as toml:
+        toml.write(f"\n[retention]\n{table}")
 
 
 def _counts(answer: dict[str, object]) -> dict[str, int]:
@@ -25,6 +32,7 @@ def _counts(answer: dict[str, object]) -> dict[str, int]:
 
 def test_status_and_dry_run_show_what_a_purge_then_removes(hub_cli: HubCli) -> None:
     assert hub_cli("init").exit_code == 0
+    _set_typical_periods()
     asyncio.run(_seed())
 
     status = ok_json(hub_cli("retention", "status", "--json"))
@@ -52,7 +60,9 @@ def test_people_see_a_table_per_data_type(hub_cli: HubCli) -> None:
     assert hub_cli("init").exit_code == 0
     shown = hub_cli("retention", "status")
     assert shown.exit_code == 0, shown.output
-    assert "interactions" in shown.stdout and "2 years" in shown.stdout
+    # A new hub keeps interactions and closed cases until the operator sets their periods.
+    assert "interactions" in shown.stdout and "forever" in shown.stdout
+    assert "30 days" in shown.stdout
     dry = hub_cli("retention", "run", "--dry-run")
     assert "dry run: 0 due, nothing changed" in dry.stdout
 

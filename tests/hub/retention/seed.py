@@ -1,4 +1,8 @@
-"""A store holding one item on each side of every default retention cutoff, at a fixed now."""
+"""A store holding one item on each side of every retention cutoff, at a fixed now.
+
+The cutoffs are those of the typical periods (docs/retention.md): the defaults keep
+interactions and closed cases forever, so a test sets those two periods as an operator does.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hub.config import Settings
 from hub.models import CanonicalRecord, Case, Customer, Interaction, Provenance
+from hub.retention import RetentionSettings
 from hub.runtime import Hub
 from hub.store.quarantine import QuarantineRow, quarantine_records
 from hub.store.records import upsert_records
@@ -16,8 +22,11 @@ from hub.store.schema import blind_index, outbox, quarantine, records, sync_runs
 from hub.sync import QUARANTINE_TABLE, quarantine_row_key, to_record_row
 from hub.vault import seal_value
 
+# The [retention] table of docs/retention.md: the typical legal periods an operator sets.
+TYPICAL_PERIODS = {"interactions": "2 years", "closed_cases": "7 years"}
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
-# The default periods' cutoffs at NOW: calendar years, so no leap day moves them.
+# The typical periods' cutoffs at NOW (the others are defaults): calendar years, so no leap
+# day moves them.
 INTERACTIONS_CUT = datetime(2024, 6, 15, 12, 0, tzinfo=UTC)  # 2 years
 CASES_CUT = datetime(2019, 6, 15, 12, 0, tzinfo=UTC)  # 7 years
 RAW_CUT = NOW - timedelta(days=30)
@@ -27,7 +36,7 @@ MESSAGES_CUT = NOW - timedelta(days=90)
 SECOND = timedelta(seconds=1)
 CONNECTION = "mem"
 
-# What a purge at NOW with the default periods removes (by external id, run id or entry).
+# What a purge at NOW with the typical periods removes (by external id, run id or entry).
 DUE_INTERACTIONS = {"ended-before", "ended-before-at-plus-2h", "undated-old"}
 KEPT_INTERACTIONS = {"ended-at", "long-call", "ended-at-minus-3h", "undated-new"}
 DUE_CASES = {"closed-before"}
@@ -41,6 +50,12 @@ DUE_COUNTS = {
     "run_history": 2,
     "sent_messages": 1,
 }
+
+
+def with_typical_periods(settings: Settings, **changes: object) -> Settings:
+    """``settings`` with the typical periods (and ``changes``) as its [retention] table."""
+    policy = RetentionSettings.model_validate({**TYPICAL_PERIODS, **changes})
+    return settings.model_copy(update={"retention": policy})
 
 
 def _provenance(object_type: str, external_id: str, updated: datetime | None = None) -> Any:

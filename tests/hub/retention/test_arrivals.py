@@ -1,20 +1,25 @@
 """A sync does not bring back what retention removed: a record that arrives already past its
-period is not stored, and a stored copy of it goes."""
+period is not stored, and a stored copy of it goes. A new hub sets no period for
+interactions, so it stores a vendor's whole history, however old."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from connectors.twilio.sandbox import TwilioSandbox
 from hub.config import Settings
 from hub.retention import RetentionSettings
 from hub.runtime import Hub, utcnow
+from hub.sandbox.server import serve_in_background
 from hub.services.retention import run_retention
+from hub.services.sandboxes import connect_sandbox
 from hub.store.schema import blind_index, records
 from hub.sync import PageWrite, store_page, sync_connection, to_record_row
 from hub.testing import MemorySource
-from tests.hub.retention.seed import CONNECTION, interaction
+from hub.testing.store import store_snapshot
+from tests.hub.retention.seed import CONNECTION, interaction, with_typical_periods
 
 
 async def _cases_by_status(hub: Hub) -> dict[str, set[str]]:
@@ -66,22 +71,39 @@ async def test_a_stored_case_that_comes_back_closed_and_past_its_period_is_delet
         assert stored["open"]  # the other open cases stay
 
 
-async def test_an_interaction_past_its_period_is_not_stored(hub: Hub) -> None:
-    now = utcnow()
-    old = interaction("old-call", ended=now - timedelta(days=3 * 366))
-    recent = interaction("recent-call", ended=now - timedelta(days=30))
-    rows = [to_record_row(m, hub) for m in (old, recent)]
-    write = PageWrite(CONNECTION, "calls", 1, "t", rows, [], now)
+async def test_an_interaction_past_its_period_is_not_stored(hub_settings: Settings) -> None:
+    async with Hub.open(with_typical_periods(hub_settings), create=True) as hub:
+        now = utcnow()
+        old = interaction("old-call", ended=now - timedelta(days=3 * 366))
+        recent = interaction("recent-call", ended=now - timedelta(days=30))
+        rows = [to_record_row(m, hub) for m in (old, recent)]
+        write = PageWrite(CONNECTION, "calls", 1, "t", rows, [], now)
 
-    async with hub.engine.begin() as conn:
-        counts = await store_page(conn, hub, write)
+        async with hub.engine.begin() as conn:
+            counts = await store_page(conn, hub, write)
 
-    assert (counts.written, counts.unchanged) == (1, 1)
-    async with hub.engine.connect() as conn:
-        ids = set(await conn.scalars(sa.select(records.c.external_id)))
-        indexed = len(list(await conn.scalars(sa.select(blind_index.c.record_id))))
-    assert ids == {"recent-call"}
-    assert indexed == 1
+        assert (counts.written, counts.unchanged) == (1, 1)
+        async with hub.engine.connect() as conn:
+            ids = set(await conn.scalars(sa.select(records.c.external_id)))
+            indexed = len(list(await conn.scalars(sa.select(blind_index.c.record_id))))
+        assert ids == {"recent-call"}
+        assert indexed == 1
+
+
+async def test_a_new_hub_stores_every_interaction_of_a_sandbox_however_old(hub: Hub) -> None:
+    app = TwilioSandbox(records=40, seed=7, relaxed_limits=True)
+    async with serve_in_background(app) as running:
+        config = app.connection_config(running.base_url, running.ca_file)
+        await connect_sandbox(hub, "tw", "twilio", config)
+        results = await sync_connection(hub, "tw")
+
+    assert all(r.status == "succeeded" for r in results)
+    stored = await store_snapshot(hub, "tw")
+    assert len(stored) == sum(app.data.counts.values())  # messages, calls and conversations
+    started = [
+        datetime.fromisoformat(fields["started_at"]) for (_, _, fields, _) in stored.values()
+    ]
+    assert min(started) < utcnow() - timedelta(days=3 * 366)  # past any typical period
 
 
 async def _stripped(hub: Hub) -> int:

@@ -3,6 +3,7 @@ key."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,6 +12,9 @@ import pytest
 from hub.config import load_settings
 from hub.errors import ConfigError
 from hub.retention import Period, RetentionSettings, parse_period
+from tests.hub.retention.seed import TYPICAL_PERIODS
+
+RETENTION_DOC = Path(__file__).parents[3] / "docs" / "retention.md"
 
 
 @pytest.fixture(autouse=True)
@@ -25,14 +29,24 @@ def _config(tmp_path: Path, retention: str) -> Path:
     return path
 
 
-def test_the_defaults_are_the_documented_periods() -> None:
+def test_the_defaults_keep_business_records_and_age_out_the_hub_s_own_data() -> None:
     policy = RetentionSettings()
+    assert policy.interactions is None  # forever: the period is the operator's legal decision
+    assert policy.closed_cases is None
     assert str(policy.raw_payloads) == "30 days"
-    assert str(policy.interactions) == "2 years"
-    assert str(policy.closed_cases) == "7 years"
     assert str(policy.quarantine) == "90 days"
     assert str(policy.run_history) == "1 year"
     assert str(policy.sent_messages) == "90 days"
+
+
+def test_the_typical_periods_of_the_docs_are_a_table_an_operator_can_paste(
+    tmp_path: Path,
+) -> None:
+    [example] = re.findall(r"```toml\n\[retention\]\n(.*?)```", RETENTION_DOC.read_text(), re.S)
+    policy = load_settings(_config(tmp_path, example)).retention
+    assert policy.interactions == Period(2, "years")
+    assert policy.closed_cases == Period(7, "years")
+    assert policy == RetentionSettings.model_validate(TYPICAL_PERIODS)  # what the tests set
 
 
 @pytest.mark.parametrize(
@@ -68,7 +82,8 @@ def test_hub_toml_sets_each_period_and_forever(tmp_path: Path) -> None:
     policy = load_settings(path).retention
     assert policy.interactions == Period(18, "months")
     assert policy.raw_payloads is None
-    assert policy.closed_cases == Period(7, "years")  # the rest keep their defaults
+    assert policy.closed_cases is None  # the rest keep their defaults
+    assert policy.quarantine == Period(90, "days")
 
 
 @pytest.mark.parametrize(

@@ -1,16 +1,22 @@
-"""The retention purge: exactly what is past each cutoff goes, on SQLite and PostgreSQL."""
+"""The retention purge: exactly what is past each cutoff goes, on SQLite and PostgreSQL.
+
+The hub under test holds the typical periods an operator sets (interactions 2 years, closed
+cases 7 years); the defaults keep those two forever.
+"""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
 
 import pytest
 
 from hub.config import Settings
-from hub.retention import RetentionSettings
 from hub.runtime import Hub
 from hub.services.check import check_store
 from hub.services.retention import retention_status, run_retention
 from tests.hub.retention.seed import (
     CASES_CUT,
+    DUE_CASES,
     DUE_COUNTS,
     DUE_INTERACTIONS,
     INTERACTIONS_CUT,
@@ -23,7 +29,15 @@ from tests.hub.retention.seed import (
     STRIPPED_RAW,
     seed_store,
     stored,
+    with_typical_periods,
 )
+
+
+@pytest.fixture
+async def hub(hub_settings: Settings) -> AsyncIterator[Hub]:
+    """A new hub whose [retention] table sets the typical periods."""
+    async with Hub.open(with_typical_periods(hub_settings), create=True) as opened:
+        yield opened
 
 
 async def test_purges_exactly_what_is_past_each_cutoff_and_nothing_more_when_run_again(
@@ -67,7 +81,7 @@ async def test_dry_run_counts_what_is_due_and_changes_nothing(hub: Hub) -> None:
 
 
 async def test_small_batches_purge_the_same_as_one(hub_settings: Settings) -> None:
-    settings = hub_settings.model_copy(update={"retention": RetentionSettings(batch_size=2)})
+    settings = with_typical_periods(hub_settings, batch_size=2)
     async with Hub.open(settings, create=True) as small:
         await seed_store(small)
         batches: list[tuple[str, int]] = []
@@ -82,8 +96,7 @@ async def test_small_batches_purge_the_same_as_one(hub_settings: Settings) -> No
 
 
 async def test_forever_keeps_a_data_type_whole(hub_settings: Settings) -> None:
-    policy = RetentionSettings(interactions="forever", raw_payloads="forever")
-    settings = hub_settings.model_copy(update={"retention": policy})
+    settings = with_typical_periods(hub_settings, interactions="forever", raw_payloads="forever")
     async with Hub.open(settings, create=True) as keeping:
         await seed_store(keeping)
 
@@ -121,3 +134,22 @@ async def test_status_shows_each_policy_what_is_due_and_the_oldest_item(hub: Hub
     assert [s.due for s in after.values()] == [0] * len(after)
     assert after["interactions"].oldest_at == INTERACTIONS_CUT
     assert after["quarantine"].oldest_at == QUARANTINE_CUT
+
+
+async def test_the_defaults_keep_every_interaction_and_closed_case(
+    hub_settings: Settings,
+) -> None:
+    async with Hub.open(hub_settings, create=True) as defaults:
+        await seed_store(defaults)
+
+        outcome = await run_retention(defaults, clock=lambda: NOW)
+
+        by_type = {t.data_type: t for t in outcome.types}
+        assert by_type["interactions"].policy == by_type["closed_cases"].policy == "forever"
+        assert by_type["interactions"].count == by_type["closed_cases"].count == 0
+        after = await stored(defaults)
+        assert after["interactions"] == DUE_INTERACTIONS | KEPT_INTERACTIONS
+        assert after["cases"] == DUE_CASES | KEPT_CASES
+        # The hub's own data still goes after its default period.
+        assert after["stripped"] == STRIPPED_RAW
+        assert after["quarantine"] == {"q-at"}

@@ -18,12 +18,11 @@ import pytest
 import sqlalchemy as sa
 
 from hub.config import Settings, load_settings
-from hub.retention import RetentionSettings
 from hub.runtime import Hub, utcnow
 from hub.services.retention import run_retention
 from hub.store.engine import async_url, sqlite_file
 from hub.store.schema import blind_index, records
-from tests.hub.retention.seed import interaction, store_models
+from tests.hub.retention.seed import interaction, store_models, with_typical_periods
 from tests.support import hub_env
 
 pytestmark = pytest.mark.slow
@@ -75,7 +74,7 @@ def test_a_killed_purge_loses_at_most_its_open_batch_and_a_rerun_finishes_it(
 ) -> None:
     config = hub_settings.home / "hub.toml"
     with config.open("a") as toml:
-        toml.write(f"\n[retention]\nbatch_size = {BATCH}\n")
+        toml.write(f'\n[retention]\ninteractions = "2 years"\nbatch_size = {BATCH}\n')
     settings = load_settings(config)
     asyncio.run(_seed(settings))
     engine = sa.create_engine(_sync_url(settings.resolved_database_url))
@@ -107,7 +106,7 @@ def test_a_killed_purge_loses_at_most_its_open_batch_and_a_rerun_finishes_it(
     assert purged_before_kill % BATCH == 0  # whole batches only: the open one rolled back
 
     async def resume() -> int:  # in batches of the default size: the work left is the same
-        resumed = settings.model_copy(update={"retention": RetentionSettings()})
+        resumed = with_typical_periods(settings)
         async with Hub.open(resumed) as hub:
             outcome = await run_retention(hub)
             return {t.data_type: t.count for t in outcome.types}["interactions"]
