@@ -26,13 +26,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from hub.errors import HubError
 
@@ -268,19 +266,10 @@ async def _fresh_database(url: str | None) -> AsyncIterator[str | None]:
     if not url or not url.startswith("postgresql"):
         yield url
         return
-    import sqlalchemy as sa
+    from hub.store.scratch import scratch_schema
 
-    schema = f"hub_bench_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in url else "?"
-    try:
-        yield f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(url, "hub_bench") as scratch:
+        yield scratch
 
 
 def _figures(read: int, requests: int, seconds: float, cpu_seconds: float) -> dict[str, Any]:

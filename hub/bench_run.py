@@ -16,12 +16,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import psutil
 import sqlalchemy as sa
@@ -30,6 +28,7 @@ from hub.config import load_settings, write_default_config
 from hub.errors import HubError
 from hub.runtime import Hub
 from hub.store.schema import stream_leases, sync_runs
+from hub.store.scratch import scratch_schema
 from hub.vault import create_master_key
 
 
@@ -73,17 +72,8 @@ async def _database(server: str | None, home: Path) -> AsyncIterator[str]:
     if server is None:
         yield f"sqlite:///{home}/hub.db"
         return
-    schema = f"hub_bench_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(server.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in server else "?"
-    try:
-        yield f"{server}{sep}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+    with scratch_schema(server, "hub_bench") as url:
+        yield url
 
 
 def start_node(hub: Hub, name: str) -> BenchNode:

@@ -8,14 +8,13 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import hypothesis
 import pytest
-import sqlalchemy as sa
 
 from hub.config import Settings, load_settings, write_default_config
 from hub.runtime import Hub
+from hub.store.scratch import scratch_schema
 from hub.testing import MemorySource, register_source
 from hub.vault import create_master_key
 
@@ -31,11 +30,6 @@ hypothesis.settings.register_profile(
 hypothesis.settings.load_profile(os.environ.get("HUB_HYPOTHESIS_PROFILE", "hub"))
 
 
-def _pg_schema_url(base: str, schema: str) -> str:
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database: a SQLite file, or a new PostgreSQL schema dropped after."""
@@ -46,17 +40,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if not base:
         pytest.skip(f"{PG_ENV} is not set")
     request.applymarker(pytest.mark.postgres)
-    schema = f"hub_test_{uuid.uuid4().hex[:12]}"
-    sync_url = base.replace("postgresql://", "postgresql+psycopg://", 1)
-    engine = sa.create_engine(sync_url)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield _pg_schema_url(base, schema)
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+    with scratch_schema(base, "hub_test") as url:
+        yield url
 
 
 @pytest.fixture

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import pytest_asyncio
 
 from hub.config import Settings, load_settings, write_default_config
 from hub.runtime import Hub
+from hub.store.scratch import scratch_schema
 from hub.vault import create_master_key
 
 PG_ENV = "HUB_TEST_DATABASE_URL"
@@ -42,19 +41,8 @@ def temporary_database(kind: str, folder: Path) -> Iterator[str]:
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"{PG_ENV} is not set")
-    import sqlalchemy as sa
-
-    schema = f"hub_test_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in base else "?"
-        yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+    with scratch_schema(base, "hub_test") as url:
+        yield url
 
 
 def hub_home(folder: Path, database_url: str) -> Settings:
