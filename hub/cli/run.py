@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import signal
 from collections.abc import Iterator
@@ -48,6 +47,8 @@ def run_command(
             with _graceful_signals(service):
                 await run_service(hub, service, metrics_port=metrics_port, on_ready=ready)
 
+    import asyncio  # here: `hub --help` loads no event loop machinery
+
     asyncio.run(go())
     if state.json:
         print_json({"event": "stopped"})
@@ -59,6 +60,8 @@ def run_command(
 def _graceful_signals(service: SchedulerService) -> Iterator[None]:
     """First SIGTERM/SIGINT: stop after the current pages. Second: cancel everything now
     (a page's transaction then rolls back; committed pages stay)."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
