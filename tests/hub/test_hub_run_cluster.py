@@ -25,7 +25,6 @@ from hub.sync import sync_connection
 from hub.testing.fixtures import temporary_database
 from tests.hub.scheduling import (
     Node,
-    committed_pages,
     configure_service,
     node_is_up,
     runs_of,
@@ -73,7 +72,7 @@ async def test_two_nodes_run_each_fire_once_and_take_over_a_killed_nodes_stream(
     for name in ("m1", "m2"):
         await connect_sandbox(hub, name, "memory", {"generate": {"people": 10, "cases": 20}})
         await set_schedule(hub, name, None, every="1s")
-    slow = {"generate": {**data, "page_delay_seconds": 0.1}, "page_size": 10}
+    slow = {"generate": {**data, "page_delay_seconds": 0.15}, "page_size": 10}
     await connect_sandbox(hub, "mem", "memory", slow)
     await set_schedule(hub, "mem", None, every="1s")
     nodes = _two_nodes(hub_settings, tmp_path)
@@ -82,10 +81,14 @@ async def test_two_nodes_run_each_fire_once_and_take_over_a_killed_nodes_stream(
             await wait_until(node_is_up(node), what="both nodes to start")
 
         async def busy() -> bool:
-            fast = [len(await runs_of(hub, n)) >= 4 for n in ("m1", "m2")]
-            return all(fast) and await _pages_at_least(hub, 4)
+            # Mid-sync means a run still running: pages committed by a run that already
+            # finished would let the kill land between runs, with nothing to take over.
+            slow_running = any(
+                r.status == "running" and r.pages >= 4 for r in await runs_of(hub, "mem", "cases")
+            )
+            return slow_running and all(_fires(node) for node in nodes)
 
-        await wait_until(busy, what="fires of every stream and a slow sync under way")
+        await wait_until(busy, what="fires on both nodes and a slow sync under way")
         victim, survivor = _holder_of(nodes, await _lease_holder(hub, "cases"))
         victim.process.send_signal(signal.SIGKILL)
         killed_at = time.time()
@@ -98,6 +101,11 @@ async def test_two_nodes_run_each_fire_once_and_take_over_a_killed_nodes_stream(
             )
 
         await wait_until(finished_elsewhere, what="the survivor to finish the stream")
+
+        async def every_stream_fired() -> bool:
+            return all([len(await runs_of(hub, n)) >= 4 for n in ("m1", "m2")])
+
+        await wait_until(every_stream_fired, what="fires of every stream")
         taken = [
             r for r in await runs_of(hub, "mem", "cases") if r.started_at.timestamp() > killed_at
         ]
@@ -122,10 +130,6 @@ async def test_two_nodes_run_each_fire_once_and_take_over_a_killed_nodes_stream(
     statuses = [r.status for r in await runs_of(hub, "mem", "cases")]
     assert "interrupted" in statuses  # the killed run, closed by the one that took it over
     assert await store_snapshot(hub, "mem") == await store_snapshot(hub, "ref")
-
-
-async def _pages_at_least(hub: Hub, pages: int) -> bool:
-    return await committed_pages(hub, "mem") >= pages
 
 
 async def _lease_holder(hub: Hub, stream: str) -> int:
