@@ -44,6 +44,7 @@ from hub.runtime import Hub, utcnow
 from hub.schedule_plan import SYNC_PREFIX, StreamPlan
 from hub.services.schedules import consecutive_failures, current_plans, stream_lags
 from hub.store import leases
+from hub.store.housekeeping_runs import HousekeepingRun, save_run
 from hub.sync import StreamSync
 
 log = logging.getLogger(__name__)
@@ -363,12 +364,18 @@ class SchedulerService:
         job = next((j for j in housekeeping_jobs() if j.name == name), None)
         if job is None:
             return "unknown"
+        started, outcome, error = utcnow(), "succeeded", None
         try:
             await job.run(self.hub)
         except Exception as exc:  # logged; the next fire tries again
-            log.error("housekeeping %s failed: %s", name, safe_error(exc))
-            return "failed"
-        return "succeeded"
+            outcome, error = "failed", safe_error(exc)
+            log.error("housekeeping %s failed: %s", name, error)
+        try:
+            async with self.hub.engine.begin() as conn:
+                await save_run(conn, name, HousekeepingRun(started, outcome, error), utcnow())
+        except Exception as exc:  # only `hub schedules list` misses it
+            log.warning("could not record housekeeping %s: %s", name, safe_error(exc))
+        return outcome
 
 
 def _interval(every: timedelta) -> Callable[[], IntervalTrigger]:
