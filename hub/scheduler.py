@@ -37,7 +37,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from hub.errors import HubError, StreamBusy, safe_error
 from hub.housekeeping import HOUSEKEEPING_PREFIX, housekeeping_jobs
-from hub.http import RetryNotice, retry_listener
+from hub.http import LimitWait, RetryNotice, limit_wait_listener, retry_listener
 from hub.metrics import HubMetrics
 from hub.run import RunStopped
 from hub.runtime import Hub, utcnow
@@ -343,12 +343,18 @@ class SchedulerService:
 
     @contextlib.contextmanager
     def _counting_retries(self, connection: str) -> Iterator[None]:
+        """Count the run's retries and rate-limit waits (the limiter's too) as it goes."""
+        waits = self.metrics.rate_limit_waits
+
         def heard(notice: RetryNotice) -> None:
             self.metrics.retries.labels(connection).inc()
             if notice.reason.startswith("429") or "quota" in notice.reason.lower():
-                self.metrics.rate_limit_waits.labels(connection).inc()
+                waits.labels(connection, "retry-after").inc()
 
-        with retry_listener(heard):
+        def held(wait: LimitWait) -> None:
+            waits.labels(connection, wait.reason).inc()
+
+        with retry_listener(heard), limit_wait_listener(held):
             yield
 
     async def _backing_off(self, plan: StreamPlan) -> bool:

@@ -110,6 +110,11 @@ async def test_one_connections_rate_limit_never_stalls_another_connections_strea
             held = await runs_of(hub, "held")
             waiting = [r for r in held if r.status == "running" and r.pages >= 1]
             assert waiting, "a held stream is waiting on its rate limit after its first page"
+            waits = service.metrics.registry.get_sample_value
+            assert waits("hub_rate_limit_waits_total", {"connection": "held", "reason": "limit"})
+            assert not waits(
+                "hub_rate_limit_waits_total", {"connection": "free", "reason": "limit"}
+            )
         finally:
             serving.cancel()  # the held streams' waits would outlast a graceful stop
             with contextlib.suppress(asyncio.CancelledError):
