@@ -44,8 +44,10 @@ class HubMetrics:
         )
         self.rate_limit_waits = Counter(
             "hub_rate_limit_waits",
-            "Waits for a vendor's rate limit (429 with Retry-After or a spent quota).",
-            ["connection"],
+            "Requests that waited on a rate limit, by reason: retry-after (a 429 or a quota "
+            "error retried), quota (the vendor's headers said its quota is spent) or limit "
+            "(the connection's client-side limit was full).",
+            ["connection", "reason"],
             registry=r,
         )
         self.takeovers = Counter(

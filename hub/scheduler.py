@@ -37,13 +37,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from hub.errors import HubError, StreamBusy, safe_error
 from hub.housekeeping import HOUSEKEEPING_PREFIX, housekeeping_jobs
-from hub.http import RetryNotice, retry_listener
+from hub.http import LimitWait, RetryNotice, limit_wait_listener, retry_listener
 from hub.metrics import HubMetrics
 from hub.run import RunStopped
 from hub.runtime import Hub, utcnow
 from hub.schedule_plan import SYNC_PREFIX, StreamPlan
 from hub.services.schedules import consecutive_failures, current_plans, stream_lags
 from hub.store import leases
+from hub.store.housekeeping_runs import HousekeepingRun, save_run
 from hub.sync import StreamSync
 
 log = logging.getLogger(__name__)
@@ -342,12 +343,18 @@ class SchedulerService:
 
     @contextlib.contextmanager
     def _counting_retries(self, connection: str) -> Iterator[None]:
+        """Count the run's retries and rate-limit waits (the limiter's too) as it goes."""
+        waits = self.metrics.rate_limit_waits
+
         def heard(notice: RetryNotice) -> None:
             self.metrics.retries.labels(connection).inc()
             if notice.reason.startswith("429") or "quota" in notice.reason.lower():
-                self.metrics.rate_limit_waits.labels(connection).inc()
+                waits.labels(connection, "retry-after").inc()
 
-        with retry_listener(heard):
+        def held(wait: LimitWait) -> None:
+            waits.labels(connection, wait.reason).inc()
+
+        with retry_listener(heard), limit_wait_listener(held):
             yield
 
     async def _backing_off(self, plan: StreamPlan) -> bool:
@@ -363,12 +370,18 @@ class SchedulerService:
         job = next((j for j in housekeeping_jobs() if j.name == name), None)
         if job is None:
             return "unknown"
+        started, outcome, error = utcnow(), "succeeded", None
         try:
             await job.run(self.hub)
         except Exception as exc:  # logged; the next fire tries again
-            log.error("housekeeping %s failed: %s", name, safe_error(exc))
-            return "failed"
-        return "succeeded"
+            outcome, error = "failed", safe_error(exc)
+            log.error("housekeeping %s failed: %s", name, error)
+        try:
+            async with self.hub.engine.begin() as conn:
+                await save_run(conn, name, HousekeepingRun(started, outcome, error), utcnow())
+        except Exception as exc:  # only `hub schedules list` misses it
+            log.warning("could not record housekeeping %s: %s", name, safe_error(exc))
+        return outcome
 
 
 def _interval(every: timedelta) -> Callable[[], IntervalTrigger]:

@@ -9,7 +9,7 @@ import typer
 from hub.cli.base import app, console, group, report, say, when, with_hub
 
 if TYPE_CHECKING:
-    from hub.services.schedules import StreamStatus
+    from hub.services.schedules import HousekeepingStatus, StreamStatus
 
 schedules_app = group("schedules", "What `hub run` syncs, how often, and how each stream does.")
 
@@ -21,14 +21,17 @@ StreamOption = Annotated[
 @schedules_app.command("list")
 def list_schedules() -> None:
     """Each stream's schedule, next and last run, last outcome and lag against its drift
-    target.
+    target; then each housekeeping job's interval, next and last run and last outcome.
 
     Example: hub schedules list --json
     """
-    from hub.services.schedules import stream_statuses
+    from hub.services.schedules import schedule_overview
 
-    statuses = with_hub(stream_statuses)
-    report([s.as_dict() for s in statuses], lambda: _print_statuses(statuses))
+    streams, chores = with_hub(schedule_overview)
+    report(
+        {"streams": [s.as_dict() for s in streams], "housekeeping": [c.as_dict() for c in chores]},
+        lambda: _print_overview(streams, chores),
+    )
 
 
 @schedules_app.command("set")
@@ -137,5 +140,26 @@ def _print_statuses(statuses: list[StreamStatus]) -> None:
             _seconds(s.lag_seconds),
             _seconds(s.drift_target_seconds),
             s.state,
+        )
+    console().print(table)
+
+
+def _print_overview(streams: list[StreamStatus], chores: list[HousekeepingStatus]) -> None:
+    _print_statuses(streams)
+    _print_housekeeping(chores)
+
+
+def _print_housekeeping(chores: list[HousekeepingStatus]) -> None:
+    from rich.table import Table
+
+    table = Table("housekeeping job", "schedule", "next run", "last run", "outcome", "error")
+    for c in chores:
+        table.add_row(
+            c.name,
+            c.schedule,
+            when(c.next_run),
+            when(c.last_run),
+            c.last_outcome or "-",
+            c.last_error or "",
         )
     console().print(table)

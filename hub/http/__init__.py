@@ -10,7 +10,8 @@ Modules, in the order a request meets them: ``settings`` (what a connection conf
 bearer credentials), ``limiter`` (client-side rate limits), ``counter`` (requests sent),
 ``request`` (sending with retries), ``body`` (one attempt within its deadline and body
 size limit), ``outcome`` (what an attempt's result means),
-``notices`` (telling a progress display about retries while they happen) and
+``notices`` (telling a progress display or `hub run` about retries and rate-limit waits
+while they happen) and
 ``vendor`` (error codes, as the connector describes them, and ``Retry-After``). All log as
 ``hub.http``.
 """
@@ -35,7 +36,14 @@ from hub.http.grants import (
     RefreshTokenGrant,
 )
 from hub.http.limiter import Clock, RateLimitedTransport, Sleep, SlidingWindowLimiter
-from hub.http.notices import RetryListener, RetryNotice, retry_listener
+from hub.http.notices import (
+    LimitWait,
+    LimitWaitListener,
+    RetryListener,
+    RetryNotice,
+    limit_wait_listener,
+    retry_listener,
+)
 from hub.http.oauth import CredentialSaver, OAuth2, TokenEncoding, TokenHook, TokenResponse
 from hub.http.outcome import BodyError
 from hub.http.request import request_json
@@ -58,6 +66,8 @@ __all__ = [
     "Grant",
     "HttpSettings",
     "JwtBearerGrant",
+    "LimitWait",
+    "LimitWaitListener",
     "OAuth2",
     "OAuthClient",
     "QuotaHeaders",
@@ -78,6 +88,7 @@ __all__ = [
     "VendorErrors",
     "create_client",
     "generic_error_code",
+    "limit_wait_listener",
     "parse_retry_after",
     "request_counter",
     "request_json",

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 
+from hub.http.notices import LimitWait, notify_limit_wait
 from hub.http.settings import QuotaHeaders, RateLimit
 
 Clock = Callable[[], float]
@@ -64,6 +65,7 @@ class SlidingWindowLimiter:
         resume_at = self._resume_at
         held = resume_at - self._clock()
         if held > 0:
+            notify_limit_wait(LimitWait(held, "quota"))
             await self._pause(held)
             if self._resume_at == resume_at:  # no answer since asked for a longer hold
                 self._resume_at = 0.0
@@ -75,6 +77,7 @@ class SlidingWindowLimiter:
         # Sleeping while holding the lock is deliberate: asyncio.Lock wakes waiters in FIFO
         # order, so the longest-waiting request always gets the next free slot.
         async with window.lock:
+            told = False  # a request that waits twice for its slot is one wait
             while True:
                 now = self._clock()
                 horizon = now - window.limit.per_seconds
@@ -83,6 +86,9 @@ class SlidingWindowLimiter:
                 if len(window.starts) < window.limit.requests:
                     window.starts.append(now)
                     return
+                if not told:
+                    notify_limit_wait(LimitWait(window.starts[0] - horizon, "limit"))
+                    told = True
                 await self._pause(window.starts[0] - horizon)
 
     async def _pause(self, seconds: float) -> None:

@@ -1,5 +1,6 @@
-"""Telling whoever is watching that a request is about to be retried: which attempt comes
-next, after how long a wait and why, so a progress line need not sit silent through backoff."""
+"""Telling whoever is watching that a request is about to be retried (which attempt comes
+next, after how long a wait and why, so a progress line need not sit silent through backoff),
+or that it waits before its first send on a rate limit (so `hub run` can count those waits)."""
 
 from __future__ import annotations
 
@@ -46,3 +47,39 @@ def notify_retry(notice: RetryNotice) -> None:
     listener = _listener.get()
     if listener is not None:
         listener(notice)
+
+
+@dataclass(frozen=True)
+class LimitWait:
+    """A request waits ``wait_seconds`` before it is sent: the vendor's quota headers said
+    the quota is spent (``reason`` "quota"), or a client-side limit is full ("limit")."""
+
+    wait_seconds: float
+    reason: str  # quota | limit
+
+
+LimitWaitListener = Callable[[LimitWait], None]
+
+# Per task, like the retry listener: the limiter is shared by every stream of a connection,
+# and each wait is told to the stream whose request waits.
+_wait_listener: ContextVar[LimitWaitListener | None] = ContextVar(
+    "hub_http_limit_wait_listener", default=None
+)
+
+
+@contextlib.contextmanager
+def limit_wait_listener(listener: LimitWaitListener) -> Iterator[None]:
+    """Within this block (and tasks started in it) every rate-limit wait is told to
+    ``listener``."""
+    token = _wait_listener.set(listener)
+    try:
+        yield
+    finally:
+        _wait_listener.reset(token)
+
+
+def notify_limit_wait(wait: LimitWait) -> None:
+    """Tell the current listener, if any, that a request waits on a rate limit."""
+    listener = _wait_listener.get()
+    if listener is not None:
+        listener(wait)

@@ -16,10 +16,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub.errors import ConfigError
+from hub.housekeeping import housekeeping_jobs
 from hub.plugins import connector_class
 from hub.runtime import Hub, utcnow
 from hub.schedule_plan import StreamPlan, cron_trigger, parse_duration, plan_all
 from hub.store.connections import get_connection
+from hub.store.housekeeping_runs import load_runs
 from hub.store.schedule_settings import (
     EVERY_STREAM,
     ScheduleSetting,
@@ -128,12 +130,19 @@ class StreamStatus:
         return {**asdict(self), "late": self.late, "state": self.state}
 
 
-async def stream_statuses(hub: Hub, *, now: datetime | None = None) -> list[StreamStatus]:
-    """Every planned stream with its next and last run, last outcome and lag."""
+async def stream_statuses(
+    hub: Hub,
+    *,
+    now: datetime | None = None,
+    next_runs: dict[str, datetime | None] | None = None,
+) -> list[StreamStatus]:
+    """Every planned stream with its next and last run, last outcome and lag. ``next_runs``
+    (from :func:`next_fire_times`) spares reading the scheduler's store twice."""
     now = now or utcnow()
     plans = await current_plans(hub)
     lags = await stream_lags(hub, plans, now=now)
-    next_runs = await next_fire_times(hub)
+    if next_runs is None:
+        next_runs = await next_fire_times(hub)
     last = await _last_runs(hub)
     async with hub.engine.connect() as conn:
         held = {
@@ -164,6 +173,55 @@ async def stream_statuses(hub: Hub, *, now: datetime | None = None) -> list[Stre
             )
         )
     return statuses
+
+
+@dataclass
+class HousekeepingStatus:
+    """One housekeeping job's schedule and last fire, as `hub schedules list` shows it."""
+
+    name: str
+    schedule: str  # "every 3600s"
+    description: str
+    next_run: datetime | None
+    last_run: datetime | None
+    last_outcome: str | None  # succeeded | failed
+    last_error: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+async def housekeeping_statuses(
+    hub: Hub, *, next_runs: dict[str, datetime | None] | None = None
+) -> list[HousekeepingStatus]:
+    """Every housekeeping job with its interval, next fire and last fire's outcome.
+    ``next_runs`` (from :func:`next_fire_times`) spares reading the scheduler's store twice."""
+    if next_runs is None:
+        next_runs = await next_fire_times(hub)
+    async with hub.engine.connect() as conn:
+        last = await load_runs(conn)
+    statuses = []
+    for job in housekeeping_jobs():
+        run = last.get(job.name)
+        statuses.append(
+            HousekeepingStatus(
+                name=job.name,
+                schedule=job.spec,
+                description=job.description,
+                next_run=next_runs.get(job.id),
+                last_run=run.started_at if run is not None else None,
+                last_outcome=run.outcome if run is not None else None,
+                last_error=run.error if run is not None else None,
+            )
+        )
+    return statuses
+
+
+async def schedule_overview(hub: Hub) -> tuple[list[StreamStatus], list[HousekeepingStatus]]:
+    """What `hub schedules list` shows: the streams, then the housekeeping jobs."""
+    next_runs = await next_fire_times(hub)
+    streams = await stream_statuses(hub, next_runs=next_runs)
+    return streams, await housekeeping_statuses(hub, next_runs=next_runs)
 
 
 async def _last_runs(hub: Hub) -> dict[tuple[str, str], Any]:

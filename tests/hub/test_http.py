@@ -34,6 +34,7 @@ from hub.errors import (
 )
 from hub.http import (
     HttpSettings,
+    LimitWait,
     QuotaHeaders,
     RateLimit,
     RateLimitedTransport,
@@ -43,6 +44,7 @@ from hub.http import (
     StaticBearer,
     VendorErrors,
     create_client,
+    limit_wait_listener,
     parse_retry_after,
     request_json,
     requests_sent,
@@ -684,6 +686,22 @@ async def test_a_spent_vendor_quota_holds_the_next_request_until_its_reset() -> 
     limiter.observe(httpx.Headers({"x-used": "300", "x-allowed": "300", "x-reset": "40"}))
     await limiter.acquire("/api/v2/users")
     assert clock.now == 40
+
+
+async def test_each_request_held_by_a_spent_quota_or_a_full_limit_is_told_once() -> None:
+    clock = FakeClock()
+    limiter = SlidingWindowLimiter(
+        [RateLimit("/", 1, 10)], quota=QUOTA, clock=clock, sleep=clock.sleep
+    )
+    heard: list[LimitWait] = []
+    with limit_wait_listener(heard.append):
+        await limiter.acquire("/api/v2/users")  # free: told nothing
+        limiter.observe(httpx.Headers({"x-used": "300", "x-allowed": "300", "x-reset": "40"}))
+        await limiter.acquire("/api/v2/users")  # the quota holds it 40 s, then the slot is free
+        await limiter.acquire("/api/v2/users")  # the limit holds it 10 s
+    assert heard == [LimitWait(40, "quota"), LimitWait(10, "limit")]
+    await limiter.acquire("/api/v2/users")  # outside the block: nobody is told
+    assert len(heard) == 2
 
 
 @pytest.mark.parametrize(

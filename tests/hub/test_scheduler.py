@@ -1,17 +1,25 @@
 """The scheduler's jobs, called as APScheduler calls them: a failing stream backs off and
-leaves the others alone; a stream held by a live run is not run twice."""
+leaves the others alone; a stream held by a live run is not run twice; one connection's rate
+limit never holds another's streams."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 
+from connectors.zendesk.sandbox import ZendeskSandbox
 from hub.run import Run
 from hub.runtime import Hub
+from hub.sandbox import RunningSandbox, serve_in_background
 from hub.scheduler import SchedulerService
 from hub.services.sandboxes import connect_sandbox
 from hub.services.schedules import current_plans, set_schedule
 from hub.testing import MemorySource
 from hub.testing.memory import register_source
+from tests.connectors.zendesk.support import UNLIMITED, zendesk_config
+from tests.hub.scheduling import runs_of, wait_until
 
 
 async def _connect(hub: Hub, name: str, source: MemorySource) -> None:
@@ -59,3 +67,55 @@ async def test_a_stopping_node_starts_no_new_sync(hub: Hub, memory: MemorySource
     service = await _service(hub)
     service.stopping.set()
     assert await service.sync_job("mem", "people") == "skipped"
+
+
+@contextlib.asynccontextmanager
+async def _zendesk(
+    hub: Hub, name: str, *, incremental_per_minute: int
+) -> AsyncIterator[RunningSandbox]:
+    """Connection ``name`` to a Zendesk sandbox of its own, whose client may send
+    ``incremental_per_minute`` requests to the incremental exports."""
+    app = ZendeskSandbox(
+        records=60, seed=5, incremental_per_minute=UNLIMITED, rate_limit_per_minute=UNLIMITED
+    )
+    async with serve_in_background(app) as running:
+        config = zendesk_config(app, running, page_size=10)
+        config["incremental_requests_per_minute"] = incremental_per_minute
+        await connect_sandbox(hub, name, "zendesk", config)
+        yield running
+
+
+async def test_one_connections_rate_limit_never_stalls_another_connections_streams(
+    hub: Hub,
+) -> None:
+    # "held" may send one incremental request a minute: its streams wait on their second
+    # page for most of a minute. "free", another vendor account, must sync on schedule.
+    async with (
+        _zendesk(hub, "held", incremental_per_minute=1),
+        _zendesk(hub, "free", incremental_per_minute=UNLIMITED),
+    ):
+        for name in ("held", "free"):
+            await set_schedule(hub, name, None, every="1s")
+        plans = [p for p in await current_plans(hub) if p.connection == "free"]
+        service = SchedulerService(hub)
+        serving = asyncio.create_task(service.serve())
+
+        async def free_synced_three_times() -> bool:
+            runs = await runs_of(hub, "free")
+            done = [r.stream for r in runs if r.status == "succeeded"]
+            return all(done.count(p.stream) >= 3 for p in plans)
+
+        try:
+            await wait_until(free_synced_three_times, seconds=60, what="free's fires")
+            held = await runs_of(hub, "held")
+            waiting = [r for r in held if r.status == "running" and r.pages >= 1]
+            assert waiting, "a held stream is waiting on its rate limit after its first page"
+            waits = service.metrics.registry.get_sample_value
+            assert waits("hub_rate_limit_waits_total", {"connection": "held", "reason": "limit"})
+            assert not waits(
+                "hub_rate_limit_waits_total", {"connection": "free", "reason": "limit"}
+            )
+        finally:
+            serving.cancel()  # the held streams' waits would outlast a graceful stop
+            with contextlib.suppress(asyncio.CancelledError):
+                await serving
