@@ -4,6 +4,7 @@ list, test, remove; and what a connector's config takes."""
 from __future__ import annotations
 
 import getpass
+import re
 import sys
 import types
 import typing
@@ -132,6 +133,20 @@ def _no_input(field: str) -> str:
     raise ConfigError(f"{field}=-: this caller has no prompt or stdin to read the value from")
 
 
+# A connection's name appears in schedule ids, logs, metrics labels and sealed values' context:
+# letters, digits, '.', '_' and '-' only, so no name can pass for another thing's.
+CONNECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def check_connection_name(name: str) -> None:
+    """ConfigError saying what a connection name may hold, when ``name`` does not."""
+    if not CONNECTION_NAME.fullmatch(name):
+        raise ConfigError(
+            f"connection name {name!r}: use 1-100 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit (for example zendesk-eu)"
+        )
+
+
 async def add_connection(
     hub: Hub,
     name: str,
@@ -143,6 +158,7 @@ async def add_connection(
     """Validate and store a connection; credentials must be ``secret:NAME`` references and
     personal fields are sealed. A personal field given as ``-`` is asked of ``read`` (see
     :func:`fill_from_input`). Nothing is stored when anything is wrong."""
+    check_connection_name(name)
     await authorize(
         hub, "connections.manage", action="connection.add", target_type="connection", target_id=name
     )

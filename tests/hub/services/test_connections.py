@@ -85,3 +85,12 @@ async def test_dash_for_a_field_that_is_not_personal_is_refused_and_nothing_is_s
             hub, "mem", "memory", {"email": "-"}, read=lambda field: "\n"
         )
     assert await connections.list_connections(hub) == []
+
+
+@pytest.mark.parametrize("name", ["", "hub:housekeeping", "a/b", "zen desk", "-zd", "x" * 101])
+async def test_a_connection_name_that_could_pass_for_something_else_is_refused(
+    hub: Hub, memory_plugin: None, name: str
+) -> None:
+    with pytest.raises(ConfigError, match="use 1-100 letters, digits"):
+        await connections.add_connection(hub, name, "memory", {})
+    assert await connections.list_connections(hub) == []
