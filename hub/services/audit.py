@@ -23,10 +23,10 @@ from hub.audit.offline_verify import (
     BUNDLE_FORMAT,
     ENTRY_FIELDS,
     Verdict,
-    tree_root,
 )
+from hub.audit.pruning import delete_pruned, seal_prune
 from hub.audit.signing import Signer, load_signer
-from hub.audit.trail import entry_at, leaf_hashes, stored_entries
+from hub.audit.trail import entry_at, leaf_hashes, pruned_subtrees, stored_entries
 from hub.audit.verify import verify_stored_trail
 from hub.errors import AuditError, ConfigError
 from hub.runtime import Hub
@@ -175,7 +175,14 @@ async def prove_consistency(hub: Hub, old_size: int, old_root: str) -> dict[str,
         )
     async with hub.engine.connect() as conn:
         leaves = await leaf_hashes(conn, size, from_entries=True)
-    if tree_root(leaves[:old_size]).hex() != old_root:
+    try:
+        extended = leaves.root(0, old_size).hex() == old_root
+    except ValueError:  # a size no kept checkpoint had: its prefix was pruned unkept
+        raise AuditError(
+            f"the kept head of {old_size} entries is not a checkpoint of this trail, "
+            "and the entries before it were pruned"
+        ) from None
+    if not extended:
         raise AuditError(
             f"the trail does not extend the kept head of {old_size} entries: "
             "an entry up to it was altered, removed or inserted"
@@ -228,9 +235,25 @@ async def export_trail(hub: Hub, fmt: str, out: TextIO) -> int:
                 "format": BUNDLE_FORMAT,
                 "public_key": signer(hub).public_key_b64,
                 "checkpoints": await all_checkpoints(conn),
+                "pruned": await pruned_subtrees(conn),
             }
             out.write(json.dumps(header, sort_keys=True) + "\n")
         async for entry in stored_entries(conn, up_to=int(signed["size"])):
             write(entry)
             count += 1
     return count
+
+
+async def prune_trail(hub: Hub, cutoff: datetime) -> int:
+    """Prune the entries older than ``cutoff`` that a signed checkpoint covers (the caller
+    authorised it: retention); how many. The prune is itself an entry on the trail."""
+
+    async def record(conn: AsyncConnection, detail: dict[str, object]) -> int:
+        return await record_action(
+            hub, conn, "audit.prune", target_type="audit_trail", detail=detail
+        )
+
+    async with hub.engine.begin() as conn:
+        plan = await seal_prune(conn, signer(hub), cutoff, record)
+    await delete_pruned(hub.engine, hub.settings.retention.batch_size)
+    return plan.count
