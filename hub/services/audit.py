@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.audit import authorize, record_action
 from hub.audit.checkpoints import all_checkpoints, checkpoint_due, make_checkpoint
-from hub.audit.entry import customer_pseudonym, row_to_entry
+from hub.audit.entry import customer_pseudonym, iso, row_to_entry
 from hub.audit.merkle import consistency_path, inclusion_path
 from hub.audit.offline_verify import (
     BUNDLE_FORMAT,
@@ -29,10 +29,14 @@ from hub.audit.signing import Signer, load_signer
 from hub.audit.trail import entry_at, leaf_hashes, pruned_subtrees, stored_entries
 from hub.audit.verify import verify_stored_trail
 from hub.errors import AuditError, ConfigError
-from hub.runtime import Hub
+from hub.retention.policy import Period
+from hub.runtime import Hub, utcnow
 from hub.store.schema import audit_entries, records
 
 EXPORT_FORMATS = ("csv", "jsonl", "bundle")
+# What `hub audit list` searches unless told a time or --all: "the last 3 hot" of the trail's
+# retention. Older entries stay stored, verified and exported until retention prunes them.
+HOT_WINDOW = Period(3, "months")
 
 
 @cache
@@ -56,6 +60,7 @@ class TrailFilter:
     outcome: str | None = None
     since: str | None = None  # ISO 8601, inclusive
     until: str | None = None  # ISO 8601, exclusive
+    everything: bool = False  # the whole trail kept, not only the hot window (no since)
 
 
 def _iso_bound(text: str | None, flag: str) -> str | None:
@@ -86,8 +91,9 @@ async def _pseudonym(hub: Hub, conn: AsyncConnection, customer: str) -> str:
 
 
 async def list_trail(hub: Hub, where: TrailFilter, *, limit: int = 100) -> list[dict[str, Any]]:
-    """Entries matching ``where``, newest first."""
-    filters = {k: v for k, v in asdict(where).items() if v is not None}
+    """Entries matching ``where``, newest first; without ``since`` (or ``everything``) only
+    those of the hot window, the last 3 months (docs/audit.md, Retention)."""
+    filters = {k: v for k, v in asdict(where).items() if v not in (None, False)}
     await authorize(hub, "audit.read", action="audit.list")
     async with hub.engine.begin() as conn:
         await record_action(hub, conn, "audit.list", detail={"filters": sorted(filters)})
@@ -99,6 +105,8 @@ async def list_trail(hub: Hub, where: TrailFilter, *, limit: int = 100) -> list[
             pseudonym = await _pseudonym(hub, conn, where.customer)
             query = query.where(audit_entries.c.customer == pseudonym)
         since, until = _iso_bound(where.since, "--since"), _iso_bound(where.until, "--until")
+        if since is None and not where.everything:
+            since = iso(HOT_WINDOW.cutoff(utcnow()))
         if since is not None:
             query = query.where(audit_entries.c.at >= since)
         if until is not None:

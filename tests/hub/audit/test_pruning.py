@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +150,15 @@ async def test_an_altered_entry_is_not_pruned_away(hub: Hub) -> None:
     with pytest.raises(AuditError, match="not pruned"):
         await run_retention(hub)
     assert (await stored_seqs(hub))[:4] == [1, 2, 3, 4]
+
+
+async def test_list_searches_the_hot_last_3_months_unless_asked_for_all(hub: Hub) -> None:
+    await append(hub, 1, at=datetime.now(UTC) - timedelta(days=120))
+    await append(hub, 1)
+    hot = await list_trail(hub, TrailFilter(action="connection.add"))
+    everything = await list_trail(hub, TrailFilter(action="connection.add", everything=True))
+    assert [e["seq"] for e in hot] == [2]
+    assert [e["seq"] for e in everything] == [2, 1]
 
 
 @pytest.mark.parametrize("period", ["11 months", "365 days", "52 weeks"])
