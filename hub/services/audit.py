@@ -26,7 +26,13 @@ from hub.audit.offline_verify import (
 )
 from hub.audit.pruning import delete_pruned, seal_prune
 from hub.audit.signing import Signer, load_signer
-from hub.audit.trail import entry_at, leaf_hashes, pruned_subtrees, stored_entries
+from hub.audit.trail import (
+    entry_at,
+    leaf_hashes,
+    pruned_size,
+    pruned_subtrees,
+    stored_entries,
+)
 from hub.audit.verify import verify_stored_trail
 from hub.errors import AuditError, ConfigError
 from hub.retention.policy import Period
@@ -97,7 +103,8 @@ async def list_trail(hub: Hub, where: TrailFilter, *, limit: int = 100) -> list[
     await authorize(hub, "audit.read", action="audit.list")
     async with hub.engine.begin() as conn:
         await record_action(hub, conn, "audit.list", detail={"filters": sorted(filters)})
-        query = sa.select(audit_entries)
+        # Rows of pruned entries a killed prune left undeleted are gone already.
+        query = sa.select(audit_entries).where(audit_entries.c.seq > await pruned_size(conn))
         for name in ("principal", "role", "action", "outcome"):
             if filters.get(name) is not None:
                 query = query.where(audit_entries.c[name] == filters[name])

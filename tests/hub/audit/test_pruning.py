@@ -14,10 +14,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 import hub.audit.offline_verify as offline
 from hub.audit import Actor, AuditEntry, record
+from hub.audit.access import record_action
 from hub.audit.checkpoints import make_checkpoint
+from hub.audit.pruning import seal_prune
 from hub.errors import AuditError
 from hub.retention.policy import RetentionSettings
 from hub.runtime import Hub
@@ -140,6 +143,29 @@ async def test_a_second_run_prunes_nothing_more_until_a_checkpoint_covers_old_en
     again = await run_retention(hub)
     assert {t.data_type: t.count for t in again.types}["audit_trail"] == 0
     assert (await verify(hub)).ok
+
+
+async def test_a_prune_stopped_before_deleting_its_rows_hides_them_and_the_next_finishes(
+    hub: Hub,
+) -> None:
+    await append(hub, 6, at=LONG_AGO)
+    await signed(hub)
+    await append(hub, 2)
+
+    async def record_prune(conn: AsyncConnection, detail: dict[str, object]) -> int:
+        return await record_action(hub, conn, "audit.prune", detail=detail)
+
+    async with hub.engine.begin() as conn:  # what commits before the batches of deletes
+        plan = await seal_prune(
+            conn, signer(hub), datetime.now(UTC) - timedelta(days=400), record_prune
+        )
+    assert (plan.after, plan.up_to) == (0, 6) and (await stored_seqs(hub))[0] == 1
+    assert (await verify(hub)).ok
+    listed = await list_trail(hub, TrailFilter(action="connection.add", everything=True))
+    assert [e["seq"] for e in listed] == [8, 7]
+    again = await run_retention(hub)
+    assert {t.data_type: t.count for t in again.types}["audit_trail"] == 0
+    assert (await stored_seqs(hub))[0] == 7
 
 
 async def test_an_altered_entry_is_not_pruned_away(hub: Hub) -> None:
