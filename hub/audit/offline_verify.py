@@ -225,6 +225,7 @@ class TrailCheck:
         self.last_good = 0
         self.failed: Verdict | None = None
         self.pruned = 0  # entries 1..pruned stand as subtree roots (see feed_pruned)
+        self.reached: set[int] = set()  # sizes the tree has had, where checkpoints are checked
         self.marks: dict[int, list[dict[str, Any]]] = {}
         for cp in checkpoints:
             if not checkpoint_signed(cp, public_key):
@@ -257,6 +258,7 @@ class TrailCheck:
         return self.failed is None
 
     def _check_marks(self, position: int, *, first_bad: int) -> bool:
+        self.reached.add(position)
         for cp in self.marks.get(position, []):
             if cp["root"] != self.frontier.root().hex():
                 problem = (
@@ -291,6 +293,13 @@ class TrailCheck:
         if self.failed is not None:
             return self.failed
         size = self.frontier.size
+        unreached = sorted(s for s in self.marks if 0 < s <= self.pruned and s not in self.reached)
+        if unreached:
+            problem = (
+                f"the checkpoint at size {unreached[0]} falls inside the pruned entries, where "
+                "the trail kept no subtree boundary: the hub's checkpoint of that size is missing"
+            )
+            return Verdict(False, size, self.checked, problem, 1)
         if self.pruned and not any(signed >= self.pruned for signed in self.marks):
             problem = f"no signed checkpoint covers the {self.pruned} pruned entries"
             return Verdict(False, size, self.checked, problem, 1)

@@ -20,6 +20,7 @@ import hub.audit.offline_verify as offline
 from hub.audit import Actor, AuditEntry, record
 from hub.audit.access import record_action
 from hub.audit.checkpoints import make_checkpoint
+from hub.audit.offline_verify import leaf_hash, tree_root
 from hub.audit.pruning import seal_prune
 from hub.errors import AuditError
 from hub.retention.policy import RetentionSettings
@@ -101,6 +102,20 @@ async def test_the_trail_still_verifies_after_pruning(
     verdict = await verify(hub)
     assert verdict.ok, verdict.problem
     assert verdict.checked >= 2  # the pruned checkpoints are checked through the subtrees
+
+
+async def test_a_kept_checkpoint_inside_the_pruned_entries_must_be_one_the_hub_kept(
+    hub: Hub, pruned: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    first, _ = pruned
+    assert (await verify(hub, {**first, "public_key": signer(hub).public_key_b64})).ok
+    # A head of size 3 (signed with the hub's key) that no stored checkpoint matches: the
+    # prune kept no boundary there, so it cannot be checked and is not taken on trust.
+    root = tree_root([leaf_hash(b"x")]).hex()
+    at = first["at"]
+    odd = {"size": 3, "root": root, "at": at, "signature": signer(hub).sign(3, root, at)}
+    verdict = await verify(hub, odd)
+    assert not verdict.ok and "falls inside the pruned entries" in verdict.problem
 
 
 async def test_an_inclusion_proof_of_a_kept_entry_verifies(
