@@ -91,10 +91,10 @@ async def seal_prune(
     bounds = sorted({plan.after, plan.up_to} | {
         int(cp["size"]) for cp in checkpoints if plan.after < int(cp["size"]) < plan.up_to
     })  # fmt: skip
+    tiles = [tile for lo, hi in pairwise(bounds) for tile in aligned_subtrees(lo, hi)]
     subtrees = [
-        {"start": start, "size": size, "hash": tree_root(leaves[start - plan.after :][:size]).hex()}
-        for lo, hi in pairwise(bounds)
-        for start, size in aligned_subtrees(lo, hi)
+        {"start": start, "size": size, "hash": _root(leaves, start - plan.after, size)}
+        for start, size in tiles
     ]
     await save_frontier(conn, await current_frontier(conn))
     await conn.execute(sa.insert(audit_pruned), subtrees)
@@ -104,6 +104,10 @@ async def seal_prune(
     }  # fmt: skip
     await record(conn, detail)
     return plan
+
+
+def _root(leaves: list[bytes], offset: int, size: int) -> str:
+    return tree_root(leaves[offset : offset + size]).hex()
 
 
 async def _checked_leaves(
