@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 import hub.audit.offline_verify as offline
@@ -22,8 +21,9 @@ from hub.audit.access import record_action
 from hub.audit.checkpoints import make_checkpoint
 from hub.audit.offline_verify import leaf_hash, tree_root
 from hub.audit.pruning import seal_prune
-from hub.errors import AuditError
-from hub.retention.policy import RetentionSettings
+from hub.config import load_settings
+from hub.errors import AuditError, ConfigError
+from hub.retention.policy import RetentionSettings, describe_period
 from hub.runtime import Hub
 from hub.services.audit import (
     TrailFilter,
@@ -203,6 +203,17 @@ async def test_list_searches_the_hot_last_3_months_unless_asked_for_all(hub: Hub
 
 
 @pytest.mark.parametrize("period", ["11 months", "365 days", "52 weeks"])
-def test_a_period_shorter_than_12_months_is_refused(period: str) -> None:
-    with pytest.raises(ValidationError, match="minimum of 12 months"):
-        RetentionSettings(audit_trail=period)  # type: ignore[arg-type]
+def test_a_period_shorter_than_12_months_is_refused_naming_the_key(
+    period: str, tmp_path: Path
+) -> None:
+    (tmp_path / "hub.toml").write_text(f'[retention]\naudit_trail = "{period}"\n')
+    with pytest.raises(ConfigError, match=r"hub\.toml.*retention\.audit_trail.*minimum of 12"):
+        load_settings(tmp_path / "hub.toml")
+
+
+@pytest.mark.parametrize("period", ["12 months", "1 year", "366 days", "forever"])
+def test_12_months_or_more_is_accepted(period: str) -> None:
+    assert describe_period(RetentionSettings(audit_trail=period).audit_trail) in (  # type: ignore[arg-type]
+        period,
+        "forever",
+    )
