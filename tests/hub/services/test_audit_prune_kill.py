@@ -5,14 +5,11 @@ is a real ``hub retention run`` process."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -24,9 +21,9 @@ from hub.config import Settings, load_settings
 from hub.runtime import Hub, utcnow
 from hub.services.audit import signer, verify
 from hub.services.retention import run_retention
-from hub.store.engine import async_url, sqlite_file
+from hub.store.engine import async_url
 from hub.store.schema import audit_entries, audit_pruned
-from tests.support import hub_env
+from tests.support import hub_env, writes_blocked
 
 pytestmark = pytest.mark.slow
 
@@ -44,24 +41,6 @@ def _pruned_and_lowest(engine: sa.Engine) -> tuple[int, int]:
         pruned = conn.scalar(sa.select(sa.func.max(audit_pruned.c.start + audit_pruned.c.size)))
         lowest = conn.scalar(sa.select(sa.func.min(audit_entries.c.seq)))
     return int(pruned or 0), int(lowest or 0)
-
-
-@contextlib.contextmanager
-def _writes_blocked(settings: Settings, engine: sa.Engine) -> Iterator[None]:
-    """Hold the trail's write lock, so the prune stops inside its next delete batch."""
-    file = sqlite_file(settings.resolved_database_url)
-    if file is not None:
-        lock = sqlite3.connect(file, isolation_level=None)
-        lock.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            lock.execute("ROLLBACK")
-            lock.close()
-        return
-    with engine.connect() as conn, conn.begin():
-        conn.execute(sa.text("LOCK TABLE audit_entries IN ACCESS EXCLUSIVE MODE"))
-        yield
 
 
 async def _seed(settings: Settings) -> None:
@@ -96,7 +75,7 @@ def test_a_prune_killed_while_deleting_still_verifies_and_a_rerun_deletes_the_re
         while _count(engine) >= OLD and time.monotonic() < deadline:
             assert victim.poll() is None, victim.stderr.read() if victim.stderr else ""
             time.sleep(0.002)
-        with _writes_blocked(settings, engine):
+        with writes_blocked(settings.resolved_database_url, engine, "audit_entries"):
             time.sleep(0.2)  # the victim is now waiting inside a delete batch
             assert victim.poll() is None, "the prune finished before it could be killed"
             os.kill(victim.pid, signal.SIGKILL)
