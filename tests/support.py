@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from hub.runtime import Hub
+from hub.store.engine import sqlite_file
 
 UNLIMITED = 1_000_000
 
@@ -60,3 +64,22 @@ def run_hub(
         timeout=timeout,
         check=False,
     )
+
+
+@contextlib.contextmanager
+def writes_blocked(database_url: str, engine: sa.Engine, table: str) -> Iterator[None]:
+    """Hold the store's write lock on ``table`` (SQLite: the whole file), so a process
+    writing to it stops inside its next transaction: the moment a kill test kills it."""
+    file = sqlite_file(database_url)
+    if file is not None:
+        lock = sqlite3.connect(file, isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        return
+    with engine.connect() as conn, conn.begin():
+        conn.execute(sa.text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+        yield

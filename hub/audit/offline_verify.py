@@ -76,9 +76,19 @@ class Frontier:
         self.hashes = list(hashes)  # one per set bit of size, from the highest bit down
 
     def append(self, leaf: bytes) -> None:
-        carry = leaf
-        self.size += 1
-        merges = (self.size & -self.size).bit_length() - 1  # trailing zeros of the new size
+        self.append_subtree(leaf, 1)
+
+    def append_subtree(self, root: bytes, size: int) -> None:
+        """Append a perfect subtree of ``size`` leaves (a power of two) by its root, as a
+        pruned trail keeps them; it must start where a subtree of its size can (the tree's
+        size a multiple of it)."""
+        if size < 1 or size & (size - 1) or self.size % size:
+            raise ValueError(f"a subtree of {size} leaves cannot follow a tree of {self.size}")
+        carry = root
+        self.size += size
+        # Merge with the equal-sized subtrees on the right edge: one per trailing zero of the
+        # new size above the subtree's own height.
+        merges = (self.size & -self.size).bit_length() - size.bit_length()
         for _ in range(merges):
             carry = node_hash(self.hashes.pop(), carry)
         self.hashes.append(carry)
@@ -214,6 +224,8 @@ class TrailCheck:
         self.checked = 0
         self.last_good = 0
         self.failed: Verdict | None = None
+        self.pruned = 0  # entries 1..pruned stand as subtree roots (see feed_pruned)
+        self.reached: set[int] = set()  # sizes the tree has had, where checkpoints are checked
         self.marks: dict[int, list[dict[str, Any]]] = {}
         for cp in checkpoints:
             if not checkpoint_signed(cp, public_key):
@@ -225,6 +237,38 @@ class TrailCheck:
             if cp["root"] != EMPTY_ROOT.hex():
                 self.failed = Verdict(False, 0, 0, "the checkpoint at size 0 is not empty", 1)
             self.checked += 1
+
+    def feed_pruned(self, nodes: Iterable[dict[str, Any]]) -> bool:
+        """Take the subtree roots that stand for pruned entries (``start``, ``size``,
+        ``hash``, in order from 0), before any entry: each checkpoint they reach must have the
+        root they give, so the signed checkpoints vouch for what was pruned."""
+        for node in nodes:
+            if self.failed is not None:
+                return False
+            start, size = int(node["start"]), int(node["size"])
+            if start != self.frontier.size:
+                return self._fail(f"the pruned subtrees skip entry {self.frontier.size + 1}", 1)
+            try:
+                self.frontier.append_subtree(bytes.fromhex(node["hash"]), size)
+            except ValueError as exc:
+                return self._fail(f"the pruned subtree at entry {start + 1}: {exc}", 1)
+            if not self._check_marks(self.frontier.size, first_bad=1):
+                return False
+        self.pruned = self.frontier.size
+        return self.failed is None
+
+    def _check_marks(self, position: int, *, first_bad: int) -> bool:
+        self.reached.add(position)
+        for cp in self.marks.get(position, []):
+            if cp["root"] != self.frontier.root().hex():
+                problem = (
+                    f"the entries 1..{position} do not give the root signed at size {position}: "
+                    f"an entry from {first_bad} on was altered, removed or inserted"
+                )
+                return self._fail(problem, first_bad)
+            self.checked += 1
+            self.last_good = position
+        return True
 
     def feed(self, entry: dict[str, Any]) -> bool:
         """Take the next entry; False once something failed (see :attr:`failed`)."""
@@ -239,16 +283,7 @@ class TrailCheck:
         if stored is not None and stored != leaf.hex():
             return self._fail(f"entry {position} does not match its leaf hash (altered)", position)
         self.frontier.append(leaf)
-        for cp in self.marks.get(position, []):
-            if cp["root"] != self.frontier.root().hex():
-                problem = (
-                    f"the entries 1..{position} do not give the root signed at size {position}: "
-                    f"an entry from {self.last_good + 1} on was altered, removed or inserted"
-                )
-                return self._fail(problem, self.last_good + 1)
-            self.checked += 1
-            self.last_good = position
-        return True
+        return self._check_marks(position, first_bad=self.last_good + 1)
 
     def _fail(self, problem: str, first_bad: int) -> bool:
         self.failed = Verdict(False, self.frontier.size, self.checked, problem, first_bad)
@@ -258,6 +293,16 @@ class TrailCheck:
         if self.failed is not None:
             return self.failed
         size = self.frontier.size
+        unreached = sorted(s for s in self.marks if 0 < s <= self.pruned and s not in self.reached)
+        if unreached:
+            problem = (
+                f"the checkpoint at size {unreached[0]} falls inside the pruned entries, where "
+                "the trail kept no subtree boundary: the hub's checkpoint of that size is missing"
+            )
+            return Verdict(False, size, self.checked, problem, 1)
+        if self.pruned and not any(signed >= self.pruned for signed in self.marks):
+            problem = f"no signed checkpoint covers the {self.pruned} pruned entries"
+            return Verdict(False, size, self.checked, problem, 1)
         beyond = [signed for signed in self.marks if signed > size]
         if beyond:
             problem = (
@@ -272,9 +317,12 @@ def verify_trail(
     entries: Iterable[dict[str, Any]],
     checkpoints: Sequence[dict[str, Any]],
     public_key: bytes,
+    pruned: Iterable[dict[str, Any]] = (),
 ) -> Verdict:
-    """Check a whole trail (entries in stored order); see :class:`TrailCheck`."""
+    """Check a whole trail (entries in stored order, after the subtree roots ``pruned``
+    left of the entries pruned before them); see :class:`TrailCheck`."""
     check = TrailCheck(checkpoints, public_key)
+    check.feed_pruned(pruned)
     for entry in entries:
         if not check.feed(entry):
             break
@@ -285,7 +333,8 @@ def verify_trail(
 
 
 def read_bundle(path: str) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
-    """A bundle's header (format, public_key, checkpoints) and its entries, read lazily:
+    """A bundle's header (format, public_key, checkpoints, and ``pruned``: the subtree
+    roots that stand for entries pruned by retention) and its entries, read lazily:
     JSON lines, the header first."""
     handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed by the entries' generator
     header = json.loads(handle.readline())
@@ -318,7 +367,7 @@ def check_bundle(path: str, kept: dict[str, Any] | None = None) -> Verdict:
         if kept.get("public_key") not in (None, header["public_key"]):
             return Verdict(False, 0, 0, "the kept checkpoint was signed by another key", None)
         checkpoints.append(kept)
-    return verify_trail(entries, checkpoints, public_key)
+    return verify_trail(entries, checkpoints, public_key, header.get("pruned", []))
 
 
 def check_inclusion(proof: dict[str, Any]) -> bool:

@@ -12,14 +12,16 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.audit.entry import AuditEntry, entry_to_row, entry_values, iso, row_to_entry
+from hub.audit.merkle import StoredTree
 from hub.audit.offline_verify import Frontier, canonical, leaf_hash
 from hub.errors import AuditError
-from hub.store.schema import audit_entries, audit_head
+from hub.store.schema import audit_entries, audit_head, audit_pruned
 
 HEAD_ID = 1
 READ_BATCH = 5_000
@@ -102,9 +104,9 @@ async def save_frontier(conn: AsyncConnection, frontier: Frontier) -> None:
 async def stored_entries(
     conn: AsyncConnection, *, up_to: int | None = None
 ) -> AsyncIterator[dict[str, object]]:
-    """Every entry in ``seq`` order (with its stored ``leaf_hash``), read in batches so a
-    million entries need no million rows in memory."""
-    after = 0
+    """Every entry kept (after those retention pruned) in ``seq`` order, with its stored
+    ``leaf_hash``, read in batches so a million entries need no million rows in memory."""
+    after = await pruned_size(conn)
     while True:
         query = sa.select(audit_entries).where(audit_entries.c.seq > after)
         if up_to is not None:
@@ -120,6 +122,8 @@ async def stored_entries(
 async def entry_at(conn: AsyncConnection, seq: int) -> dict[str, object]:
     """Entry ``seq`` as it is hashed (without its stored leaf hash)."""
     row = (await conn.execute(sa.select(audit_entries).where(audit_entries.c.seq == seq))).first()
+    if seq <= await pruned_size(conn):
+        raise AuditError(f"entry {seq} was pruned by retention (docs/audit.md, Retention)")
     if row is None:
         raise AuditError(f"entry {seq} is missing from the trail; run `hub audit verify`")
     entry = row_to_entry(row._mapping)
@@ -127,32 +131,55 @@ async def entry_at(conn: AsyncConnection, seq: int) -> dict[str, object]:
     return entry
 
 
+async def pruned_subtrees(conn: AsyncConnection) -> list[dict[str, Any]]:
+    """The subtree roots (start, size, hash) that stand for the pruned entries, in order."""
+    rows = await conn.execute(sa.select(audit_pruned).order_by(audit_pruned.c.start))
+    return [{"start": int(r.start), "size": int(r.size), "hash": r.hash} for r in rows]
+
+
+async def pruned_size(conn: AsyncConnection) -> int:
+    """How many entries (1..n) retention pruned: 0 when none."""
+    end = sa.func.max(audit_pruned.c.start + audit_pruned.c.size)
+    return int(await conn.scalar(sa.select(end)) or 0)
+
+
 async def leaf_hashes(
     conn: AsyncConnection, size: int, *, from_entries: bool = False
+) -> StoredTree:
+    """The tree of entries 1..size, for building proofs: the subtrees that stand for pruned
+    entries, then the leaf hashes of the kept ones, from the stored column (fast, and safe
+    for an inclusion proof, whose verifier hashes the entry itself), or with ``from_entries``
+    recomputed from what the entries say (a consistency check)."""
+    subtrees = await pruned_subtrees(conn)
+    first = await pruned_size(conn)
+    kept = {(n["start"], n["size"]): bytes.fromhex(n["hash"]) for n in subtrees}
+    leaves = await _kept_leaf_hashes(conn, first, size, from_entries=from_entries)
+    return StoredTree(leaves, first=first, subtrees=kept)
+
+
+async def _kept_leaf_hashes(
+    conn: AsyncConnection, first: int, size: int, *, from_entries: bool
 ) -> list[bytes]:
-    """The leaf hashes of entries 1..size, for building proofs: the stored column (fast,
-    and safe for an inclusion proof, whose verifier hashes the entry itself), or with
-    ``from_entries`` recomputed from what the entries say (a consistency check)."""
     if from_entries:
         recomputed = [leaf_hash(canonical(e)) async for e in stored_entries(conn, up_to=size)]
-        if len(recomputed) != size:
-            raise AuditError(f"the trail holds {len(recomputed)} of entries 1..{size}")
+        if len(recomputed) != size - first:
+            raise AuditError(f"the trail holds {len(recomputed)} of entries {first + 1}..{size}")
         return recomputed
     hashes: list[bytes] = []
-    while len(hashes) < size:
+    while first + len(hashes) < size:
         query = (
             sa.select(audit_entries.c.seq, audit_entries.c.leaf_hash)
-            .where(audit_entries.c.seq > len(hashes), audit_entries.c.seq <= size)
+            .where(audit_entries.c.seq > first + len(hashes), audit_entries.c.seq <= size)
             .order_by(audit_entries.c.seq)
             .limit(READ_BATCH * 10)
         )
         rows = (await conn.execute(query)).all()
         for seq, stored in rows:
-            if seq != len(hashes) + 1:
+            if seq != first + len(hashes) + 1:
                 break
             hashes.append(bytes.fromhex(stored))
-        if not rows or len(hashes) != int(rows[-1].seq):
+        if not rows or first + len(hashes) != int(rows[-1].seq):
             raise AuditError(
-                f"entry {len(hashes) + 1} is missing from the trail; run `hub audit verify`"
+                f"entry {first + len(hashes) + 1} is missing from the trail; run `hub audit verify`"
             )
     return hashes

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.audit.checkpoints import all_checkpoints
 from hub.audit.offline_verify import TrailCheck, Verdict
 from hub.audit.signing import Signer
-from hub.audit.trail import head, stored_entries
+from hub.audit.trail import head, pruned_subtrees, stored_entries
 from hub.errors import AuditError
 
 
@@ -25,6 +25,7 @@ async def verify_stored_trail(
             return Verdict(False, 0, 0, "the kept checkpoint was signed by another key")
         checkpoints.append(kept)
     check = TrailCheck(checkpoints, signer.public_key)
+    check.feed_pruned(await pruned_subtrees(conn))
     async for entry in stored_entries(conn):
         if not check.feed(entry):
             break

@@ -33,14 +33,19 @@ def audit_list(
     ] = None,
     until: Annotated[str | None, typer.Option(help="Before this ISO time.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 100,
+    everything: Annotated[
+        bool,
+        typer.Option("--all", help="Search the whole trail kept, not only the hot last 3 months."),
+    ] = False,
 ) -> None:
-    """Entries of the trail, newest first, filtered.
+    """Entries of the trail, newest first, filtered; without --since or --all, those of
+    the last 3 months (the hot window).
 
     Example: hub audit list --action customer.reveal --since 2026-12-01
     """
     from hub.services.audit import TrailFilter, list_trail
 
-    where = TrailFilter(principal, role, action, customer, outcome, since, until)
+    where = TrailFilter(principal, role, action, customer, outcome, since, until, everything)
     rows = with_hub(lambda hub: list_trail(hub, where, limit=limit))
     report(rows, lambda: _print_entries(rows))
 

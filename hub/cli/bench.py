@@ -82,8 +82,12 @@ def bench_audit(
     database_url: Annotated[
         str | None, typer.Option(help="An empty database to bench on (default: temp SQLite).")
     ] = None,
+    prune_entries: Annotated[
+        int, typer.Option(help="Old entries to append (checkpoint every 1,000), then prune.")
+    ] = 0,
 ) -> None:
-    """Audited reveals per second, and the time to verify a trail and prove an entry in it.
+    """Audited reveals per second, the time to verify a trail and prove an entry in it, and
+    (--prune-entries) to prune old entries for retention.
 
     Example: hub bench audit --reveals 5000 --verify-entries 1000000
     """
@@ -92,7 +96,10 @@ def bench_audit(
     print_json(
         run(
             lambda: do_bench(
-                reveals=reveals, verify_entries=verify_entries, database_url=database_url
+                reveals=reveals,
+                verify_entries=verify_entries,
+                database_url=database_url,
+                prune_entries=prune_entries,
             )
         )
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
 
 Unit = Literal["days", "weeks", "months", "years"]
 FOREVER = "forever"
@@ -76,6 +76,16 @@ def parse_period(value: object) -> Period | None:
     return Period(count, unit)
 
 
+AUDIT_TRAIL_MINIMUM = Period(12, "months")
+
+
+def at_least_12_months(period: Period) -> bool:
+    """Whether ``period`` is never shorter than 12 calendar months (which can be 366 days)."""
+    if period.unit in ("months", "years"):
+        return period.count * (12 if period.unit == "years" else 1) >= 12
+    return period.count * (7 if period.unit == "weeks" else 1) >= 366
+
+
 def describe_period(period: Period | None) -> str:
     return FOREVER if period is None else str(period)
 
@@ -129,3 +139,19 @@ class RetentionSettings(BaseModel):
         le=100_000,
         description="Rows one purge transaction examines at most: a killed purge loses one.",
     )
+    audit_trail: RetentionPeriod = Field(
+        default=AUDIT_TRAIL_MINIMUM,
+        description="Audit entries, counted from their time; pruned only up to a signed "
+        "checkpoint, keeping every checkpoint and the subtree roots later proofs need "
+        "(docs/audit.md). Never less than 12 months.",
+    )
+
+    @field_validator("audit_trail")
+    @classmethod
+    def _audit_trail_at_least_a_year(cls, period: Period | None) -> Period | None:
+        if period is not None and not at_least_12_months(period):
+            raise ValueError(
+                f'"{period}" is shorter than the audit trail\'s minimum of 12 months: write '
+                '"12 months" or longer (or "forever")'
+            )
+        return period

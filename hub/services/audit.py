@@ -17,22 +17,32 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.audit import authorize, record_action
 from hub.audit.checkpoints import all_checkpoints, checkpoint_due, make_checkpoint
-from hub.audit.entry import customer_pseudonym, row_to_entry
+from hub.audit.entry import customer_pseudonym, iso, row_to_entry
 from hub.audit.merkle import consistency_path, inclusion_path
 from hub.audit.offline_verify import (
     BUNDLE_FORMAT,
     ENTRY_FIELDS,
     Verdict,
-    tree_root,
 )
+from hub.audit.pruning import delete_pruned, seal_prune
 from hub.audit.signing import Signer, load_signer
-from hub.audit.trail import entry_at, leaf_hashes, stored_entries
+from hub.audit.trail import (
+    entry_at,
+    leaf_hashes,
+    pruned_size,
+    pruned_subtrees,
+    stored_entries,
+)
 from hub.audit.verify import verify_stored_trail
 from hub.errors import AuditError, ConfigError
-from hub.runtime import Hub
+from hub.retention.policy import Period
+from hub.runtime import Hub, utcnow
 from hub.store.schema import audit_entries, records
 
 EXPORT_FORMATS = ("csv", "jsonl", "bundle")
+# What `hub audit list` searches unless told a time or --all: "the last 3 hot" of the trail's
+# retention. Older entries stay stored, verified and exported until retention prunes them.
+HOT_WINDOW = Period(3, "months")
 
 
 @cache
@@ -56,6 +66,7 @@ class TrailFilter:
     outcome: str | None = None
     since: str | None = None  # ISO 8601, inclusive
     until: str | None = None  # ISO 8601, exclusive
+    everything: bool = False  # the whole trail kept, not only the hot window (no since)
 
 
 def _iso_bound(text: str | None, flag: str) -> str | None:
@@ -86,12 +97,14 @@ async def _pseudonym(hub: Hub, conn: AsyncConnection, customer: str) -> str:
 
 
 async def list_trail(hub: Hub, where: TrailFilter, *, limit: int = 100) -> list[dict[str, Any]]:
-    """Entries matching ``where``, newest first."""
-    filters = {k: v for k, v in asdict(where).items() if v is not None}
+    """Entries matching ``where``, newest first; without ``since`` (or ``everything``) only
+    those of the hot window, the last 3 months (docs/audit.md, Retention)."""
+    filters = {k: v for k, v in asdict(where).items() if v not in (None, False)}
     await authorize(hub, "audit.read", action="audit.list")
     async with hub.engine.begin() as conn:
         await record_action(hub, conn, "audit.list", detail={"filters": sorted(filters)})
-        query = sa.select(audit_entries)
+        # Rows of pruned entries a killed prune left undeleted are gone already.
+        query = sa.select(audit_entries).where(audit_entries.c.seq > await pruned_size(conn))
         for name in ("principal", "role", "action", "outcome"):
             if filters.get(name) is not None:
                 query = query.where(audit_entries.c[name] == filters[name])
@@ -99,6 +112,8 @@ async def list_trail(hub: Hub, where: TrailFilter, *, limit: int = 100) -> list[
             pseudonym = await _pseudonym(hub, conn, where.customer)
             query = query.where(audit_entries.c.customer == pseudonym)
         since, until = _iso_bound(where.since, "--since"), _iso_bound(where.until, "--until")
+        if since is None and not where.everything:
+            since = iso(HOT_WINDOW.cutoff(utcnow()))
         if since is not None:
             query = query.where(audit_entries.c.at >= since)
         if until is not None:
@@ -175,7 +190,14 @@ async def prove_consistency(hub: Hub, old_size: int, old_root: str) -> dict[str,
         )
     async with hub.engine.connect() as conn:
         leaves = await leaf_hashes(conn, size, from_entries=True)
-    if tree_root(leaves[:old_size]).hex() != old_root:
+    try:
+        extended = leaves.root(0, old_size).hex() == old_root
+    except ValueError:  # a size no kept checkpoint had: its prefix was pruned unkept
+        raise AuditError(
+            f"the kept head of {old_size} entries is not a checkpoint of this trail, "
+            "and the entries before it were pruned"
+        ) from None
+    if not extended:
         raise AuditError(
             f"the trail does not extend the kept head of {old_size} entries: "
             "an entry up to it was altered, removed or inserted"
@@ -228,9 +250,25 @@ async def export_trail(hub: Hub, fmt: str, out: TextIO) -> int:
                 "format": BUNDLE_FORMAT,
                 "public_key": signer(hub).public_key_b64,
                 "checkpoints": await all_checkpoints(conn),
+                "pruned": await pruned_subtrees(conn),
             }
             out.write(json.dumps(header, sort_keys=True) + "\n")
         async for entry in stored_entries(conn, up_to=int(signed["size"])):
             write(entry)
             count += 1
     return count
+
+
+async def prune_trail(hub: Hub, cutoff: datetime) -> int:
+    """Prune the entries older than ``cutoff`` that a signed checkpoint covers (the caller
+    authorised it: retention); how many. The prune is itself an entry on the trail."""
+
+    async def record(conn: AsyncConnection, detail: dict[str, object]) -> int:
+        return await record_action(
+            hub, conn, "audit.prune", target_type="audit_trail", detail=detail
+        )
+
+    async with hub.engine.begin() as conn:
+        plan = await seal_prune(conn, signer(hub), cutoff, record)
+    await delete_pruned(hub.engine, hub.settings.retention.batch_size)
+    return plan.count

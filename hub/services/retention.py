@@ -16,11 +16,14 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.audit import authorize, record_action
+from hub.audit.pruning import oldest_entry_at, plan_prune
 from hub.retention.policy import Period, describe_period
 from hub.runtime import Hub, utcnow
+from hub.services.audit import prune_trail
 from hub.store.retention import TARGETS, Target, examine, id_ceiling
 
 Clock = Callable[[], datetime]
+AUDIT_TRAIL = "audit_trail"
 # Told after each committed batch: (data type, rows purged so far for it).
 BatchCallback = Callable[[str, int], None]
 
@@ -30,7 +33,7 @@ class Purged:
     """What a purge did (or, dry, would do) to one data type."""
 
     data_type: str
-    action: str  # strip | delete
+    action: str  # strip | delete | prune (the audit trail's, docs/audit.md)
     policy: str  # "30 days", or "forever"
     cutoff: datetime | None  # items whose clock started before it are due; None: kept forever
     count: int
@@ -89,7 +92,21 @@ async def run_retention(
             else:
                 count = await _purge(hub, target, cutoff, on_batch)
         types.append(Purged(target.key, target.action, describe_period(period), cutoff, count))
+    types.append(await _prune_audit_trail(hub, now, dry_run=dry_run))
     return RetentionRun(dry_run, now, types)
+
+
+async def _prune_audit_trail(hub: Hub, now: datetime, *, dry_run: bool) -> Purged:
+    """The audit trail last, so the entries that record this run's purges are kept."""
+    period = hub.settings.retention.audit_trail
+    cutoff = period.cutoff(now) if period is not None else None
+    count = 0
+    if cutoff is not None and dry_run:
+        async with hub.engine.connect() as conn:
+            count = (await plan_prune(conn, cutoff)).count
+    elif cutoff is not None:
+        count = await prune_trail(hub, cutoff)
+    return Purged(AUDIT_TRAIL, "prune", describe_period(period), cutoff, count)
 
 
 async def _purge(hub: Hub, target: Target, cutoff: datetime, on_batch: BatchCallback | None) -> int:
@@ -138,4 +155,14 @@ async def retention_status(hub: Hub, *, clock: Clock = utcnow) -> list[Retention
                     target.key, target.action, describe_period(period), cutoff, due, oldest, age
                 )
             )
+        found.append(await _audit_trail_status(hub, conn, now))
     return found
+
+
+async def _audit_trail_status(hub: Hub, conn: AsyncConnection, now: datetime) -> RetentionStatus:
+    period = hub.settings.retention.audit_trail
+    cutoff = period.cutoff(now) if period is not None else None
+    due = (await plan_prune(conn, cutoff)).count if cutoff is not None else 0
+    oldest = await oldest_entry_at(conn)
+    age = (now - oldest).total_seconds() / 86_400 if oldest is not None else None
+    return RetentionStatus(AUDIT_TRAIL, "prune", describe_period(period), cutoff, due, oldest, age)

@@ -305,3 +305,14 @@ rewrap_progress = sa.Table(
     sa.Column("rows_done", sa.BigInteger, nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
+
+# Retention's pruning of the audit trail (hub.audit.pruning): the roots of the perfect subtrees
+# that stand for the pruned entries 1..max(start + size), so proofs and verification of the
+# entries kept still reach the signed checkpoints.
+audit_pruned = sa.Table(
+    "audit_pruned",
+    metadata,
+    sa.Column("start", sa.BigInteger, primary_key=True, autoincrement=False),  # 0-based leaf
+    sa.Column("size", sa.BigInteger, nullable=False),  # leaves, a power of two
+    sa.Column("hash", sa.String(64), nullable=False),  # hex subtree root
+)

@@ -52,6 +52,7 @@ def test_status_and_dry_run_show_what_a_purge_then_removes(hub_cli: HubCli) -> N
         "quarantine": "90 days",
         "run_history": "1 year",
         "sent_messages": "90 days",
+        "audit_trail": "12 months",
     }
     assert [s["due"] for s in after] == [0] * len(after)
 

@@ -49,6 +49,7 @@ DUE_COUNTS = {
     "quarantine": 1,
     "run_history": 2,
     "sent_messages": 1,
+    "audit_trail": 0,  # the seeded trail is recent: nothing to prune
 }
 
 

@@ -4,14 +4,11 @@ again finishes the work: the victim is a real ``hub retention run`` process."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -20,10 +17,10 @@ import sqlalchemy as sa
 from hub.config import Settings, load_settings
 from hub.runtime import Hub, utcnow
 from hub.services.retention import run_retention
-from hub.store.engine import async_url, sqlite_file
+from hub.store.engine import async_url
 from hub.store.schema import blind_index, records
 from tests.hub.retention.seed import interaction, store_models, with_typical_periods
-from tests.support import hub_env
+from tests.support import hub_env, writes_blocked
 
 pytestmark = pytest.mark.slow
 
@@ -39,24 +36,6 @@ def _interactions(engine: sa.Engine) -> int:
     with engine.connect() as conn:
         query = sa.select(sa.func.count()).where(records.c.kind == "interaction")
         return int(conn.scalar(query) or 0)
-
-
-@contextlib.contextmanager
-def _writes_blocked(settings: Settings, engine: sa.Engine) -> Iterator[None]:
-    """Hold the store's write lock, so the purge stops inside its next batch."""
-    file = sqlite_file(settings.resolved_database_url)
-    if file is not None:
-        lock = sqlite3.connect(file, isolation_level=None)
-        lock.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            lock.execute("ROLLBACK")
-            lock.close()
-        return
-    with engine.connect() as conn, conn.begin():
-        conn.execute(sa.text("LOCK TABLE records IN ACCESS EXCLUSIVE MODE"))
-        yield
 
 
 async def _seed(settings: Settings) -> None:
@@ -89,7 +68,7 @@ def test_a_killed_purge_loses_at_most_its_open_batch_and_a_rerun_finishes_it(
         while _interactions(engine) == OLD + RECENT and time.monotonic() < deadline:
             assert victim.poll() is None, victim.stderr.read() if victim.stderr else ""
             time.sleep(0.002)
-        with _writes_blocked(settings, engine):
+        with writes_blocked(settings.resolved_database_url, engine, "records"):
             time.sleep(0.2)  # the victim is now waiting inside a batch
             assert victim.poll() is None, "the purge finished before it could be killed"
             os.kill(victim.pid, signal.SIGKILL)
