@@ -11,7 +11,7 @@ import contextlib
 import json
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -309,3 +309,32 @@ def assignments(items: list[str] | None, *, flag: str) -> dict[str, Any]:
     from hub.config import parse_assignments
 
     return parse_assignments(items or [], flag=flag)
+
+
+TableProgress = Callable[[str, int, int], None]
+
+
+@contextlib.contextmanager
+def table_progress(*, eta: bool = False) -> Iterator[TableProgress]:
+    """A bar per table on stderr while a long job walks the store (none with --json):
+    yields the ``progress(table, done, total)`` callback the services take."""
+    if state.json:
+        yield lambda _table, _done, _total: None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (
+        (TextColumn("{task.description}"), BarColumn(),
+         TextColumn("{task.completed}/{task.total} rows"), TimeRemainingColumn())
+        if eta else ()
+    )  # fmt: skip
+    bars = Progress(*columns, console=err_console(), transient=True)
+    tasks: dict[str, Any] = {}
+
+    def tell(table: str, done: int, total: int) -> None:
+        if table not in tasks:
+            tasks[table] = bars.add_task(table, total=total)
+        bars.update(tasks[table], completed=done, total=total)
+
+    with bars:
+        yield tell

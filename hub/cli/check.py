@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
-from hub.cli.base import app, console, err_console, report, run, settings, state
+from hub.cli.base import app, console, report, run, settings, table_progress
 
 if TYPE_CHECKING:
     from hub.services.check import CheckReport
@@ -20,33 +20,17 @@ def check() -> None:
 
     Example: hub check
     """
-    from rich.progress import Progress
-
     from hub.runtime import Hub
     from hub.services.check import check_store
 
-    bars = None if state.json else Progress(console=err_console(), transient=True)
-    tasks: dict[str, Any] = {}
+    with table_progress() as tell:
 
-    def tell(table: str, done: int, total: int) -> None:
-        if bars is None:
-            return
-        if table not in tasks:
-            tasks[table] = bars.add_task(table, total=total)
-        bars.update(tasks[table], completed=done, total=total)
+        async def go() -> CheckReport:
+            # Damaged keys are what the check reports, so they must not stop the hub opening.
+            async with Hub.open(settings(), allow_damaged_keys=True) as hub:
+                return await check_store(hub, progress=tell)
 
-    async def go() -> CheckReport:
-        # Damaged keys are what the check reports, so they must not stop the hub opening.
-        async with Hub.open(settings(), allow_damaged_keys=True) as hub:
-            return await check_store(hub, progress=tell)
-
-    if bars is not None:
-        bars.start()
-    try:
         outcome = run(go)
-    finally:
-        if bars is not None:
-            bars.stop()
     report(
         {"checked": outcome.checked, "failures": [asdict(f) for f in outcome.failures]},
         lambda: _print_check(outcome),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from hub.cli.base import console, err_console, group, report, say, state, when, with_hub
+from hub.cli.base import console, group, report, say, table_progress, when, with_hub
 
 if TYPE_CHECKING:
     from hub.services.keys import RewrapResult, StatusReport
@@ -86,38 +86,10 @@ def keys_rewrap(
 ) -> None:
     """Run or resume the re-encryption of everything under decrypt-only keys, online and
     in batches; retire each old key once nothing references it. Example: hub keys rewrap"""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
     from hub.services.keys import rewrap
 
-    bars = (
-        None
-        if state.json
-        else Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total} rows"),
-            TimeRemainingColumn(),
-            console=err_console(),
-            transient=True,
-        )
-    )
-    tasks: dict[str, Any] = {}
-
-    def tell(table: str, done: int, total: int) -> None:
-        if bars is None:
-            return
-        if table not in tasks:
-            tasks[table] = bars.add_task(table, total=total)
-        bars.update(tasks[table], completed=done, total=total)
-
-    if bars is not None:
-        bars.start()
-    try:
+    with table_progress(eta=True) as tell:
         outcome = with_hub(lambda hub: rewrap(hub, batch_size=batch_size, progress=tell))
-    finally:
-        if bars is not None:
-            bars.stop()
     report(asdict(outcome), lambda: _print_rewrap(outcome))
     if outcome.remaining:
         raise typer.Exit(1)
