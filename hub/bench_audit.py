@@ -1,13 +1,16 @@
 """``hub bench audit``: audited reveals per second, and the time to verify a large trail.
 
 Reveals go through the real service (`show_customer` with ``--reveal``): read the record,
-the role check, the entry appended in the reveal's transaction, the values opened. The large
+the role check, the entry appended in the reveal's transaction, the values opened; one
+after another, then by many tasks at once (their entries group-committed,
+:mod:`hub.audit.reads`). The large
 trail is appended in bulk (the bench's own shortcut, computing the same leaves and head as
 :func:`hub.audit.record`), signed, then verified entry by entry as ``hub audit verify`` does.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import tempfile
 import time
@@ -34,7 +37,12 @@ BULK_BATCH = 10_000
 
 
 async def bench_audit(
-    *, reveals: int, verify_entries: int, database_url: str | None, prune_entries: int = 0
+    *,
+    reveals: int,
+    verify_entries: int,
+    database_url: str | None,
+    prune_entries: int = 0,
+    concurrency: int = 64,
 ) -> dict[str, Any]:
     """Figures as a dict; a temporary SQLite hub unless ``database_url`` (an empty database)."""
     with tempfile.TemporaryDirectory(prefix="hub-bench-audit-") as tmp:
@@ -46,7 +54,7 @@ async def bench_audit(
         async with Hub.open(settings, create=True) as hub:
             result: dict[str, Any] = {"database": hub.engine.dialect.name}
             if reveals:
-                result["reveals"] = await _reveals(hub, reveals)
+                result["reveals"] = await _reveals(hub, reveals, concurrency)
             if verify_entries:
                 result["verify"] = await _verify(hub, verify_entries)
             if prune_entries:
@@ -54,7 +62,9 @@ async def bench_audit(
         return result
 
 
-async def _reveals(hub: Hub, count: int) -> dict[str, Any]:
+async def _reveals(hub: Hub, count: int, concurrency: int) -> dict[str, Any]:
+    """``count`` reveals one after another, then ``count`` more by ``concurrency`` tasks at
+    once (as concurrent API requests would), each task revealing one after another."""
     from hub.plugins import register_plugin, unregister_plugin
     from hub.services.customers import show_customer
     from hub.services.sandboxes import connect_sandbox
@@ -70,13 +80,34 @@ async def _reveals(hub: Hub, count: int) -> dict[str, Any]:
             query = sa.select(records.c.id).where(records.c.kind == "customer")
             ids = [int(i) for (i,) in await conn.execute(query)]
         hub.actor = Actor("bench-agent", "agent", "bench")
+
+        async def reveal_some(task: int, how_many: int) -> None:
+            for i in range(how_many):
+                record_id = ids[(task + i) % len(ids)]
+                await show_customer(hub, record_id, reveal=["emails"], purpose="bench")
+
         started = time.perf_counter()
-        for i in range(count):
-            await show_customer(hub, ids[i % len(ids)], reveal=["emails"], purpose="bench")
-        seconds = time.perf_counter() - started
+        await reveal_some(0, count)
+        sequential = time.perf_counter() - started
+        shares = [count // concurrency + (t < count % concurrency) for t in range(concurrency)]
+        batches = hub.audited_reads.batches
+        started = time.perf_counter()
+        await asyncio.gather(*(reveal_some(t, n) for t, n in enumerate(shares) if n))
+        concurrent = time.perf_counter() - started
+        batches = hub.audited_reads.batches - batches
     finally:
         unregister_plugin(memory)
-    return {"reveals": count, "seconds": round(seconds, 2), "per_second": round(count / seconds)}
+    return {
+        "reveals": count,
+        "sequential": {"seconds": round(sequential, 2), "per_second": round(count / sequential)},
+        "concurrent": {
+            "tasks": concurrency,
+            "seconds": round(concurrent, 2),
+            "per_second": round(count / concurrent),
+            "batches": batches,
+            "reveals_per_batch": round(count / max(batches, 1), 1),
+        },
+    }
 
 
 async def _bulk_append(conn: AsyncConnection, count: int, *, at: datetime | None = None) -> None:

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.audit.entry import Actor
+from hub.audit.reads import AuditedReads
 from hub.config import Settings
 from hub.connection_config import build_connector, open_personal_config
 from hub.connector import Connector, CredentialSaver
@@ -72,6 +73,8 @@ class Hub:
         self.keyring = keyring
         # Who acts through this hub (hub.audit.access); None: the local OS user as admin.
         self.actor: Actor | None = None
+        # Concurrent audited record reads (reveals) commit their entries in one batch.
+        self.audited_reads = AuditedReads(engine)
         self._mappings: dict[str, Mapping] = {}
         self._runtimes: dict[str, ConnectionRuntime] = {}
         self._retired: list[ConnectionRuntime] = []

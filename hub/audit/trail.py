@@ -9,7 +9,7 @@ the database's write lock; either way entry numbers have no gaps and the tree no
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -35,27 +35,48 @@ class Head:
     root: str
 
 
+# Built once: the statements every append runs (SQLAlchemy caches their compiled form).
+_TAKE_NUMBERS = (
+    sa.update(audit_head)
+    .where(audit_head.c.id == HEAD_ID)
+    .values(size=audit_head.c.size + sa.bindparam("count"))
+    .returning(audit_head.c.size)
+)
+_INSERT_ENTRIES = sa.insert(audit_entries)
+
+
 async def record(conn: AsyncConnection, entry: AuditEntry, *, now: datetime | None = None) -> int:
     """Append ``entry`` in ``conn``'s transaction and return its number (``seq``).
 
     Raises (and so rolls the caller's transaction back) when the entry cannot be written.
     """
-    # Taking the head row first is what orders concurrent appenders. Two statements per
-    # entry: the frontier is brought up to date by whoever next asks for the root.
-    taken = await conn.execute(
-        sa.update(audit_head)
-        .where(audit_head.c.id == HEAD_ID)
-        .values(size=audit_head.c.size + 1)
-        .returning(audit_head.c.size)
-    )
-    seq = taken.scalar()
-    if seq is None:
+    [seq] = await record_many(conn, [entry], now=now)
+    return seq
+
+
+async def record_many(
+    conn: AsyncConnection, entries: Sequence[AuditEntry], *, now: datetime | None = None
+) -> list[int]:
+    """Append ``entries`` in ``conn``'s transaction, numbered in order; their numbers.
+
+    Two statements however many entries: taking ``len(entries)`` numbers from the head row
+    first is what orders concurrent appenders, then one insert of them all. The frontier is
+    brought up to date by whoever next asks for the root.
+    """
+    if not entries:
+        return []
+    taken = await conn.execute(_TAKE_NUMBERS, {"count": len(entries)})
+    last = taken.scalar()
+    if last is None:
         raise AuditError("the audit trail has no head row; run `hub init` to repair the schema")
-    values = entry_values(entry, int(seq), iso(now or datetime.now(UTC)))
-    leaf = leaf_hash(canonical(values))
-    row_values = entry_to_row(values)
-    await conn.execute(sa.insert(audit_entries).values(**row_values, leaf_hash=leaf.hex()))
-    return int(seq)
+    first = int(last) - len(entries) + 1
+    at = iso(now or datetime.now(UTC))
+    rows = []
+    for seq, entry in enumerate(entries, start=first):
+        values = entry_values(entry, seq, at)
+        rows.append({**entry_to_row(values), "leaf_hash": leaf_hash(canonical(values)).hex()})
+    await conn.execute(_INSERT_ENTRIES, rows if len(rows) > 1 else rows[0])
+    return list(range(first, int(last) + 1))
 
 
 async def head(conn: AsyncConnection) -> Head:

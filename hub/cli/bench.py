@@ -85,9 +85,13 @@ def bench_audit(
     prune_entries: Annotated[
         int, typer.Option(help="Old entries to append (checkpoint every 1,000), then prune.")
     ] = 0,
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="Tasks revealing at once, after the sequential run.")
+    ] = 64,
 ) -> None:
-    """Audited reveals per second, the time to verify a trail and prove an entry in it, and
-    (--prune-entries) to prune old entries for retention.
+    """Audited reveals per second (one after another, then --concurrency tasks at once),
+    the time to verify a trail and prove an entry in it, and (--prune-entries) to prune old
+    entries for retention.
 
     Example: hub bench audit --reveals 5000 --verify-entries 1000000
     """
@@ -100,6 +104,7 @@ def bench_audit(
                 verify_entries=verify_entries,
                 database_url=database_url,
                 prune_entries=prune_entries,
+                concurrency=concurrency,
             )
         )
     )

@@ -12,15 +12,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-import sqlalchemy as sa
-
-from hub.audit import AuditEntry, authorize, customer_pseudonym, record, record_action
-from hub.audit.access import actor_of, deny, refusal
-from hub.errors import ConfigError, VaultError
+from hub.audit import AuditEntry, authorize, customer_pseudonym, record_action
+from hub.audit.access import actor_of, refusal
+from hub.errors import AccessDenied, ConfigError, VaultError
 from hub.models import BlindIndexKind, model_for
 from hub.runtime import Hub
 from hub.store.records import find_by_blind_index
-from hub.store.schema import records
 from hub.vault import (
     blind_index,
     indexed_values,
@@ -76,31 +73,36 @@ async def show_customer(
 ) -> dict[str, Any]:
     """A record's source, its readable fields and which personal fields it holds; with
     ``reveal``, those personal fields' values, once the reveal and its purpose are recorded
-    (in the same transaction: no record, no values)."""
+    (the record is read in the transaction that records the access, and the values are
+    opened only after it commits: no record, no values). Concurrent calls share that
+    transaction (:mod:`hub.audit.reads`)."""
     actor = actor_of(hub)
     fields = sorted(set(reveal))
     action, permission = (
         ("customer.reveal", "customers.reveal") if reveal else ("customer.show", "customers.show")
     )
-    # One transaction reads the record, records the access and opens the values.
-    async with hub.engine.begin() as conn:
-        row = (await conn.execute(sa.select(records).where(records.c.id == record_id))).first()
+    reason = refusal(actor, permission, purpose)
+
+    def entry_for(row: Any) -> AuditEntry:
         _check_showable(row, record_id, fields)
-        assert row is not None
         subject = customer_pseudonym(hub.keyring, row.connection, row.object_type, row.external_id)
         entry = AuditEntry(
             actor, action, "success", "record", str(record_id), subject, tuple(fields), purpose
         )
-        reason = refusal(actor, permission, purpose)
-        if not reason:
-            shown = _shown(row)
-            await record(conn, replace(entry, fields=tuple(fields or shown["personal_fields"])))
-            if fields:
-                key = record_row(row.connection, row.object_type, row.external_id)
-                chosen = {f: row.data.get(f) for f in fields}
-                shown["revealed"] = unseal_data(row.kind, chosen, hub.keyring, row=key)
-            return shown
-    await deny(hub, replace(entry, outcome="denied", detail={"reason": reason}))
+        if reason:
+            return replace(entry, outcome="denied", detail={"reason": reason})
+        return replace(entry, fields=tuple(fields or _personal_fields(row)))
+
+    read = await hub.audited_reads.read(record_id, entry_for)
+    if reason:
+        raise AccessDenied(f"{actor.principal}: {reason}; the attempt is recorded")
+    row = read.row
+    shown = _shown(row)
+    if fields:
+        key = record_row(row.connection, row.object_type, row.external_id)
+        chosen = {f: row.data.get(f) for f in fields}
+        shown["revealed"] = unseal_data(row.kind, chosen, hub.keyring, row=key)
+    return shown
 
 
 def _check_showable(row: Any, record_id: int, reveal: Sequence[str]) -> None:
@@ -117,6 +119,12 @@ def _check_showable(row: Any, record_id: int, reveal: Sequence[str]) -> None:
         )
 
 
+def _personal_fields(row: Any) -> list[str]:
+    """The personal fields of ``row`` that hold a value."""
+    pii = model_for(row.kind).pii_fields()
+    return sorted(n for n in pii if row.data.get(n) not in (None, "", [], {}))
+
+
 def _shown(row: Any) -> dict[str, Any]:
     """What `customers show` tells without revealing: source, readable fields, which
     personal fields hold a value."""
@@ -130,6 +138,6 @@ def _shown(row: Any) -> dict[str, Any]:
             "external_id": row.external_id,
         },
         "fields": {k: v for k, v in row.data.items() if k not in pii},
-        "personal_fields": sorted(n for n in pii if row.data.get(n) not in (None, "", [], {})),
+        "personal_fields": _personal_fields(row),
         "revealed": {},
     }
