@@ -207,6 +207,10 @@ class Verdict:
     checked: int  # checkpoints that matched
     problem: str = ""
     first_bad_seq: int | None = None
+    # When the problem lies in the part retention pruned: the entries (first, last) whose
+    # kept subtree roots do not give a signed root, and those subtrees (start, size).
+    pruned_range: tuple[int, int] | None = None
+    pruned_subtrees: tuple[tuple[int, int], ...] = ()
 
 
 class TrailCheck:
@@ -227,6 +231,7 @@ class TrailCheck:
         self.pruned = 0  # entries 1..pruned stand as subtree roots (see feed_pruned)
         self.reached: set[int] = set()  # sizes the tree has had, where checkpoints are checked
         self.marks: dict[int, list[dict[str, Any]]] = {}
+        self.unchecked: list[tuple[int, int]] = []  # pruned subtrees since the last good mark
         for cp in checkpoints:
             if not checkpoint_signed(cp, public_key):
                 problem = f"the checkpoint at size {cp.get('size')} is not signed by this key"
@@ -247,12 +252,14 @@ class TrailCheck:
                 return False
             start, size = int(node["start"]), int(node["size"])
             if start != self.frontier.size:
-                return self._fail(f"the pruned subtrees skip entry {self.frontier.size + 1}", 1)
+                skipped = self.frontier.size + 1
+                return self._fail(f"the pruned subtrees skip entry {skipped}", skipped)
             try:
                 self.frontier.append_subtree(bytes.fromhex(node["hash"]), size)
             except ValueError as exc:
-                return self._fail(f"the pruned subtree at entry {start + 1}: {exc}", 1)
-            if not self._check_marks(self.frontier.size, first_bad=1):
+                return self._fail(f"the pruned subtree at entry {start + 1}: {exc}", start + 1)
+            self.unchecked.append((start, size))
+            if not self._check_marks(self.frontier.size, first_bad=self.last_good + 1):
                 return False
         self.pruned = self.frontier.size
         return self.failed is None
@@ -261,6 +268,8 @@ class TrailCheck:
         self.reached.add(position)
         for cp in self.marks.get(position, []):
             if cp["root"] != self.frontier.root().hex():
+                if self.unchecked:
+                    return self._fail_pruned(position)
                 problem = (
                     f"the entries 1..{position} do not give the root signed at size {position}: "
                     f"an entry from {first_bad} on was altered, removed or inserted"
@@ -268,7 +277,35 @@ class TrailCheck:
                 return self._fail(problem, first_bad)
             self.checked += 1
             self.last_good = position
+            self.unchecked = []
         return True
+
+    def _fail_pruned(self, position: int) -> bool:
+        """A signed root that the pruned subtrees since the last good checkpoint (and the
+        kept entries after them, if any) do not give: name those subtrees, which stand for
+        the entries pruned in that stretch."""
+        first = self.last_good + 1
+        end = self.unchecked[-1][0] + self.unchecked[-1][1]
+        roots = ", ".join(
+            f"entries {a + 1}..{a + n}" if n > 1 else f"entry {a + 1}" for a, n in self.unchecked
+        )
+        which = "the kept subtree root" if len(self.unchecked) == 1 else "a kept subtree root"
+        problem = (
+            f"the pruned entries {first}..{end} do not give the root signed at size "
+            f"{position}: {which} of {roots} was altered"
+        )
+        if position > end:
+            problem += f", or a kept entry from {end + 1} on"
+        self.failed = Verdict(
+            False,
+            self.frontier.size,
+            self.checked,
+            problem,
+            first,
+            (first, end),
+            tuple(self.unchecked),
+        )
+        return False
 
     def feed(self, entry: dict[str, Any]) -> bool:
         """Take the next entry; False once something failed (see :attr:`failed`)."""
@@ -299,10 +336,11 @@ class TrailCheck:
                 f"the checkpoint at size {unreached[0]} falls inside the pruned entries, where "
                 "the trail kept no subtree boundary: the hub's checkpoint of that size is missing"
             )
-            return Verdict(False, size, self.checked, problem, 1)
+            return Verdict(False, size, self.checked, problem, unreached[0])
         if self.pruned and not any(signed >= self.pruned for signed in self.marks):
             problem = f"no signed checkpoint covers the {self.pruned} pruned entries"
-            return Verdict(False, size, self.checked, problem, 1)
+            first = self.last_good + 1
+            return Verdict(False, size, self.checked, problem, first, (first, self.pruned))
         beyond = [signed for signed in self.marks if signed > size]
         if beyond:
             problem = (

@@ -146,13 +146,16 @@ def audit_verify(
 
 
 def _report_verdict(verdict: Verdict) -> None:
-    value = {
+    value: dict[str, Any] = {
         "ok": verdict.ok,
         "entries": verdict.size,
         "checkpoints": verdict.checked,
         "problem": verdict.problem or None,
         "first_bad_entry": verdict.first_bad_seq,
     }
+    if verdict.pruned_range is not None:  # the problem is in the part retention pruned
+        value["pruned_range"] = list(verdict.pruned_range)
+        value["pruned_subtrees"] = [list(t) for t in verdict.pruned_subtrees]
     if verdict.ok:
         summary = f"ok: {verdict.size} entries, {verdict.checked} signed checkpoint(s) match"
         report(value, lambda: say(summary))

@@ -35,7 +35,7 @@ from hub.services.audit import (
     verify,
 )
 from hub.services.retention import run_retention
-from hub.store.schema import audit_entries
+from hub.store.schema import audit_entries, audit_pruned
 
 BOB = Actor("bob", "admin", "test")
 LONG_AGO = datetime(2024, 1, 10, tzinfo=UTC)  # past 12 months for as long as this suite lives
@@ -215,3 +215,38 @@ def test_a_period_shorter_than_12_months_is_refused_naming_the_key(
 def test_12_months_or_more_is_accepted(period: str) -> None:
     kept = RetentionSettings.model_validate({"audit_trail": period}).audit_trail
     assert describe_period(kept) == period
+
+
+async def test_an_altered_pruned_subtree_root_is_named_with_its_stretch_not_entry_1(
+    hub: Hub, pruned: tuple[dict[str, Any], dict[str, Any]], tmp_path: Path
+) -> None:
+    # The stretch 6..11 (between the checkpoints at 5 and 11) is kept as the roots of
+    # entries 6, 7..8, 9..10 and 11; one of them is altered.
+    async with hub.engine.begin() as conn:
+        await conn.execute(
+            sa.update(audit_pruned).where(audit_pruned.c.start == 8).values(hash="00" * 32)
+        )
+    verdict = await verify(hub)
+    assert not verdict.ok and verdict.first_bad_seq == 6
+    assert verdict.pruned_range == (6, 11)
+    assert verdict.pruned_subtrees == ((5, 1), (6, 2), (8, 2), (10, 1))
+    assert "pruned entries 6..11" in verdict.problem and "entries 9..10" in verdict.problem
+    # The offline verifier names the same place in an export.
+    out = io.StringIO()
+    await export_trail(hub, "bundle", out)
+    bundle = tmp_path / "bundle.jsonl"
+    bundle.write_text(out.getvalue(), encoding="utf-8")
+    offline_verdict = offline.check_bundle(str(bundle))
+    assert (offline_verdict.first_bad_seq, offline_verdict.pruned_range) == (6, (6, 11))
+
+
+async def test_an_altered_first_pruned_stretch_is_named_from_entry_1(
+    hub: Hub, pruned: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    async with hub.engine.begin() as conn:
+        await conn.execute(
+            sa.update(audit_pruned).where(audit_pruned.c.start == 4).values(hash="00" * 32)
+        )
+    verdict = await verify(hub)
+    assert not verdict.ok and verdict.pruned_range == (1, 5)
+    assert "a kept subtree root of entries 1..4, entry 5 was altered" in verdict.problem
