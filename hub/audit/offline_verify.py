@@ -405,7 +405,54 @@ def check_bundle(path: str, kept: dict[str, Any] | None = None) -> Verdict:
         if kept.get("public_key") not in (None, header["public_key"]):
             return Verdict(False, 0, 0, "the kept checkpoint was signed by another key", None)
         checkpoints.append(kept)
-    return verify_trail(entries, checkpoints, public_key, header.get("pruned", []))
+    check = TrailCheck(checkpoints, public_key)
+    check.feed_pruned(header.get("pruned", []))
+    for entry in entries:
+        if not check.feed(entry):
+            break
+    verdict = check.finish()
+    if verdict.ok and "archive" in header:
+        return _check_archive(header, check, public_key) or verdict
+    return verdict
+
+
+def _check_archive(header: dict[str, Any], check: TrailCheck, public_key: bytes) -> Verdict | None:
+    """An archive (``hub audit export --before``) must hold exactly its range ``from``..``to``,
+    end on a signed checkpoint, and, when it carries ``extends``, be a prefix of the later
+    signed head there (a consistency proof). None when it is; else the failed verdict."""
+    archive, size = header["archive"], check.frontier.size
+    failed = Verdict(False, size, check.checked)
+    if int(archive["to"]) != size or int(archive["from"]) != check.pruned + 1:
+        failed.problem = (
+            f"the archive says entries {archive['from']}..{archive['to']} "
+            f"but holds {check.pruned + 1}..{size}"
+        )
+        failed.first_bad_seq = size + 1
+        return failed
+    if size not in check.marks:
+        failed.problem = f"no signed checkpoint ends the archive at entry {size}"
+        return failed
+    extends = header.get("extends")
+    if extends is None:
+        return None
+    try:
+        later = extends["checkpoint"]
+        extended = (
+            checkpoint_signed(later, public_key)
+            and int(extends["old_size"]) == size
+            and extends["old_root"] == check.frontier.root().hex()
+            and (int(later["size"]), later["root"]) == (int(extends["size"]), extends["root"])
+            and check_consistency(extends)
+        )
+    except (KeyError, TypeError, ValueError):
+        extended = False
+    if not extended:
+        failed.problem = (
+            f"the archive's entries 1..{size} are not a prefix of the signed head of size "
+            f"{extends.get('size')} (its consistency proof does not verify)"
+        )
+        return failed
+    return None
 
 
 def check_inclusion(proof: dict[str, Any]) -> bool:

@@ -14,6 +14,7 @@ next one deletes the rest.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +39,8 @@ from hub.audit.trail import (
 from hub.errors import AuditError
 from hub.store.schema import audit_checkpoints, audit_entries, audit_head, audit_pruned
 
+# The entry that records an archive (hub audit export --before): detail from, to, sha256.
+ARCHIVE_ACTION = "audit.archive"
 # Records the prune on the trail, in the transaction that commits it: (conn, detail).
 RecordPrune = Callable[[AsyncConnection, dict[str, object]], Awaitable[object]]
 
@@ -45,19 +48,50 @@ RecordPrune = Callable[[AsyncConnection, dict[str, object]], Awaitable[object]]
 @dataclass(frozen=True)
 class PrunePlan:
     """Entries ``after + 1`` to ``up_to`` can go: all older than the cutoff, ``up_to`` a
-    signed checkpoint's size."""
+    signed checkpoint's size. ``unarchived``: entries past ``up_to`` that were due too but
+    are kept because no archive covers them (``archive_before_prune``)."""
 
     after: int
     up_to: int
+    unarchived: int = 0
 
     @property
     def count(self) -> int:
         return self.up_to - self.after
 
 
-async def plan_prune(conn: AsyncConnection, cutoff: datetime) -> PrunePlan:
+async def plan_prune(
+    conn: AsyncConnection, cutoff: datetime, *, archived_only: bool = False
+) -> PrunePlan:
     """How far the trail can be pruned for ``cutoff``: up to the largest checkpoint whose
-    entries are all older than it (nothing past the last checkpoint, ever)."""
+    entries are all older than it (nothing past the last checkpoint, ever); with
+    ``archived_only``, no further than an archive recorded on the trail covers."""
+    due = await _plan_due(conn, cutoff)
+    if not archived_only:
+        return due
+    up_to = min(due.up_to, max(due.after, await archived_up_to(conn)))
+    return PrunePlan(due.after, up_to, due.up_to - up_to)
+
+
+async def archived_up_to(conn: AsyncConnection) -> int:
+    """How far the archives recorded on the trail (``audit.archive`` entries, written by
+    ``hub audit export --before``) cover the entries kept without a gap: the largest ``to``
+    of an archive starting at or before the first kept entry; the pruned size when none."""
+    after = await pruned_size(conn)
+    query = sa.select(audit_entries.c.detail).where(
+        audit_entries.c.seq > after,
+        audit_entries.c.action == ARCHIVE_ACTION,
+        audit_entries.c.outcome == "success",
+    )
+    covered = after
+    for (detail,) in await conn.execute(query):
+        archive = json.loads(detail)
+        if int(archive.get("from", 0)) <= after + 1:
+            covered = max(covered, int(archive.get("to", 0)))
+    return covered
+
+
+async def _plan_due(conn: AsyncConnection, cutoff: datetime) -> PrunePlan:
     after = await pruned_size(conn)
     first_young = await conn.scalar(
         sa.select(sa.func.min(audit_entries.c.seq)).where(
@@ -75,15 +109,21 @@ async def plan_prune(conn: AsyncConnection, cutoff: datetime) -> PrunePlan:
 
 
 async def seal_prune(
-    conn: AsyncConnection, signer: Signer, cutoff: datetime, record: RecordPrune
+    conn: AsyncConnection,
+    signer: Signer,
+    cutoff: datetime,
+    record: RecordPrune,
+    *,
+    archived_only: bool = False,
 ) -> PrunePlan:
     """In ``conn``'s transaction: check the entries to prune against the checkpoints, keep
-    their subtree roots and the frontier, and record the prune. Rows are deleted later."""
+    their subtree roots and the frontier, and record the prune. Rows are deleted later.
+    With ``archived_only``, only entries an archive covers are pruned (see plan_prune)."""
     # Take the head row first, as appends and checkpoints do: the tree stands still.
     await conn.execute(
         sa.update(audit_head).where(audit_head.c.id == HEAD_ID).values(size=audit_head.c.size)
     )
-    plan = await plan_prune(conn, cutoff)
+    plan = await plan_prune(conn, cutoff, archived_only=archived_only)
     if plan.count == 0:
         return plan
     checkpoints = await all_checkpoints(conn)

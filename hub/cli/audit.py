@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import nullcontext
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -89,14 +90,26 @@ def audit_export(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
     ] = None,
+    before: Annotated[
+        str | None,
+        typer.Option(
+            help="An archive (a bundle) of the entries older than this ISO date, to keep "
+            "before retention prunes them; needs -o."
+        ),
+    ] = None,
 ) -> None:
     """Export the trail with its integrity fields; a bundle adds the public key and every
-    checkpoint, for the offline verifier.
+    checkpoint, for the offline verifier. With --before, an archive of the oldest entries,
+    recorded on the trail so retention may prune them.
 
     Example: hub audit export --format bundle -o trail.jsonl
+    Example: hub audit export --before 2026-01-01 -o archive-2025.jsonl
     """
     from hub.services.audit import export_trail
 
+    if before is not None:
+        _archive(_before(before), fmt, output)
+        return
     with _opened(output) as out:
         count = with_hub(lambda hub: export_trail(hub, fmt, out))
     if output is not None:
@@ -104,6 +117,32 @@ def audit_export(
             {"entries": count, "file": str(output)},
             lambda: say(f"{count} entries written to {output}"),
         )
+
+
+def _before(text: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"--before: {text!r} is not an ISO 8601 date (2026-01-01)") from None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def _archive(before: datetime, fmt: str, output: Path | None) -> None:
+    from hub.services.audit import archive_trail
+
+    if fmt not in ("jsonl", "bundle"):  # jsonl: the option's default
+        raise ConfigError(f"--before writes a bundle; --format {fmt} cannot be archived")
+    if output is None:
+        raise ConfigError("--before needs --output FILE: the archive is recorded with its hash")
+    with _opened(output) as out:
+        archived = with_hub(lambda hub: archive_trail(hub, before, out))
+    report(
+        {**archived, "file": str(output)},
+        lambda: say(
+            f"entries {archived['from']}..{archived['to']} archived to {output} "
+            f"(sha256 {archived['sha256'][:16]}...); retention may now prune them"
+        ),
+    )
 
 
 def _opened(output: Path | None) -> Any:

@@ -146,6 +146,12 @@ class RetentionSettings(BaseModel):
         "(docs/audit.md). Never less than 12 months.",
     )
 
+    archive_before_prune: bool = Field(
+        default=True,
+        description="Prune only audit entries an archive covers (`hub audit export --before "
+        "DATE -o FILE`, recorded on the trail); false prunes without one (docs/audit.md).",
+    )
+
     @field_validator("audit_trail")
     @classmethod
     def _audit_trail_at_least_a_year(cls, period: Period | None) -> Period | None:

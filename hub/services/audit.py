@@ -4,7 +4,9 @@ through the one role check and is itself recorded on the trail."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -22,9 +24,10 @@ from hub.audit.merkle import consistency_path, inclusion_path
 from hub.audit.offline_verify import (
     BUNDLE_FORMAT,
     ENTRY_FIELDS,
+    TrailCheck,
     Verdict,
 )
-from hub.audit.pruning import delete_pruned, seal_prune
+from hub.audit.pruning import ARCHIVE_ACTION, delete_pruned, plan_prune, seal_prune
 from hub.audit.signing import Signer, load_signer
 from hub.audit.trail import (
     entry_at,
@@ -39,6 +42,7 @@ from hub.retention.policy import Period
 from hub.runtime import Hub, utcnow
 from hub.store.schema import audit_entries, records
 
+log = logging.getLogger(__name__)
 EXPORT_FORMATS = ("csv", "jsonl", "bundle")
 # What `hub audit list` searches unless told a time or --all: "the last 3 hot" of the trail's
 # retention. Older entries stay stored, verified and exported until retention prunes them.
@@ -259,9 +263,28 @@ async def export_trail(hub: Hub, fmt: str, out: TextIO) -> int:
     return count
 
 
-async def prune_trail(hub: Hub, cutoff: datetime) -> int:
+async def _check_range(
+    conn: AsyncConnection, public_key: bytes, checkpoints: list[dict[str, Any]], up_to: int
+) -> None:
+    """Entries up to ``up_to`` must verify against the checkpoints before they are archived:
+    an archive, like a prune, never launders an altered entry."""
+    check = TrailCheck(checkpoints, public_key)
+    check.feed_pruned(await pruned_subtrees(conn))
+    async for entry in stored_entries(conn, up_to=up_to):
+        if not check.feed(entry):
+            break
+    verdict = check.finish()
+    if not verdict.ok:
+        raise AuditError(f"the audit trail was not archived, it does not verify: {verdict.problem}")
+
+
+async def prune_trail(hub: Hub, cutoff: datetime, *, archived_only: bool | None = None) -> int:
     """Prune the entries older than ``cutoff`` that a signed checkpoint covers (the caller
-    authorised it: retention); how many. The prune is itself an entry on the trail."""
+    authorised it: retention); how many. The prune is itself an entry on the trail. Unless
+    ``archived_only`` is False (default: ``[retention] archive_before_prune``), only entries
+    an archive covers are pruned; those kept for want of one are logged."""
+    if archived_only is None:
+        archived_only = hub.settings.retention.archive_before_prune
 
     async def record(conn: AsyncConnection, detail: dict[str, object]) -> int:
         return await record_action(
@@ -269,6 +292,74 @@ async def prune_trail(hub: Hub, cutoff: datetime) -> int:
         )
 
     async with hub.engine.begin() as conn:
-        plan = await seal_prune(conn, signer(hub), cutoff, record)
+        plan = await seal_prune(conn, signer(hub), cutoff, record, archived_only=archived_only)
+    if plan.unarchived:
+        log.warning(
+            "%d audit entries are past their retention but kept: no archive covers them; "
+            "write one with `hub audit export --before %s -o FILE`, or set "
+            "archive_before_prune = false in [retention]",
+            plan.unarchived,
+            cutoff.date().isoformat(),
+        )
     await delete_pruned(hub.engine, hub.settings.retention.batch_size)
     return plan.count
+
+
+async def archive_trail(hub: Hub, before: datetime, out: TextIO) -> dict[str, Any]:
+    """Write the entries older than ``before``, up to the largest signed checkpoint that
+    covers only such entries, as an archive bundle the offline verifier checks on its own:
+    the entries, the checkpoints up to its end, the pruned subtrees before it, and a
+    consistency proof from its end to a head signed now. The archive (range, SHA-256 of the
+    file) is then recorded on the trail, which is what lets retention prune that range."""
+    await authorize(hub, "audit.export", action="audit.export")
+    async with hub.engine.begin() as conn:
+        await record_action(
+            hub, conn, "audit.export", detail={"format": "bundle", "before": iso(before)}
+        )
+        signed = await make_checkpoint(conn, signer(hub))
+    async with hub.engine.connect() as conn:
+        plan = await plan_prune(conn, before)
+        if plan.count == 0:
+            raise ConfigError(
+                f"--before {before.date().isoformat()}: no entries older than it are covered "
+                "by a signed checkpoint that has no newer ones; nothing to archive"
+            )
+        checkpoints = [cp for cp in await all_checkpoints(conn) if int(cp["size"]) <= plan.up_to]
+        await _check_range(conn, signer(hub).public_key, checkpoints, plan.up_to)
+        leaves = await leaf_hashes(conn, int(signed["size"]), from_entries=True)
+        end = next(cp for cp in reversed(checkpoints) if int(cp["size"]) == plan.up_to)
+        header = {
+            "format": BUNDLE_FORMAT,
+            "public_key": signer(hub).public_key_b64,
+            "checkpoints": checkpoints,
+            "pruned": await pruned_subtrees(conn),
+            "archive": {"from": plan.after + 1, "to": plan.up_to, "before": iso(before)},
+            "extends": {
+                "old_size": plan.up_to,
+                "old_root": end["root"],
+                "size": int(signed["size"]),
+                "root": signed["root"],
+                "path": [h.hex() for h in consistency_path(plan.up_to, leaves)],
+                "checkpoint": signed,
+            },
+        }
+        digest = hashlib.sha256()
+
+        def write(line: str) -> None:
+            out.write(line)
+            digest.update(line.encode())
+
+        write(json.dumps(header, sort_keys=True) + "\n")
+        async for entry in stored_entries(conn, up_to=plan.up_to):
+            write(json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n")
+    out.flush()
+    archived = {
+        "from": plan.after + 1,
+        "to": plan.up_to,
+        "before": iso(before),
+        "entries": plan.count,
+        "sha256": digest.hexdigest(),
+    }
+    async with hub.engine.begin() as conn:
+        await record_action(hub, conn, ARCHIVE_ACTION, target_type="audit_trail", detail=archived)
+    return archived

@@ -103,7 +103,8 @@ async def _prune_audit_trail(hub: Hub, now: datetime, *, dry_run: bool) -> Purge
     count = 0
     if cutoff is not None and dry_run:
         async with hub.engine.connect() as conn:
-            count = (await plan_prune(conn, cutoff)).count
+            archived_only = hub.settings.retention.archive_before_prune
+            count = (await plan_prune(conn, cutoff, archived_only=archived_only)).count
     elif cutoff is not None:
         count = await prune_trail(hub, cutoff)
     return Purged(AUDIT_TRAIL, "prune", describe_period(period), cutoff, count)

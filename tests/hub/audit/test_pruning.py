@@ -27,10 +27,12 @@ from hub.retention.policy import RetentionSettings, describe_period
 from hub.runtime import Hub
 from hub.services.audit import (
     TrailFilter,
+    archive_trail,
     export_trail,
     list_trail,
     prove_consistency,
     prove_inclusion,
+    prune_trail,
     signer,
     verify,
 )
@@ -66,13 +68,15 @@ def run_verifier(bundle: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 async def pruned(hub: Hub) -> tuple[dict[str, Any], dict[str, Any]]:
     """Two checkpoints over old entries (5 and 11), 3 old entries no checkpoint covers, 2
-    recent ones; then a retention run. Returns the two old checkpoints."""
+    recent ones; an archive of the old ones, then a retention run. Returns the two old
+    checkpoints."""
     await append(hub, 5, at=LONG_AGO)
     first = await signed(hub)
     await append(hub, 6, at=LONG_AGO)
     second = await signed(hub)
     await append(hub, 3, at=LONG_AGO)
     await append(hub, 2)
+    await archive_trail(hub, LONG_AGO + timedelta(days=1), io.StringIO())
     outcome = await run_retention(hub)
     assert {t.data_type: t.count for t in outcome.types}["audit_trail"] == 11
     return first, second
@@ -188,8 +192,10 @@ async def test_an_altered_entry_is_not_pruned_away(hub: Hub) -> None:
     await signed(hub)
     async with hub.engine.begin() as conn:
         await conn.execute(sa.text("UPDATE audit_entries SET action = 'x' WHERE seq = 2"))
+    with pytest.raises(AuditError, match="not archived, it does not verify"):
+        await archive_trail(hub, LONG_AGO + timedelta(days=1), io.StringIO())
     with pytest.raises(AuditError, match="not pruned"):
-        await run_retention(hub)
+        await prune_trail(hub, LONG_AGO + timedelta(days=1), archived_only=False)
     assert (await stored_seqs(hub))[:4] == [1, 2, 3, 4]
 
 

@@ -41,3 +41,22 @@ def test_an_auditor_keeps_a_checkpoint_and_verify_names_the_altered_entry(
     assert code == 1 and json.loads(out)["first_bad_entry"] == 1
     assert "entry 1 does not match its leaf hash" in err
     assert "t0ken-value" not in (tmp_path / "kept.json").read_text()
+
+
+def test_export_before_writes_an_archive_only_to_a_file_and_only_of_signed_old_entries(
+    tmp_path: Path,
+) -> None:
+    def hub(*args: str) -> tuple[int, str, str]:
+        done = run_hub(*args, cwd=tmp_path)
+        return done.returncode, done.stdout, done.stderr
+
+    assert hub("init")[0] == 0
+    code, _, err = hub("audit", "export", "--before", "2026-01-01")
+    assert code != 0 and "--before needs --output FILE" in err
+    code, _, err = hub("audit", "export", "--before", "last year", "-o", "a.jsonl")
+    assert code != 0 and "--before: 'last year' is not an ISO 8601 date" in err
+    code, _, err = hub("audit", "export", "--before", "2024-01-01", "-o", "a.jsonl")
+    assert code != 0 and "no entries older than it" in err
+    code, out, err = hub("audit", "export", "--before", "2099-01-01", "-o", "a.jsonl", "--json")
+    assert code == 0, err
+    assert json.loads(out)["from"] == 1 and (tmp_path / "a.jsonl").is_file()

@@ -60,7 +60,7 @@ def test_a_prune_killed_while_deleting_still_verifies_and_a_rerun_deletes_the_re
 ) -> None:
     config = hub_settings.home / "hub.toml"
     with config.open("a") as toml:
-        toml.write(f"\n[retention]\nbatch_size = {BATCH}\n")
+        toml.write(f"\n[retention]\nbatch_size = {BATCH}\narchive_before_prune = false\n")
     settings = load_settings(config)
     asyncio.run(_seed(settings))
     engine = sa.create_engine(async_url(settings.resolved_database_url).replace("+aiosqlite", ""))
