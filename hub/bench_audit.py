@@ -170,10 +170,11 @@ async def _verify(hub: Hub, count: int) -> dict[str, Any]:
 
 async def _prune(hub: Hub, count: int) -> dict[str, Any]:
     """``count`` entries two years old, a checkpoint every 1,000 as the running hub makes
-    them, and a few recent ones (on top of what the trail holds); then the timed prune, and
-    the checks that what is kept still verifies."""
+    them, and a few recent ones (on top of what the trail holds); then the timed archive
+    (``hub audit export --before``) and prune, and the checks that what is kept still
+    verifies."""
     from hub.audit.offline_verify import check_inclusion
-    from hub.services.audit import prove_inclusion, prune_trail, signer, verify
+    from hub.services.audit import archive_trail, prove_inclusion, prune_trail, signer, verify
 
     old = utcnow() - timedelta(days=730)
     for done in range(0, count, 1_000):
@@ -183,12 +184,19 @@ async def _prune(hub: Hub, count: int) -> dict[str, Any]:
     async with hub.engine.begin() as conn:
         await _bulk_append(conn, 10)
         size = (await make_checkpoint(conn, signer(hub)))["size"]
+    cutoff = utcnow() - timedelta(days=366)
     started = time.perf_counter()
-    pruned = await prune_trail(hub, utcnow() - timedelta(days=366))
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as out:
+        archived = await archive_trail(hub, cutoff, out)  # what archive_before_prune needs
+    archive_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    pruned = await prune_trail(hub, cutoff)
     seconds = time.perf_counter() - started
     verdict = await verify(hub)
     proof = await prove_inclusion(hub, int(size))
     return {
+        "entries_archived": archived["entries"],
+        "archive_seconds": round(archive_seconds, 2),
         "entries_pruned": pruned,
         "seconds": round(seconds, 2),
         "pruned_per_second": round(pruned / seconds),
