@@ -64,7 +64,13 @@ class AuditedReads:
         self._max_batch = max_batch
         self._queue: list[_Request] = []
         self._writing: asyncio.Lock | None = None
+        self._in_flight: asyncio.Future[None] | None = None  # the batch being written
         self.batches = 0  # committed batches, for the bench and tests
+
+    @property
+    def queued(self) -> int:
+        """Reads waiting for a batch to take them."""
+        return len(self._queue)
 
     async def read(self, record_id: int, entry_for: EntryFor) -> AuditedRead:
         """Record ``record_id``'s row once the entry ``entry_for(row)`` is committed.
@@ -80,9 +86,14 @@ class AuditedReads:
                 async with self._writing:
                     if request.done.done():
                         break
+                    if self._in_flight is not None and not self._in_flight.done():
+                        # Its writer was cancelled while it ran: wait for it, then look again.
+                        await asyncio.wait([self._in_flight])
+                        continue
                     batch = self._queue[: self._max_batch]
                     del self._queue[: self._max_batch]
-                    await asyncio.shield(asyncio.ensure_future(self._write(batch)))
+                    self._in_flight = asyncio.ensure_future(self._write(batch))
+                    await asyncio.shield(self._in_flight)
         except asyncio.CancelledError:
             if request in self._queue:
                 self._queue.remove(request)

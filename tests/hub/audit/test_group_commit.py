@@ -109,6 +109,30 @@ async def test_reveals_whose_batch_cannot_commit_get_the_error_and_no_values(
     assert len(await reveal(hub, ids[0])) == 1  # and the next batch works
 
 
+async def test_a_caller_cancelled_while_its_batch_is_written_fails_no_other_caller(
+    hub: Hub, memory: MemorySource
+) -> None:
+    ids = await customer_ids(hub)
+    hub.actor = AGENT
+    expected = await reveal(hub, ids[0])
+    batches = hub.audited_reads.batches
+    ahead = asyncio.ensure_future(reveal(hub, ids[0]))
+    await asyncio.sleep(0)  # its batch is being written
+    writer, *others = [asyncio.ensure_future(reveal(hub, ids[0])) for _ in range(11)]
+    await ahead
+    while hub.audited_reads.queued:  # noqa: ASYNC110 - until the writer took all eleven
+        await asyncio.sleep(0)
+    writer.cancel()
+    assert await asyncio.gather(*others) == [expected] * 10
+    assert writer.cancelled()
+    # Its batch went on: written once for all eleven, no empty or second batch.
+    assert hub.audited_reads.batches - batches == 2
+    entries, verdict = await entries_and_verdict(hub)
+    assert verdict.ok, verdict.problem
+    # The cancelled reveal's entry was committed with its batch: recorded, never released.
+    assert sum(e["action"] == "customer.reveal" for e in entries) == 13
+
+
 REVEALER = """
 import asyncio, sys, time
 from pathlib import Path
