@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
@@ -37,6 +38,7 @@ from hub.errors import (
 from hub.http import RetryListener, RetryNotice, retry_listener
 from hub.mapping import StreamMapping
 from hub.mapping import Tombstone as MappedTombstone
+from hub.models import CanonicalRecord
 from hub.plugins import plugin_manager
 from hub.retention.arrivals import split_expired
 from hub.run import Run, RunStopped, StreamResult
@@ -56,7 +58,7 @@ from hub.store.retention import delete_stored_copies
 from hub.store.runs import RunCounters, clear_state, load_state, save_state
 from hub.vault import PreparedRecord, prepare_record, record_row, seal_record, seal_value
 from hub.vault.rotation import KeyringStale, confirm_primaries
-from hub.vault.verify import record_opens
+from hub.vault.verify import record_opens, record_opens_as
 
 __all__ = [
     "QUARANTINE_TABLE",
@@ -204,11 +206,16 @@ def to_record_row(record: Any, hub: Hub) -> RecordRow:
     )
 
 
+@functools.cache
+def _personal_fields(model: type[CanonicalRecord]) -> frozenset[str]:
+    return frozenset(model.pii_fields())
+
+
 def unsealed_row(prepared: PreparedRecord, hub: Hub) -> UnsealedRow:
     """A prepared record the page's transaction seals only if it must be written after all."""
     model = prepared.record
     p = model.provenance
-    personal = model.pii_fields()
+    personal = _personal_fields(type(model))
     return UnsealedRow(
         p.object_type,
         p.external_id,
@@ -218,6 +225,7 @@ def unsealed_row(prepared: PreparedRecord, hub: Hub) -> UnsealedRow:
         data={k: v for k, v in prepared.plain.items() if k not in personal},
         source_updated_at=p.source_updated_at,
         seal=lambda: to_record_row(prepared, hub),
+        source=prepared,
     )
 
 
@@ -284,6 +292,11 @@ def _sound_as_stored(hub: Hub, connection: str) -> SoundCheck:
         if set(fresh.index) != stored.index:
             return False
         row = record_row(connection, stored.object_type, stored.external_id)
+        if isinstance(fresh, UnsealedRow) and isinstance(fresh.source, PreparedRecord):
+            # The fresh plaintext is at hand, with the stored hash: compare texts, not hashes.
+            return record_opens_as(
+                fresh.source, stored.kind, stored.data, stored.raw, hub.keyring, row=row
+            )
         return record_opens(
             stored.kind, stored.data, stored.raw, stored.content_hash, hub.keyring, row=row
         )

@@ -47,6 +47,7 @@ class UnsealedRow:
         "index",
         "kind",
         "object_type",
+        "source",
         "source_updated_at",
     )
 
@@ -61,6 +62,7 @@ class UnsealedRow:
         data: dict[str, Any],
         source_updated_at: datetime | None,
         seal: Callable[[], RecordRow],
+        source: object = None,
     ) -> None:
         self.object_type = object_type
         self.external_id = external_id
@@ -71,6 +73,7 @@ class UnsealedRow:
         self.source_updated_at = source_updated_at
         self._seal = seal
         self._sealed: RecordRow | None = None
+        self.source = source  # what the sync prepared it from (opaque here)
 
     def sealed(self) -> RecordRow:
         """The sealed row, built on first use."""
