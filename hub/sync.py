@@ -51,6 +51,7 @@ from hub.store.records import (
     Tombstone,
     UnsealedRow,
     UpsertCounts,
+    holds_records,
     stored_hashes,
     upsert_records,
 )
@@ -352,6 +353,7 @@ class StreamSync:
         self.connection = connector.connection
         self._quarantine_open = False
         self._full_refresh = False
+        self._stored_before = True  # whether the stream's object type had records stored
         self.result: StreamResult | None = None
         self.taken_from: int | None = None  # the run whose lapsed lease this run took over
 
@@ -395,6 +397,9 @@ class StreamSync:
                 await clear_state(conn, self.connection, name)
             state = await load_state(conn, self.connection, name)
             self._quarantine_open = await count_open(conn, self.connection) > 0
+            self._stored_before = await holds_records(
+                conn, self.connection, self.mapping.object_type
+            )
         with contextlib.ExitStack() as stack:
             if progress is not None:
                 stack.enter_context(retry_listener(_show_retries(run.result, progress)))
@@ -534,10 +539,14 @@ class StreamSync:
 
         The stored hashes are read before the page's transaction, so sealing never holds the
         database's write lock; the transaction compares them again and seals a record there
-        if its stored copy changed in between (:class:`hub.store.records.UnsealedRow`).
+        if its stored copy changed in between (:class:`hub.store.records.UnsealedRow`). A run
+        that began with none of the stream's records stored (a first sync) reads nothing and
+        seals every record: all are new, or written by this run's own earlier pages.
         """
         if not prepared.records:
             return [], []
+        if not self._stored_before:  # a first sync: every record is new (or of this run)
+            return [to_record_row(p, self.hub) for p in prepared.records], []
         keys = {(p.record.provenance.object_type, p.record.provenance.external_id): p
                 for p in prepared.records}  # fmt: skip
         async with self.hub.engine.connect() as conn:

@@ -156,6 +156,16 @@ async def stored_hashes(
     return {key: found[1] for key, found in (await _existing(conn, connection, keys)).items()}
 
 
+async def holds_records(conn: AsyncConnection, connection: str, object_type: str) -> bool:
+    """Whether any record (live or tombstone) of ``object_type`` is stored for ``connection``."""
+    found = await conn.scalar(
+        sa.select(records.c.id)
+        .where(records.c.connection == connection, records.c.object_type == object_type)
+        .limit(1)
+    )
+    return found is not None
+
+
 async def upsert_records(
     conn: AsyncConnection,
     *,
