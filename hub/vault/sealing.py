@@ -13,7 +13,7 @@ import functools
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic_core import to_jsonable_python
@@ -52,10 +52,11 @@ class PreparedRecord:
     Holds plaintext: it lives only between mapping and sealing, never in the store.
     """
 
-    record: CanonicalRecord
+    # Plaintext fields stay out of repr, so a log line or traceback never shows them.
+    record: CanonicalRecord = field(repr=False)
     row: str  # the AAD row of its tokens (:func:`record_row`)
-    plain: dict[str, Any]  # the canonical fields as JSON types, personal values in clear
-    raw_json: str  # the vendor record's canonical JSON
+    plain: dict[str, Any] = field(repr=False)  # canonical fields as JSON types, in clear
+    raw_json: str = field(repr=False)  # the vendor record's canonical JSON
     index: list[tuple[str, int, str]]
     content_hash: str
     hash_key_id: int

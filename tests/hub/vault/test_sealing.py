@@ -283,3 +283,10 @@ def test_a_fresh_twin_that_changed_does_not_match_the_stored_copy(keyring: Keyri
     data, raw, _ = _stored_and_fresh(keyring)
     changed = prepare_record(_customer(given_name="Ana"), keyring)
     assert not record_opens_as(changed, "customer", data, raw, keyring, row=ROW)
+
+
+def test_a_prepared_record_shows_no_personal_value_in_its_repr(keyring: Keyring) -> None:
+    shown = repr(prepare_record(_customer(), keyring))
+    assert ROW in shown  # which record it is, by key
+    for value in PII_VALUES:
+        assert all(text not in shown for text in _texts(value)), value
