@@ -9,7 +9,10 @@ peak RSS belongs to that phase alone:
   the bare wire-plus-decode ceiling of this machine for this sandbox.
 - ``engine``: a full ``hub sync`` of the same data into a new hub (SQLite, or a fresh
   PostgreSQL schema with ``database_url``): map, seal, upsert, commit per page; then a second,
-  incremental sync with nothing changed (``resync``).
+  incremental sync with nothing changed (``resync``). With ``refresh_changed_percent`` it then
+  runs a full refresh with nothing changed (``refresh``: every record re-read, none sealed),
+  asks the sandbox to change that share of the tickets, and runs a full refresh again
+  (``refresh_changed``).
 
 Every phase reports CPU time (user + system of the process, its threads and reaped child
 processes) per record besides wall time: the machine is shared, and CPU time is the steadier
@@ -105,10 +108,12 @@ async def bench_sync(
     database_url: str | None = None,
     log_level: str = "WARNING",
     phases: Sequence[str] = PHASES,
+    refresh_changed_percent: float | None = None,
 ) -> dict[str, Any]:
     """Run the ``phases`` against one sandbox process and report them side by side; the
     engine phase logs at ``log_level`` (redacted, as a real sync) into a file whose size is
-    given. Ratios are reported when both phases ran."""
+    given. Ratios are reported when both phases ran. ``refresh_changed_percent`` adds the
+    engine's two full refreshes (nothing changed, then that % of tickets changed)."""
     unknown = sorted(set(phases) - set(PHASES))
     if unknown or not phases:
         raise HubError(
@@ -124,6 +129,7 @@ async def bench_sync(
             "connection_config": info["connection_config"],
             "database_url": database_url,
             "log_level": log_level,
+            "refresh_changed_percent": refresh_changed_percent,
         }
         ran = {
             phase: await asyncio.to_thread(_run_phase, phase, args)
@@ -144,6 +150,11 @@ async def bench_sync(
     engine, fetch = ran.get("engine"), ran.get("fetch")
     if engine is not None:
         report["resync_vs_sync"] = _ratio(engine["resync"]["seconds"], engine["seconds"])
+        for name in ("refresh", "refresh_changed"):
+            if name in engine:  # CPU, the steadier figure on a shared machine
+                report[f"{name}_vs_sync_cpu"] = _ratio(
+                    engine[name]["cpu_seconds"], engine["cpu_seconds"]
+                )
     if engine is not None and fetch is not None:
         rate = engine["records_per_second"]
         report["engine_vs_fetch"] = _ratio(rate, fetch["records_per_second"])
@@ -239,16 +250,40 @@ async def _engine_phase(args: dict[str, Any]) -> dict[str, Any]:
                     configure_logging(args.get("log_level", "WARNING"), stream=log_stream)
                     figures = await _timed_sync(hub)
                     figures["resync"] = await _timed_sync(hub)
+                    percent = args.get("refresh_changed_percent")
+                    if percent is not None:
+                        figures["refresh"] = await _timed_sync(hub, full_refresh=True)
+                        tickets = int(args["records"] * percent / 100)
+                        figures["changed_tickets"] = await _mutate(args, tickets)
+                        figures["refresh_changed"] = await _timed_sync(hub, full_refresh=True)
             figures["log_bytes"] = log_file.stat().st_size
             return figures
 
 
-async def _timed_sync(hub: Hub) -> dict[str, Any]:
+async def _mutate(args: dict[str, Any], tickets: int) -> int:
+    """Ask the sandbox to change ``tickets`` tickets (it alternates tickets and users, so
+    about as many users change too); the number of tickets changed."""
+    import httpx
+
+    base_url = _connection_config(args)["base_url"]
+    changed = 0
+    async with httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=60) as client:
+        remaining = 2 * tickets
+        while remaining > 0:
+            count = min(remaining, 10_000)
+            response = await client.post("/_sandbox/mutate", json={"count": count})
+            response.raise_for_status()
+            changed += sum(1 for i in response.json()["ids"] if i.startswith("ticket/"))
+            remaining -= count
+    return changed
+
+
+async def _timed_sync(hub: Hub, *, full_refresh: bool = False) -> dict[str, Any]:
     from hub.sync import sync_connection
 
     cpu = _cpu_seconds()
     started = time.perf_counter()
-    results = await sync_connection(hub, "bench")
+    results = await sync_connection(hub, "bench", full_refresh=full_refresh)
     seconds = time.perf_counter() - started
     read = sum(r.counters.records_read for r in results)
     requests = sum(r.counters.requests for r in results)

@@ -88,8 +88,10 @@ class HubSpec:
         transaction commits: identity links and audit entries written here commit or roll back
         together with the records they concern. ``write`` holds the connection, stream, run
         id, mapping version, the sealed rows and tombstones (keys and blind-index digests, no
-        personal values) and the transaction's time. Return None, or an awaitable that the
-        engine awaits; raising rolls the whole page back and fails the run.
+        personal values), the keys of the records found unchanged before sealing (not sealed,
+        so not among the rows: ``write.unchanged``) and the transaction's time. Return None,
+        or an awaitable that the engine awaits; raising rolls the whole page back and fails
+        the run.
         """
 
     @hookspec

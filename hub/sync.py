@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
@@ -37,6 +38,7 @@ from hub.errors import (
 from hub.http import RetryListener, RetryNotice, retry_listener
 from hub.mapping import StreamMapping
 from hub.mapping import Tombstone as MappedTombstone
+from hub.models import CanonicalRecord
 from hub.plugins import plugin_manager
 from hub.retention.arrivals import split_expired
 from hub.run import Run, RunStopped, StreamResult
@@ -47,23 +49,28 @@ from hub.store.records import (
     SoundCheck,
     StoredRecord,
     Tombstone,
+    UnsealedRow,
     UpsertCounts,
+    holds_records,
+    stored_hashes,
     upsert_records,
 )
 from hub.store.retention import delete_stored_copies
 from hub.store.runs import RunCounters, clear_state, load_state, save_state
-from hub.vault import record_row, seal_record, seal_value
+from hub.vault import PreparedRecord, prepare_record, record_row, seal_record, seal_value
 from hub.vault.rotation import KeyringStale, confirm_primaries
-from hub.vault.verify import record_opens
+from hub.vault.verify import record_opens, record_opens_as
 
 __all__ = [
     "QUARANTINE_TABLE",
     "MappedPage",
     "PageWrite",
+    "PreparedPage",
     "ProgressCallback",
     "StreamResult",
     "StreamSync",
     "map_page",
+    "prepare_page",
     "quarantine_row_key",
     "safe_error",
     "store_page",
@@ -91,11 +98,25 @@ class MappedPage:
     invalid: list[QuarantineRow] = field(default_factory=list)
 
 
+@dataclass
+class PreparedPage:
+    """A page after mapping: each valid record with its content hash and blind indexes but no
+    token yet (so an unchanged one need never be sealed); invalid ones already sealed as
+    quarantine rows. Holds plaintext, in memory only."""
+
+    records: list[PreparedRecord] = field(default_factory=list)
+    tombstones: list[Tombstone] = field(default_factory=list)
+    invalid: list[QuarantineRow] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class PageWrite:
     """What one transaction writes to a stream, as the ``hub_page_transaction`` hook sees it.
 
     Records are sealed; hooks get keys and blind-index digests, never personal values.
+    ``rows`` are the page's sealed records; a record the sync found unchanged before sealing
+    (its content hash equal to the stored copy's) is not sealed and not among them: its
+    ``(object_type, external_id)`` is in ``unchanged``.
     """
 
     connection: str
@@ -105,6 +126,7 @@ class PageWrite:
     rows: Sequence[RecordRow]
     tombstones: Sequence[Tombstone]
     now: datetime
+    unchanged: Sequence[tuple[str, str]] = ()
 
 
 def map_page(
@@ -120,8 +142,31 @@ def map_page(
 
     ``deleted_ids`` are records the vendor reports deleted by id alone: tombstones.
     """
-    out = MappedPage()
+    prepared = prepare_page(
+        hub, mapping, records, system=system, connection=connection, deleted_ids=deleted_ids
+    )
+    return MappedPage(
+        rows=[to_record_row(p, hub) for p in prepared.records],
+        tombstones=prepared.tombstones,
+        invalid=prepared.invalid,
+    )
+
+
+def prepare_page(
+    hub: Hub,
+    mapping: StreamMapping,
+    records: Sequence[dict[str, Any]],
+    *,
+    system: str,
+    connection: str,
+    deleted_ids: Sequence[str] = (),
+) -> PreparedPage:
+    """Map one page and compute each record's content hash, sealing nothing but invalid
+    records (quarantine rows). A key repeated in the page keeps its last occurrence, as the
+    upsert would: the records are then distinct and their order no longer matters."""
+    out = PreparedPage()
     object_type = mapping.object_type
+    latest: dict[tuple[str, str], PreparedRecord] = {}
     for raw in records:
         try:
             mapped = mapping.apply(raw, system=system, connection=connection)
@@ -135,19 +180,24 @@ def map_page(
                 Tombstone(mapped.object_type, mapped.external_id, mapped.source_updated_at)
             )
         else:
-            out.rows.append(to_record_row(mapped, hub))
+            p = mapped.provenance
+            key = (p.object_type, p.external_id)
+            latest.pop(key, None)  # re-inserted: the last occurrence keeps its place
+            latest[key] = prepare_record(mapped, hub.keyring)
+    out.records = list(latest.values())
     out.tombstones += [Tombstone(object_type, str(i), None) for i in deleted_ids]
     return out
 
 
 def to_record_row(record: Any, hub: Hub) -> RecordRow:
-    """Seal a canonical model into a storable row."""
+    """Seal a canonical model (or one prepared by :func:`prepare_page`) into a storable row."""
     sealed = seal_record(record, hub.keyring)
-    p = record.provenance
+    model = record.record if isinstance(record, PreparedRecord) else record
+    p = model.provenance
     return RecordRow(
         object_type=p.object_type,
         external_id=p.external_id,
-        kind=record.kind,
+        kind=model.kind,
         data=sealed.data,
         raw=sealed.raw,
         content_hash=sealed.content_hash,
@@ -157,11 +207,43 @@ def to_record_row(record: Any, hub: Hub) -> RecordRow:
     )
 
 
+@functools.cache
+def _personal_fields(model: type[CanonicalRecord]) -> frozenset[str]:
+    return frozenset(model.pii_fields())
+
+
+def unsealed_row(prepared: PreparedRecord, hub: Hub) -> UnsealedRow:
+    """A prepared record the page's transaction seals only if it must be written after all."""
+    model = prepared.record
+    p = model.provenance
+    personal = _personal_fields(type(model))
+    return UnsealedRow(
+        p.object_type,
+        p.external_id,
+        prepared.content_hash,
+        prepared.index,
+        kind=model.kind,
+        data={k: v for k, v in prepared.plain.items() if k not in personal},
+        source_updated_at=p.source_updated_at,
+        seal=lambda: to_record_row(prepared, hub),
+        source=prepared,
+    )
+
+
 async def store_page(
-    conn: AsyncConnection, hub: Hub, write: PageWrite, *, recheck: bool = False
+    conn: AsyncConnection,
+    hub: Hub,
+    write: PageWrite,
+    *,
+    recheck: bool = False,
+    unsealed: Sequence[UnsealedRow] = (),
 ) -> UpsertCounts:
     """Upsert a page's records and tombstones in ``conn``'s transaction, then let plugins
     write theirs (``hub_page_transaction``) in the same transaction.
+
+    ``unsealed`` are records found unchanged before sealing: still unchanged here, they are
+    counted so and the hook sees their keys in ``unchanged``; changed after all (or unsound
+    in a full refresh), they are sealed now, written, and among the hook's ``rows``.
 
     With ``recheck`` (a full refresh) a record the vendor sent unchanged is still rewritten
     when its stored sealed values no longer open or its index rows were changed.
@@ -169,22 +251,34 @@ async def store_page(
     A record already past its retention period is not stored (and a stored copy of it is
     deleted): it counts as unchanged, and plugins do not see it (docs/retention.md).
     """
-    kept, expired = split_expired(write.rows, hub.settings.retention, write.now)
-    if expired:
+    policy = hub.settings.retention
+    kept, expired = split_expired(write.rows, policy, write.now)
+    kept_unsealed, expired_unsealed = split_expired(unsealed, policy, write.now)
+    if expired or expired_unsealed:
         keys = [(r.object_type, r.external_id) for r in expired]
+        keys += [(r.object_type, r.external_id) for r in expired_unsealed]
         await delete_stored_copies(conn, write.connection, keys)
-        write = replace(write, rows=kept)
     counts = await upsert_records(
         conn,
         connection=write.connection,
         stream=write.stream,
         mapping_version=write.mapping_version,
-        rows=list(write.rows),
+        rows=[*kept, *kept_unsealed],
         tombstones=list(write.tombstones),
         now=write.now,
         sound=_sound_as_stored(hub, write.connection) if recheck else None,
     )
-    counts.unchanged += len(expired)
+    counts.unchanged += len(expired) + len(expired_unsealed)
+    if expired or unsealed:
+        late = [r for r in (u.was_sealed for u in kept_unsealed) if r is not None]
+        write = replace(
+            write,
+            rows=[*kept, *late],
+            unchanged=[
+                *write.unchanged,
+                *((u.object_type, u.external_id) for u in kept_unsealed if u.was_sealed is None),
+            ],
+        )
     for outcome in plugin_manager().hook.hub_page_transaction(hub=hub, conn=conn, write=write):
         if inspect.isawaitable(outcome):
             await outcome
@@ -195,10 +289,15 @@ def _sound_as_stored(hub: Hub, connection: str) -> SoundCheck:
     """Whether a stored record still opens, matches its content hash, and has exactly the
     index rows its fresh copy would get."""
 
-    def sound(stored: StoredRecord, fresh: RecordRow) -> bool:
+    def sound(stored: StoredRecord, fresh: RecordRow | UnsealedRow) -> bool:
         if set(fresh.index) != stored.index:
             return False
         row = record_row(connection, stored.object_type, stored.external_id)
+        if isinstance(fresh, UnsealedRow) and isinstance(fresh.source, PreparedRecord):
+            # The fresh plaintext is at hand, with the stored hash: compare texts, not hashes.
+            return record_opens_as(
+                fresh.source, stored.kind, stored.data, stored.raw, hub.keyring, row=row
+            )
         return record_opens(
             stored.kind, stored.data, stored.raw, stored.content_hash, hub.keyring, row=row
         )
@@ -254,6 +353,7 @@ class StreamSync:
         self.connection = connector.connection
         self._quarantine_open = False
         self._full_refresh = False
+        self._stored_before = True  # whether the stream's object type had records stored
         self.result: StreamResult | None = None
         self.taken_from: int | None = None  # the run whose lapsed lease this run took over
 
@@ -297,6 +397,9 @@ class StreamSync:
                 await clear_state(conn, self.connection, name)
             state = await load_state(conn, self.connection, name)
             self._quarantine_open = await count_open(conn, self.connection) > 0
+            self._stored_before = await holds_records(
+                conn, self.connection, self.mapping.object_type
+            )
         with contextlib.ExitStack() as stack:
             if progress is not None:
                 stack.enter_context(retry_listener(_show_retries(run.result, progress)))
@@ -367,8 +470,8 @@ class StreamSync:
             return await self._commit_page(run, page)
 
     async def _commit_page(self, run: Run, page: Page) -> RunCounters:
-        keyring = self.hub.keyring  # the keyring map_page seals with, checked in the write
-        mapped = map_page(
+        keyring = self.hub.keyring  # the keyring the page seals with, checked in the write
+        prepared = prepare_page(
             self.hub,
             self.mapping,
             page.records,
@@ -376,6 +479,7 @@ class StreamSync:
             connection=self.connection,
             deleted_ids=page.deleted_ids,
         )
+        rows, unsealed = await self._seal_changed(prepared)
         now = utcnow()
         async with self.hub.engine.begin() as conn:
             await run.renew(conn)  # first, and it takes SQLite's write lock
@@ -388,26 +492,32 @@ class StreamSync:
                     self.stream.name,
                     run.id,
                     self.mapping_version,
-                    mapped.rows,
-                    mapped.tombstones,
+                    rows,
+                    prepared.tombstones,
                     now,
                 ),
                 recheck=self._full_refresh,
+                unsealed=unsealed,
             )
+            if any(u.was_sealed is not None for u in unsealed):
+                # Sealed in this transaction, after the check above, under the key it just
+                # confirmed (and holds): count those seals too.
+                await confirm_primaries(conn, keyring)
             if self._quarantine_open:
-                keys = [(r.object_type, r.external_id) for r in mapped.rows]
-                keys += [(t.object_type, t.external_id) for t in mapped.tombstones]
+                keys = [(r.object_type, r.external_id) for r in rows]
+                keys += [(u.object_type, u.external_id) for u in unsealed]
+                keys += [(t.object_type, t.external_id) for t in prepared.tombstones]
                 await resolve_open(conn, self.connection, keys, now)
             await quarantine_records(
                 conn,
-                mapped.invalid,
+                prepared.invalid,
                 connection=self.connection,
                 stream=self.stream.name,
                 mapping_version=self.mapping_version,
                 run_id=run.id,
                 now=now,
             )
-            self._quarantine_open = self._quarantine_open or bool(mapped.invalid)
+            self._quarantine_open = self._quarantine_open or bool(prepared.invalid)
             await save_state(conn, self.connection, self.stream.name, page.state, now)
             delta = RunCounters(
                 pages=1,
@@ -416,10 +526,39 @@ class StreamSync:
                 records_written=counts.written,
                 records_unchanged=counts.unchanged,
                 records_deleted=counts.deleted,
-                records_quarantined=len(mapped.invalid),
+                records_quarantined=len(prepared.invalid),
             )
             await run.count(conn, delta)
         return delta
+
+    async def _seal_changed(
+        self, prepared: PreparedPage
+    ) -> tuple[list[RecordRow], list[UnsealedRow]]:
+        """Seal the page's new and changed records; leave unsealed (no token built) those whose
+        content hash equals their stored copy's.
+
+        The stored hashes are read before the page's transaction, so sealing never holds the
+        database's write lock; the transaction compares them again and seals a record there
+        if its stored copy changed in between (:class:`hub.store.records.UnsealedRow`). A run
+        that began with none of the stream's records stored (a first sync) reads nothing and
+        seals every record: all are new, or written by this run's own earlier pages.
+        """
+        if not prepared.records:
+            return [], []
+        if not self._stored_before:  # a first sync: every record is new (or of this run)
+            return [to_record_row(p, self.hub) for p in prepared.records], []
+        keys = {(p.record.provenance.object_type, p.record.provenance.external_id): p
+                for p in prepared.records}  # fmt: skip
+        async with self.hub.engine.connect() as conn:
+            stored = await stored_hashes(conn, self.connection, set(keys))
+        rows: list[RecordRow] = []
+        unsealed: list[UnsealedRow] = []
+        for key, p in keys.items():
+            if stored.get(key) == p.content_hash:
+                unsealed.append(unsealed_row(p, self.hub))
+            else:
+                rows.append(to_record_row(p, self.hub))
+        return rows, unsealed
 
 
 async def _unless_stopped(next_page: Awaitable[Page], stop: asyncio.Event | None) -> Page:

@@ -25,6 +25,12 @@ def bench_sync(
     phases: Annotated[
         str, typer.Option(help="Comma-separated phases to run: fetch (with decode), engine.")
     ] = "fetch,engine",
+    refresh_changed_percent: Annotated[
+        float | None,
+        typer.Option(
+            help="Also time two full refreshes: nothing changed, then this % of tickets changed."
+        ),
+    ] = None,
 ) -> None:
     """Engine throughput, CPU per record and peak memory against a bare fetch and a bare
     decode of the same requests, as JSON (always).
@@ -45,6 +51,7 @@ def bench_sync(
                 database_url=database_url,
                 log_level=log_level,
                 phases=[p.strip() for p in phases.split(",") if p.strip()],
+                refresh_changed_percent=refresh_changed_percent,
             )
         )
     )

@@ -10,18 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from hub.retention.ages import record_expired
 from hub.retention.policy import RetentionSettings
-from hub.store.records import RecordRow
+from hub.store.records import RecordRow, UnsealedRow
+
+Row = TypeVar("Row", RecordRow, UnsealedRow)
 
 
 def split_expired(
-    rows: Sequence[RecordRow], policy: RetentionSettings, now: datetime
-) -> tuple[list[RecordRow], list[RecordRow]]:
-    """(rows to store, rows already past retention at ``now``)."""
-    kept: list[RecordRow] = []
-    expired: list[RecordRow] = []
+    rows: Sequence[Row], policy: RetentionSettings, now: datetime
+) -> tuple[list[Row], list[Row]]:
+    """(rows to store, rows already past retention at ``now``); a row's ``data`` need hold only
+    its fields stored in clear (the periods depend on status and dates, never personal ones)."""
+    kept: list[Row] = []
+    expired: list[Row] = []
     for row in rows:
         past = record_expired(
             row.kind, row.data, row.source_updated_at, stored_at=now, policy=policy, now=now

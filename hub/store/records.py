@@ -30,6 +30,63 @@ class RecordRow:
     hash_key_id: int | None = None  # the index key that computed content_hash
 
 
+class UnsealedRow:
+    """A record that was not sealed because its content hash equalled the stored copy's when
+    the page was prepared (no token built for it).
+
+    The page's transaction checks that hash again: should the stored copy have changed in
+    between (or fail a full refresh's soundness check), :meth:`sealed` seals it there, once.
+    """
+
+    __slots__ = (
+        "_seal",
+        "_sealed",
+        "content_hash",
+        "data",
+        "external_id",
+        "index",
+        "kind",
+        "object_type",
+        "source",
+        "source_updated_at",
+    )
+
+    def __init__(
+        self,
+        object_type: str,
+        external_id: str,
+        content_hash: str,
+        index: Sequence[tuple[str, int, str]],
+        *,
+        kind: str,
+        data: dict[str, Any],
+        source_updated_at: datetime | None,
+        seal: Callable[[], RecordRow],
+        source: object = None,
+    ) -> None:
+        self.object_type = object_type
+        self.external_id = external_id
+        self.content_hash = content_hash
+        self.index = index
+        self.kind = kind
+        self.data = data  # the fields stored in clear only: no personal field, sealed or not
+        self.source_updated_at = source_updated_at
+        self._seal = seal
+        self._sealed: RecordRow | None = None
+        self.source = source  # what the sync prepared it from (opaque here)
+
+    def sealed(self) -> RecordRow:
+        """The sealed row, built on first use."""
+        if self._sealed is None:
+            self._sealed = self._seal()
+        return self._sealed
+
+    @property
+    def was_sealed(self) -> RecordRow | None:
+        """The sealed row if the transaction needed it, else None."""
+        return self._sealed
+
+
 @dataclass(frozen=True)
 class Tombstone:
     """A source deletion: the record stays, its personal data goes."""
@@ -55,7 +112,7 @@ class StoredRecord:
 
 # Whether a stored record that the vendor sent again unchanged is sound as stored: when it is
 # not (a sealed value does not open, an index row was moved), the fresh copy is written.
-SoundCheck = Callable[[StoredRecord, RecordRow], bool]
+SoundCheck = Callable[[StoredRecord, "RecordRow | UnsealedRow"], bool]
 
 
 @dataclass
@@ -92,13 +149,30 @@ async def _existing(
     return found
 
 
+async def stored_hashes(
+    conn: AsyncConnection, connection: str, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """(object_type, external_id) -> stored content hash, for the keys already stored."""
+    return {key: found[1] for key, found in (await _existing(conn, connection, keys)).items()}
+
+
+async def holds_records(conn: AsyncConnection, connection: str, object_type: str) -> bool:
+    """Whether any record (live or tombstone) of ``object_type`` is stored for ``connection``."""
+    found = await conn.scalar(
+        sa.select(records.c.id)
+        .where(records.c.connection == connection, records.c.object_type == object_type)
+        .limit(1)
+    )
+    return found is not None
+
+
 async def upsert_records(
     conn: AsyncConnection,
     *,
     connection: str,
     stream: str,
     mapping_version: str,
-    rows: Sequence[RecordRow],
+    rows: Sequence[RecordRow | UnsealedRow],
     tombstones: Sequence[Tombstone],
     now: datetime,
     sound: SoundCheck | None = None,
@@ -108,10 +182,11 @@ async def upsert_records(
     Runs inside the caller's transaction. Within one call the last occurrence of a key wins
     (time-based exports may repeat a record at a page boundary). With ``sound`` (a full
     refresh), an unchanged record is skipped only if it passes that check; otherwise it is
-    rewritten, blind-index rows included, and counted as written.
+    rewritten, blind-index rows included, and counted as written. An :class:`UnsealedRow` is
+    sealed here only if it has to be written after all.
     """
-    latest: dict[tuple[str, str], RecordRow | Tombstone] = {}
-    items: list[RecordRow | Tombstone] = [*rows, *tombstones]
+    latest: dict[tuple[str, str], RecordRow | UnsealedRow | Tombstone] = {}
+    items: list[RecordRow | UnsealedRow | Tombstone] = [*rows, *tombstones]
     for item in items:
         latest[_key(item.object_type, item.external_id)] = item
     existing = await _existing(conn, connection, set(latest))
@@ -122,18 +197,21 @@ async def upsert_records(
     deletions: list[dict[str, Any]] = []
     index_for: dict[tuple[str, str], Sequence[tuple[str, int, str]]] = {}
     for key, item in latest.items():
-        values = _values(item, connection, stream, mapping_version, now)
         old = existing.get(key)
-        if old is not None and old[1] == values["content_hash"]:
+        fresh_hash = TOMBSTONE_HASH if isinstance(item, Tombstone) else item.content_hash
+        if old is not None and old[1] == fresh_hash:
             damaged = (
                 sound is not None
-                and isinstance(item, RecordRow)
+                and not isinstance(item, Tombstone)
                 and old[0] in stored
                 and not sound(stored[old[0]], item)
             )
             if not damaged:
                 counts.unchanged += 1
                 continue
+        if isinstance(item, UnsealedRow):
+            item = item.sealed()
+        values = _values(item, connection, stream, mapping_version, now)
         if isinstance(item, Tombstone):
             counts.deleted += 1
             if old is None:

@@ -20,10 +20,12 @@ from hub.vault.data_key import DataKey, KeyPurpose, KeyRetired, KeyStatus
 from hub.vault.keyring import Keyring, holds_data_keys
 from hub.vault.master_key import DEFAULT_KEY_FILE, create_master_key, load_master_key
 from hub.vault.sealing import (
+    PreparedRecord,
     SealedRecord,
     indexed_values,
     open_raw,
     open_value,
+    prepare_record,
     record_row,
     seal_record,
     seal_value,
@@ -47,6 +49,7 @@ __all__ = [
     "KeySource",
     "KeyStatus",
     "Keyring",
+    "PreparedRecord",
     "SealedRecord",
     "blind_index",
     "create_master_key",
@@ -63,6 +66,7 @@ __all__ = [
     "open_token",
     "open_value",
     "parse_token",
+    "prepare_record",
     "record_row",
     "referenced_secret",
     "remove_secret",

@@ -13,7 +13,7 @@ import functools
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic_core import to_jsonable_python
@@ -44,37 +44,72 @@ def record_row(connection: str, object_type: str, external_id: str) -> str:
     return f"{connection}/{object_type}/{external_id}"
 
 
+@dataclass(frozen=True)
+class PreparedRecord:
+    """A record ready to seal, with what needs no data key already computed: its content
+    hash (which decides whether it must be sealed at all) and its blind-index entries.
+
+    Holds plaintext: it lives only between mapping and sealing, never in the store.
+    """
+
+    # Plaintext fields stay out of repr, so a log line or traceback never shows them.
+    record: CanonicalRecord = field(repr=False)
+    row: str  # the AAD row of its tokens (:func:`record_row`)
+    plain: dict[str, Any] = field(repr=False)  # canonical fields as JSON types, in clear
+    raw_json: str = field(repr=False)  # the vendor record's canonical JSON
+    index: list[tuple[str, int, str]]
+    content_hash: str
+    hash_key_id: int
+
+
+def prepare_record(record: CanonicalRecord, keyring: Keyring) -> PreparedRecord:
+    """A record's content hash and blind indexes, without sealing anything (no token built).
+
+    The raw payload, the largest part, is serialised once here: the same canonical text goes
+    into the content hash and, if the record is sealed, into its raw token.
+    """
+    p = record.provenance
+    plain = record.model_dump(mode="json", exclude={"provenance", "raw"})
+    raw_json = _canonical_json(record.raw)
+    index_key = keyring.primary("index")
+    return PreparedRecord(
+        record=record,
+        row=record_row(p.connection, p.object_type, p.external_id),
+        plain=plain,
+        raw_json=raw_json,
+        index=_index_entries(record, index_key),
+        content_hash=_content_hash_of_json(
+            type(record).kind, _canonical_json(plain), raw_json, index_key
+        ),
+        hash_key_id=index_key.id,
+    )
+
+
 def seal_record(
-    record: CanonicalRecord, keyring: Keyring, *, table: str = "records"
+    record: CanonicalRecord | PreparedRecord, keyring: Keyring, *, table: str = "records"
 ) -> SealedRecord:
     """Seal a record's Pii fields and raw payload, and compute its blind indexes and hash.
 
-    The raw payload, the largest part, is serialised once: the same canonical text is sealed
-    and goes into the content hash.
+    Given a :class:`PreparedRecord` (:func:`prepare_record`), only the tokens are built.
     """
-    p = record.provenance
-    row = record_row(p.connection, p.object_type, p.external_id)
-    plain = record.model_dump(mode="json", exclude={"provenance", "raw"})
+    prepared = record if isinstance(record, PreparedRecord) else prepare_record(record, keyring)
+    row = prepared.row
     data_key = keyring.primary("data")
-    data = dict(plain)
+    data = dict(prepared.plain)
     seals = 1  # the raw payload
-    for name in _pii_fields(type(record)):
+    for name in _pii_fields(type(prepared.record)):
         if not _is_empty(data[name]):
             data[name] = _seal_text(
                 _canonical_json(data[name]), data_key, table=table, column=f"data.{name}", row=row
             )
             seals += 1
     keyring.add_seals({data_key.id: seals})  # counted against the key's NIST limit
-    raw_json = _canonical_json(record.raw)
-    index_key = keyring.primary("index")
     return SealedRecord(
         data=data,
-        raw=_seal_text(raw_json, data_key, table=table, column="raw", row=row),
-        index=_index_entries(record, index_key),
-        content_hash=_content_hash_of_json(
-            type(record).kind, _canonical_json(plain), raw_json, index_key
-        ),
-        hash_key_id=index_key.id,
+        raw=_seal_text(prepared.raw_json, data_key, table=table, column="raw", row=row),
+        index=prepared.index,
+        content_hash=prepared.content_hash,
+        hash_key_id=prepared.hash_key_id,
     )
 
 

@@ -13,8 +13,19 @@ from typing import Any, get_args
 from hub.errors import VaultError
 from hub.models import BlindIndexKind, model_for
 from hub.vault.blind_index import lookup_digests
+from hub.vault.cipher import open_token
 from hub.vault.keyring import Keyring
-from hub.vault.sealing import _content_hash, indexed_values, open_raw, open_value, unseal_data
+from hub.vault.sealing import (
+    PreparedRecord,
+    _canonical_json,
+    _content_hash,
+    _is_empty,
+    _pii_fields,
+    indexed_values,
+    open_raw,
+    open_value,
+    unseal_data,
+)
 
 _INDEX_KINDS: tuple[BlindIndexKind, ...] = get_args(BlindIndexKind)
 
@@ -74,6 +85,43 @@ def record_opens(
     return not record_problems(kind, data, raw, content_hash, keyring, row=row)
 
 
+def record_opens_as(
+    prepared: PreparedRecord,
+    kind: str,
+    data: dict[str, Any],
+    raw: str | None,
+    keyring: Keyring,
+    *,
+    row: str,
+) -> bool:
+    """Whether a stored record's sealed values open, in their place, to exactly the canonical
+    texts of ``prepared`` (a fresh copy whose content hash equals the stored one), and its
+    clear fields are the fresh ones.
+
+    :func:`record_opens` without decoding the opened values and hashing them again: equal
+    texts have equal hashes, and the fresh hash is the stored one. A value stored in a text
+    that decodes equal but differs byte for byte counts as unsound (the record is rewritten).
+    """
+    model = type(prepared.record)
+    if kind != model.kind or set(data) != set(prepared.plain):
+        return False
+    personal = _pii_fields(model)
+    try:
+        for name, value in prepared.plain.items():
+            if name not in personal or _is_empty(value):
+                if data[name] != value:
+                    return False
+                continue
+            column = f"data.{name}"
+            opened = open_token(data[name], keyring.get, table="records", column=column, row=row)
+            if opened != _canonical_json(value).encode("utf-8"):
+                return False
+        opened_raw = open_token(raw or "", keyring.get, table="records", column="raw", row=row)
+    except VaultError:
+        return False
+    return opened_raw == prepared.raw_json.encode("utf-8")
+
+
 def expected_index(
     kind: str, data: dict[str, Any], keyring: Keyring, *, row: str
 ) -> set[tuple[str, int, str]]:
@@ -105,4 +153,11 @@ def open_problem(token: Any, keyring: Keyring, *, table: str, column: str, row: 
     return None
 
 
-__all__ = ["Problem", "expected_index", "open_problem", "record_opens", "record_problems"]
+__all__ = [
+    "Problem",
+    "expected_index",
+    "open_problem",
+    "record_opens",
+    "record_opens_as",
+    "record_problems",
+]

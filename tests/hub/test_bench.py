@@ -25,3 +25,17 @@ async def test_the_engine_is_measured_against_a_bare_decode_of_the_same_requests
 async def test_an_unknown_phase_is_refused_naming_the_known_ones() -> None:
     with pytest.raises(HubError, match="fetch"):
         await bench_sync("zendesk", records=40, seed=3, phases=["engine", "warmup"])
+
+
+async def test_the_refreshes_reread_everything_and_write_only_what_the_sandbox_changed() -> None:
+    report = await bench_sync("zendesk", records=40, seed=3, phases=["engine"],
+                              refresh_changed_percent=10)  # fmt: skip
+
+    engine = report["engine"]
+    refresh, changed = engine["refresh"], engine["refresh_changed"]
+    assert refresh["records"] == changed["records"] == engine["records"]
+    assert refresh["written"] == 0
+    assert refresh["unchanged"] == engine["records"] - engine["quarantined"]
+    assert engine["changed_tickets"] == 4  # 10 % of 40
+    assert changed["written"] >= engine["changed_tickets"]
+    assert report["refresh_vs_sync_cpu"] > 0 and report["refresh_changed_vs_sync_cpu"] > 0

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub import sync as sync_module
 from hub.errors import ConfigError, StoreError
 from hub.plugins import hookimpl, register_plugin, unregister_plugin
 from hub.runtime import Hub
@@ -18,6 +19,7 @@ from hub.testing import MemorySource
 from hub.testing.memory import MAPPINGS_DIR as MEMORY_MAPPINGS
 from hub.testing.memory import Change
 from hub.vault import open_value
+from hub.vault.rotation import key_rows
 from tests.support import store_snapshot
 
 STREAMS = {"people", "cases"}
@@ -94,6 +96,76 @@ async def test_full_refresh_reads_everything_again_but_writes_only_changes(
     assert again[0].counters.records_read == first[0].counters.records_read
     assert again[0].counters.records_written == 0
     assert again[0].counters.records_unchanged == first[0].counters.records_written
+
+
+async def _data_key_seals(hub: Hub) -> int:
+    async with hub.engine.connect() as conn:
+        rows = await key_rows(conn)
+    return sum(r.seals for r in rows if r.purpose == "data")
+
+
+async def test_a_full_refresh_of_unchanged_records_seals_only_the_still_invalid_ones(
+    hub: Hub, memory: MemorySource
+) -> None:
+    await sync_connection(hub, "mem")
+    before = await _data_key_seals(hub)
+    again = await sync_connection(hub, "mem", full_refresh=True)
+    unchanged = sum(r.counters.records_unchanged for r in again)
+    quarantined = sum(r.counters.records_quarantined for r in again)
+    assert unchanged > 100 and sum(r.counters.records_written for r in again) == 0
+    # Each still-invalid record's payload is sealed again for the quarantine (one token);
+    # the unchanged records build none.
+    assert await _data_key_seals(hub) - before == quarantined > 0
+
+
+async def test_a_record_whose_stored_copy_changed_after_the_hash_check_is_sealed_and_written(
+    hub: Hub, memory: MemorySource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stored hashes are read before the page's transaction; should the stored copy move
+    in between, the transaction notices and writes the fresh record, sealed there."""
+    await sync_connection(hub, "mem", streams=["people"])
+    good = await store_snapshot(hub, "mem")
+    real = sync_module.stored_hashes
+
+    async def then_changed_elsewhere(
+        conn: AsyncConnection, connection: str, keys: set[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        found = await real(conn, connection, keys)
+        if ("person", "p1") not in keys:
+            return found
+        async with hub.engine.begin() as other:  # another writer, between check and write
+            await other.execute(
+                sa.update(records)
+                .where(records.c.external_id == "p1")
+                .values(content_hash="0" * 64, data={"given_name": "x"})
+            )
+        return found
+
+    monkeypatch.setattr(sync_module, "stored_hashes", then_changed_elsewhere)
+    log = _PageLog()
+    register_plugin(log)
+    try:
+        [again] = await sync_connection(hub, "mem", streams=["people"], full_refresh=True)
+    finally:
+        unregister_plugin(log)
+    assert again.counters.records_written == 1
+    assert await store_snapshot(hub, "mem") == good  # p1 sealed afresh; it opens as before
+    assert log.rows == [("person", "p1")]  # the hook sees the record it wrote
+    assert ("person", "p2") in log.unchanged and ("person", "p1") not in log.unchanged
+
+
+async def test_the_page_hook_gets_unchanged_records_by_key_not_sealed(
+    hub: Hub, memory: MemorySource
+) -> None:
+    first = await sync_connection(hub, "mem", streams=["people"])
+    log = _PageLog()
+    register_plugin(log)
+    try:
+        await sync_connection(hub, "mem", streams=["people"], full_refresh=True)
+    finally:
+        unregister_plugin(log)
+    assert log.rows == []
+    assert len(set(log.unchanged)) == first[0].counters.records_written
 
 
 async def test_a_page_item_that_is_not_an_object_is_quarantined_not_dropped(
@@ -216,6 +288,8 @@ class _PageLog:
     def __init__(self, fail: bool = False) -> None:
         self.fail = fail
         self.seen: list[tuple[str, int]] = []
+        self.rows: list[tuple[str, str]] = []
+        self.unchanged: list[tuple[str, str]] = []
 
     @hookimpl
     def hub_page_transaction(self, hub: Hub, conn: AsyncConnection, write: PageWrite) -> object:
@@ -224,6 +298,8 @@ class _PageLog:
                 raise StoreError("the plugin's write failed (injected)")
             await conn.execute(sa.text("SELECT 1"))  # it may use the page's connection
             self.seen.append((write.stream, len(write.rows) + len(write.tombstones)))
+            self.rows += [(r.object_type, r.external_id) for r in write.rows]
+            self.unchanged += write.unchanged
 
         return write_with_page()
 

@@ -15,14 +15,17 @@ from hub.models import Address, Case, Customer, Provenance
 from hub.vault import (
     DataKey,
     Keyring,
+    PreparedRecord,
     blind_index,
     open_raw,
     open_value,
+    prepare_record,
     record_row,
     seal_record,
     seal_value,
     unseal_data,
 )
+from hub.vault.verify import record_opens_as
 
 PII_VALUES = [
     "Anabela Pérez",
@@ -230,3 +233,60 @@ def test_any_json_value_round_trips_through_seal_value(keyring: Keyring) -> None
     token = seal_value(payload, keyring, table="quarantine", column="raw", row="zd/users/1")
 
     assert open_value(token, keyring, table="quarantine", column="raw", row="zd/users/1") == payload
+
+
+# -- a stored copy against its fresh, unsealed twin (a full refresh's soundness check) -------
+
+
+def _stored_and_fresh(keyring: Keyring) -> tuple[dict[str, Any], str, PreparedRecord]:
+    sealed = seal_record(_customer(), keyring)
+    return dict(sealed.data), sealed.raw, prepare_record(_customer(), keyring)
+
+
+def test_a_stored_copy_opens_as_its_fresh_twin(keyring: Keyring) -> None:
+    data, raw, fresh = _stored_and_fresh(keyring)
+    assert record_opens_as(fresh, "customer", data, raw, keyring, row=ROW)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "field token from another field",
+        "raw token from another row",
+        "clear field edited",
+        "personal field emptied",
+        "kind",
+    ],
+)
+def test_a_stored_copy_that_differs_from_its_fresh_twin_does_not_open_as_it(
+    keyring: Keyring, damage: str
+) -> None:
+    data, raw, fresh = _stored_and_fresh(keyring)
+    kind = "customer"
+    if damage == "field token from another field":
+        data["given_name"] = data["family_name"]
+    elif damage == "raw token from another row":
+        other = _customer(
+            provenance=_customer().provenance.model_copy(update={"external_id": "43"})
+        )
+        raw = seal_record(other, keyring).raw
+    elif damage == "clear field edited":
+        data["locale"] = "en-GB"
+    elif damage == "personal field emptied":
+        data["given_name"] = None
+    else:
+        kind = "organization"
+    assert not record_opens_as(fresh, kind, data, raw, keyring, row=ROW)
+
+
+def test_a_fresh_twin_that_changed_does_not_match_the_stored_copy(keyring: Keyring) -> None:
+    data, raw, _ = _stored_and_fresh(keyring)
+    changed = prepare_record(_customer(given_name="Ana"), keyring)
+    assert not record_opens_as(changed, "customer", data, raw, keyring, row=ROW)
+
+
+def test_a_prepared_record_shows_no_personal_value_in_its_repr(keyring: Keyring) -> None:
+    shown = repr(prepare_record(_customer(), keyring))
+    assert ROW in shown  # which record it is, by key
+    for value in PII_VALUES:
+        assert all(text not in shown for text in _texts(value)), value
