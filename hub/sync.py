@@ -5,7 +5,8 @@ point resumes from the last committed page; records read twice are idempotent up
 unchanged ones are skipped by content hash. Only one page (plus one read ahead) is in memory.
 Every run holds its stream's lease (:class:`hub.run.Run`), so two runs never interleave.
 
-Mapping and sealing (:func:`map_page`) happen before the page's transaction opens; the
+Mapping (:func:`map_records`), resolving the page's customer keys (:func:`resolve_subjects`,
+one select) and sealing (:func:`seal_page`) happen before the page's transaction opens; the
 transaction (:func:`store_page`) only writes, and calls the ``hub_page_transaction`` hook so
 that other parts of the hub (identity links, audit entries) write in the same transaction as
 the records they concern.
@@ -17,7 +18,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -32,11 +33,13 @@ from hub.errors import (
     RecordInvalid,
     StreamBusy,
     Unreachable,
+    VaultError,
     safe_error,
 )
 from hub.http import RetryListener, RetryNotice, retry_listener
 from hub.mapping import StreamMapping
 from hub.mapping import Tombstone as MappedTombstone
+from hub.models import CanonicalRecord
 from hub.plugins import plugin_manager
 from hub.retention.arrivals import split_expired
 from hub.run import Run, RunStopped, StreamResult
@@ -53,19 +56,31 @@ from hub.store.records import (
 from hub.store.retention import delete_stored_copies
 from hub.store.runs import RunCounters, clear_state, load_state, save_state
 from hub.vault import record_row, seal_record, seal_value
+from hub.vault.data_key import SubjectKey
+from hub.vault.keyring import Forgotten
 from hub.vault.rotation import KeyringStale, confirm_primaries
+from hub.vault.subjects import (
+    Resolved,
+    erased_among,
+    subject_identity,
+    subject_keys_for,
+    subject_of,
+)
 from hub.vault.verify import record_opens
 
 __all__ = [
     "QUARANTINE_TABLE",
     "MappedPage",
+    "MappedRecords",
     "PageWrite",
     "ProgressCallback",
     "StreamResult",
     "StreamSync",
-    "map_page",
+    "map_records",
     "quarantine_row_key",
+    "resolve_subjects",
     "safe_error",
+    "seal_page",
     "store_page",
     "sync_connection",
 ]
@@ -89,6 +104,30 @@ class MappedPage:
     rows: list[RecordRow] = field(default_factory=list)
     tombstones: list[Tombstone] = field(default_factory=list)
     invalid: list[QuarantineRow] = field(default_factory=list)
+    erased: int = 0  # records of forgotten customers: not stored, not quarantined
+
+
+@dataclass
+class MappedRecords:
+    """A page after mapping, before sealing: still in clear, never stored like this."""
+
+    connection: str
+    object_type: str
+    records: list[CanonicalRecord] = field(default_factory=list)
+    tombstones: list[Tombstone] = field(default_factory=list)
+    invalid: list[tuple[dict[str, Any], RecordInvalid]] = field(default_factory=list)
+
+    def subjects(self) -> tuple[set[str], set[str]]:
+        """The customers this page's records belong to (their keys are created when missing),
+        and the identities of its invalid records (only looked up: an invalid record may be a
+        customer's, but a key is made only for a record known to be one)."""
+        owners = {s for s in map(subject_of, self.records) if s is not None}
+        invalid = {
+            subject_identity(self.connection, self.object_type, exc.external_id)
+            for _, exc in self.invalid
+            if exc.external_id
+        }
+        return owners, invalid
 
 
 @dataclass(frozen=True)
@@ -107,42 +146,76 @@ class PageWrite:
     now: datetime
 
 
-def map_page(
-    hub: Hub,
+def map_records(
     mapping: StreamMapping,
     records: Sequence[dict[str, Any]],
     *,
     system: str,
     connection: str,
     deleted_ids: Sequence[str] = (),
-) -> MappedPage:
-    """Map and seal one page; invalid records become quarantine rows, never errors.
+) -> MappedRecords:
+    """Map one page; invalid records are kept with their error, never raised.
 
     ``deleted_ids`` are records the vendor reports deleted by id alone: tombstones.
     """
-    out = MappedPage()
-    object_type = mapping.object_type
+    out = MappedRecords(connection=connection, object_type=mapping.object_type)
     for raw in records:
         try:
             mapped = mapping.apply(raw, system=system, connection=connection)
         except RecordInvalid as exc:
-            row = quarantine_row_key(connection, object_type, exc.external_id)
-            sealed = seal_value(raw, hub.keyring, table=QUARANTINE_TABLE, column="raw", row=row)
-            out.invalid.append(QuarantineRow(object_type, exc.external_id, sealed, str(exc)))
+            out.invalid.append((raw, exc))
             continue
         if isinstance(mapped, MappedTombstone):
             out.tombstones.append(
                 Tombstone(mapped.object_type, mapped.external_id, mapped.source_updated_at)
             )
         else:
-            out.rows.append(to_record_row(mapped, hub))
-    out.tombstones += [Tombstone(object_type, str(i), None) for i in deleted_ids]
+            out.records.append(mapped)
+    out.tombstones += [Tombstone(mapping.object_type, str(i), None) for i in deleted_ids]
     return out
 
 
-def to_record_row(record: Any, hub: Hub) -> RecordRow:
-    """Seal a canonical model into a storable row."""
-    sealed = seal_record(record, hub.keyring)
+def seal_page(hub: Hub, mapped: MappedRecords, subjects: Mapping[str, Resolved]) -> MappedPage:
+    """Seal a mapped page with the customer keys resolved for it (a pure function of the
+    records and the keys): a customer's records under their key, others under the data key;
+    a forgotten customer's records are dropped and counted as ``erased``."""
+    out = MappedPage(tombstones=mapped.tombstones)
+    for raw, exc in mapped.invalid:
+        identity = subject_identity(mapped.connection, mapped.object_type, exc.external_id or "")
+        key = subjects.get(identity) if exc.external_id else None
+        if isinstance(key, Forgotten):
+            out.erased += 1
+            continue
+        row = quarantine_row_key(mapped.connection, mapped.object_type, exc.external_id)
+        sealed = seal_value(
+            raw, hub.keyring, table=QUARANTINE_TABLE, column="raw", row=row, subject_key=key
+        )
+        out.invalid.append(QuarantineRow(mapped.object_type, exc.external_id, sealed, str(exc)))
+    for record in mapped.records:
+        owner = subject_of(record)
+        key = None if owner is None else subjects.get(owner)
+        if isinstance(key, Forgotten):
+            out.erased += 1
+            continue
+        if owner is not None and key is None:
+            raise VaultError(f"the customer key of a {record.kind} record was not resolved")
+        out.rows.append(to_record_row(record, hub, subject_key=key))
+    return out
+
+
+async def resolve_subjects(
+    conn: AsyncConnection, hub: Hub, mapped: MappedRecords
+) -> dict[str, Resolved]:
+    """The customer keys a mapped page needs (one select; new keys inserted), in ``conn``."""
+    owners, invalid = mapped.subjects()
+    if not owners and not invalid:
+        return {}
+    return await subject_keys_for(conn, hub.keyring, owners, lookup_only=invalid)
+
+
+def to_record_row(record: Any, hub: Hub, *, subject_key: SubjectKey | None = None) -> RecordRow:
+    """Seal a canonical model into a storable row (under its customer's key, if given)."""
+    sealed = seal_record(record, hub.keyring, subject_key=subject_key)
     p = record.provenance
     return RecordRow(
         object_type=p.object_type,
@@ -154,6 +227,7 @@ def to_record_row(record: Any, hub: Hub) -> RecordRow:
         index=sealed.index,
         source_updated_at=p.source_updated_at,
         hash_key_id=sealed.hash_key_id,
+        subject_key_id=None if subject_key is None else subject_key.id,
     )
 
 
@@ -367,19 +441,24 @@ class StreamSync:
             return await self._commit_page(run, page)
 
     async def _commit_page(self, run: Run, page: Page) -> RunCounters:
-        keyring = self.hub.keyring  # the keyring map_page seals with, checked in the write
-        mapped = map_page(
-            self.hub,
+        keyring = self.hub.keyring  # the keyring the page is sealed with, checked in the write
+        records = map_records(
             self.mapping,
             page.records,
             system=self.connector.name,
             connection=self.connection,
             deleted_ids=page.deleted_ids,
         )
+        # The page's customer keys and tombstones: one select, committed on its own (a key
+        # made for a page that then fails is simply used by the next try).
+        async with self.hub.engine.begin() as conn:
+            subjects = await resolve_subjects(conn, self.hub, records)
+        mapped = seal_page(self.hub, records, subjects)
         now = utcnow()
         async with self.hub.engine.begin() as conn:
             await run.renew(conn)  # first, and it takes SQLite's write lock
             await confirm_primaries(conn, keyring)
+            mapped = await _without_forgotten_since(conn, mapped)
             counts = await store_page(
                 conn,
                 self.hub,
@@ -417,9 +496,21 @@ class StreamSync:
                 records_unchanged=counts.unchanged,
                 records_deleted=counts.deleted,
                 records_quarantined=len(mapped.invalid),
+                records_erased=mapped.erased,
             )
             await run.count(conn, delta)
         return delta
+
+
+async def _without_forgotten_since(conn: AsyncConnection, mapped: MappedPage) -> MappedPage:
+    """The page less the records of customers forgotten since their keys were resolved (a
+    forget that committed between the two transactions): they count as erased too."""
+    ids = {r.subject_key_id for r in mapped.rows if r.subject_key_id is not None}
+    forgotten = await erased_among(conn, ids)
+    if not forgotten:
+        return mapped
+    kept = [r for r in mapped.rows if r.subject_key_id not in forgotten]
+    return replace(mapped, rows=kept, erased=mapped.erased + len(mapped.rows) - len(kept))
 
 
 async def _unless_stopped(next_page: Awaitable[Page], stop: asyncio.Event | None) -> Page:

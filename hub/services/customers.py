@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.audit import AuditEntry, authorize, customer_pseudonym, record, record_action
 from hub.audit.access import actor_of, deny, refusal
@@ -29,6 +30,8 @@ from hub.vault import (
     record_row,
     unseal_data,
 )
+from hub.vault.data_key import Erased
+from hub.vault.subjects import load_subject_keys, subject_key_ids
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ async def find_customers(
     async with hub.engine.begin() as conn:
         rows = await find_by_blind_index(conn, kind, digests)
         found = [dict(r._mapping) for r in rows]
+        await load_subject_keys(conn, hub.keyring, [r["data"] for r in found])
         held = [_without_data(r) for r in found if _holds(hub, r, kind, value)]
         await record_action(
             hub, conn, "customer.find", fields=(kind,), detail={"matches": len(held)}
@@ -61,6 +65,8 @@ def _holds(hub: Hub, record: dict[str, Any], kind: BlindIndexKind, value: str) -
     row = record_row(record["connection"], record["object_type"], record["external_id"])
     try:
         held = indexed_values(record["kind"], record["data"], hub.keyring, index=kind, row=row)
+    except Erased:
+        return False  # a forgotten customer's: their index rows went with them
     except VaultError as exc:
         log.warning("record %s skipped by the lookup: %s (run `hub check`)", record["id"], exc)
         return False
@@ -87,6 +93,7 @@ async def show_customer(
         row = (await conn.execute(sa.select(records).where(records.c.id == record_id))).first()
         _check_showable(row, record_id, fields)
         assert row is not None
+        await _refuse_if_forgotten(hub, conn, row)
         subject = customer_pseudonym(hub.keyring, row.connection, row.object_type, row.external_id)
         entry = AuditEntry(
             actor, action, "success", "record", str(record_id), subject, tuple(fields), purpose
@@ -101,6 +108,25 @@ async def show_customer(
                 shown["revealed"] = unseal_data(row.kind, chosen, hub.keyring, row=key)
             return shown
     await deny(hub, replace(entry, outcome="denied", detail={"reason": reason}))
+
+
+class CustomerForgotten(ConfigError):
+    """The record belongs to a customer forgotten by `hub customers forget` (exit code 1)."""
+
+
+async def _refuse_if_forgotten(hub: Hub, conn: AsyncConnection, row: Any) -> None:
+    await load_subject_keys(conn, hub.keyring, [row.data, row.raw])
+    for key_id in sorted(subject_key_ids([row.data, row.raw])):
+        try:
+            hub.keyring.subject_key(key_id)
+        except Erased as exc:
+            date = f"{exc.erased_at:%Y-%m-%d %H:%M} UTC" if exc.erased_at else "an earlier date"
+            raise CustomerForgotten(
+                f"record {row.id} ({row.kind}) belongs to a customer forgotten on {date}: "
+                "its personal fields and vendor payload are erased"
+            ) from None
+        except VaultError:
+            continue  # damaged: reported when its values are opened
 
 
 def _check_showable(row: Any, record_id: int, reveal: Sequence[str]) -> None:

@@ -28,6 +28,7 @@ class RecordRow:
     index: Sequence[tuple[str, int, str]]  # (kind, key_id, digest)
     source_updated_at: datetime | None
     hash_key_id: int | None = None  # the index key that computed content_hash
+    subject_key_id: int | None = None  # the customer key that sealed it (v2), if any
 
 
 @dataclass(frozen=True)

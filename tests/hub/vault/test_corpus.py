@@ -73,7 +73,7 @@ async def test_corpus_keys_stored_in_a_database_load_and_open_the_corpus(
     async with engine.connect() as conn:
         keyring = await Keyring.load(conn, MASTER_KEY)
 
-    assert keyring.key_ids() == [1, 2, 3]
+    assert keyring.key_ids() == [1, 2, 3, 4]  # 4: the "subject" key, created on first load
     assert keyring.primary("data").id == 3
     for entry in CORPUS["tokens"]:
         opened = open_token(entry["token"], keyring.get, **_context(entry))
