@@ -5,6 +5,7 @@ Person p2 of the memory source has cases c2, c42 and c82 (``person_id`` = p2).""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -21,9 +22,15 @@ from hub.services.keys import rewrap, rotate_keys, take_census
 from hub.store.schema import audit_entries, blind_index, quarantine, records, subject_keys
 from hub.sync import QUARANTINE_TABLE, quarantine_row_key, sync_connection
 from hub.testing import MemorySource
-from hub.vault import open_raw, open_value, record_row, unseal_data
-from hub.vault.data_key import Erased
-from hub.vault.subjects import load_subject_keys, subject_hash, subject_identity
+from hub.vault import Keyring, open_raw, open_value, record_row, unseal_data
+from hub.vault.data_key import Erased, SubjectKey
+from hub.vault.keyring import Forgotten
+from hub.vault.subjects import (
+    load_subject_keys,
+    subject_hash,
+    subject_identity,
+    subject_keys_for,
+)
 from tests.hub.audit.test_access import act_as, trail
 from tests.support import store_snapshot
 
@@ -266,3 +273,22 @@ async def test_the_forget_entry_names_a_pseudonym_and_counts_never_a_personal_va
     text = " ".join(str(v) for v in entry._mapping.values())
     for personal in ("person2@example.com", "Person 2", "555-0002", "+14155550002"):
         assert personal not in text
+
+
+async def test_two_writers_resolving_the_same_new_customer_get_the_same_key(hub: Hub) -> None:
+    """Each in its own transaction and keyring, as two processes would; the loser's insert
+    does nothing (ON CONFLICT DO NOTHING) and it reads the winner's key."""
+    identity = subject_identity("zd", "user", "new-1")
+
+    async def resolve() -> SubjectKey | Forgotten:
+        async with hub.engine.connect() as conn:
+            keyring = await Keyring.load(conn, hub.master_key)
+        async with hub.engine.begin() as conn:
+            return (await subject_keys_for(conn, keyring, [identity]))[identity]
+
+    first, second = await asyncio.gather(resolve(), resolve())
+
+    assert isinstance(first, SubjectKey) and isinstance(second, SubjectKey)
+    assert (first.id, first.material) == (second.id, second.material)
+    async with hub.engine.connect() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(subject_keys)) == 1
