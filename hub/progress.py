@@ -73,10 +73,12 @@ class SyncProgress:
 
 
 def summary_table(results: Sequence[StreamResult], title: str = "sync summary") -> Table:
-    """Per stream: read, written, unchanged, deleted, quarantined, requests, seconds, status."""
+    """Per stream: read, written, unchanged, deleted, quarantined, erased, requests, seconds,
+    status."""
     table = Table(title=title)
     table.add_column("stream")
-    for col in ("read", "written", "unchanged", "deleted", "quarantined", "requests", "seconds"):
+    columns = ("read", "written", "unchanged", "deleted", "quarantined", "erased", "requests")
+    for col in (*columns, "seconds"):
         table.add_column(col, justify="right")
     table.add_column("status")
     for r in results:
@@ -88,6 +90,7 @@ def summary_table(results: Sequence[StreamResult], title: str = "sync summary") 
             f"{c.records_unchanged:,}",
             f"{c.records_deleted:,}",
             f"{c.records_quarantined:,}",
+            f"{c.records_erased:,}",
             f"{c.requests:,}",
             f"{r.seconds:.2f}",
             r.status,

@@ -200,9 +200,9 @@ def _print_forget(done: Any) -> None:
             f"{done.erased_at:%Y-%m-%d %H:%M} UTC; nothing changed")  # fmt: skip
         return
     kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(done.shredded.items()))
-    say(f"forgot the customer of record {done.record_id}: shredded {kinds}; "
-        f"deleted {done.index_rows_deleted} index row(s) and "
-        f"{done.quarantine_removed} quarantine entr(y/ies)")  # fmt: skip
+    say(f"forgot the customer of record {done.record_id}; records shredded: {kinds}; "
+        f"blind-index rows deleted: {done.index_rows_deleted}; "
+        f"quarantine entries removed: {done.quarantine_removed}")  # fmt: skip
     say(f"propagate the erasure to the source system: {source}")
     for other in done.others:
         say(f"  also matches by {other.matched}: record {other.id} ({other.kind}) in "
