@@ -33,7 +33,7 @@ from hub.vault.wrapping import KeyDoesNotOpen, unwrap_data_key, wrap_data_key
 
 _CREATE_ATTEMPTS = 5
 _PURPOSES: dict[str, KeyPurpose] = {"data": "data", "index": "index", "subject": "subject"}
-_SUBJECT_CACHE = 50_000  # unwrapped customer keys kept between batches (32 bytes each)
+_SUBJECT_CACHE = 2048  # unwrapped customer keys kept between batches (each with its cipher)
 _STATUSES: dict[str, KeyStatus] = {"primary": "primary", "active": "active", "retired": "retired"}
 
 

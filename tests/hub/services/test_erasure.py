@@ -14,7 +14,9 @@ import sqlalchemy as sa
 
 from hub.audit import customer_pseudonym
 from hub.errors import AccessDenied, ConfigError
+from hub.models import Address
 from hub.runtime import Hub
+from hub.services.cases import update_customer_address
 from hub.services.check import check_store
 from hub.services.customers import CustomerForgotten, find_customers, show_customer
 from hub.services.erasure import forget_customer
@@ -292,3 +294,15 @@ async def test_two_writers_resolving_the_same_new_customer_get_the_same_key(hub:
     assert (first.id, first.material) == (second.id, second.material)
     async with hub.engine.connect() as conn:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(subject_keys)) == 1
+
+
+async def test_an_address_update_for_a_forgotten_customer_is_refused_before_the_vendor_call(
+    hub: Hub, memory: MemorySource
+) -> None:
+    await _forgotten_p2(hub)
+
+    with pytest.raises(ConfigError, match="customer p2 of mem was forgotten on 20"):
+        await update_customer_address(hub, "mem", "p2", Address(city="Porto"))
+    # A customer not forgotten gets as far as the connector (which takes no addresses).
+    with pytest.raises(ConfigError, match="takes no address updates"):
+        await update_customer_address(hub, "mem", "p3", Address(city="Porto"))
