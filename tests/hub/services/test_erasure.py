@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from hub.audit import customer_pseudonym
+from hub.config import Settings
 from hub.errors import AccessDenied, ConfigError
 from hub.models import Address
 from hub.runtime import Hub
@@ -306,3 +308,41 @@ async def test_an_address_update_for_a_forgotten_customer_is_refused_before_the_
     # A customer not forgotten gets as far as the connector (which takes no addresses).
     with pytest.raises(ConfigError, match="takes no address updates"):
         await update_customer_address(hub, "mem", "p3", Address(city="Porto"))
+
+
+_RESOLVE = """
+import asyncio, sys
+from pathlib import Path
+from hub.config import load_settings
+from hub.runtime import Hub
+from hub.vault.subjects import subject_keys_for
+
+async def main() -> None:
+    async with Hub.open(load_settings(Path(sys.argv[1]))) as hub:
+        async with hub.engine.begin() as conn:
+            keys = await subject_keys_for(conn, hub.keyring, ["zd/user/race-1"])
+        print(keys["zd/user/race-1"].id)  # the id only: never key material
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.slow
+async def test_two_processes_resolving_the_same_new_customer_get_the_same_key_id(
+    hub: Hub, hub_settings: Settings
+) -> None:
+    config = hub_settings.home / "hub.toml"
+    started = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _RESOLVE, str(config),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]  # fmt: skip
+    outputs = await asyncio.wait_for(asyncio.gather(*(p.communicate() for p in started)), 120)
+
+    assert [p.returncode for p in started] == [0, 0], [err.decode() for _, err in outputs]
+    ids = {out.decode().strip() for out, _ in outputs}
+    assert len(ids) == 1
+    async with hub.engine.connect() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(subject_keys)) == 1
