@@ -88,6 +88,7 @@ async def _record_replay(
             moved=result.moved,
             superseded=result.superseded,
             still_invalid=result.still_invalid,
+            erased=result.erased,
             failed=len(result.failed),
             busy=len(result.busy),
         )

@@ -26,9 +26,10 @@ from hub.services.keys import rewrap, rotate_keys, take_census
 from hub.store.schema import audit_entries, blind_index, quarantine, records, subject_keys
 from hub.sync import QUARANTINE_TABLE, quarantine_row_key, sync_connection
 from hub.testing import MemorySource
-from hub.vault import Keyring, open_raw, open_value, record_row, unseal_data
+from hub.vault import Keyring, open_raw, open_value, record_row, seal_record, unseal_data
 from hub.vault.data_key import Erased, SubjectKey
 from hub.vault.keyring import Forgotten
+from hub.vault.rotation import confirm_primaries
 from hub.vault.subjects import (
     load_subject_keys,
     subject_hash,
@@ -346,3 +347,31 @@ async def test_two_processes_resolving_the_same_new_customer_get_the_same_key_id
     assert len(ids) == 1
     async with hub.engine.connect() as conn:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(subject_keys)) == 1
+
+
+async def test_a_customer_stored_before_subject_keys_is_shredded_too(
+    hub: Hub, memory: MemorySource
+) -> None:
+    """A record written by an older hub holds v1 tokens under the data key: forget reseals
+    them under the customer's key before destroying it."""
+    await sync_connection(hub, "mem", streams=["people"])
+    mapping = hub.mapping("memory").stream("people")
+    legacy = seal_record(
+        mapping.apply(memory.latest("people")["p5"], system="memory", connection="mem"),
+        hub.keyring,
+    )  # no subject key: v1 tokens, as before this change
+    assert legacy.raw.startswith("v1:")
+    p5 = (await _record(hub, "person", "p5")).id
+    async with hub.engine.begin() as conn:
+        await conn.execute(
+            records.update().where(records.c.id == p5).values(data=legacy.data, raw=legacy.raw)
+        )
+        await confirm_primaries(conn, hub.keyring)
+
+    await forget_customer(hub, p5, reason="DSR-5")
+
+    stored = await _record(hub, "person", "p5")
+    assert stored.raw.startswith("v2:") and stored.data["emails"].startswith("v2:")
+    with pytest.raises(Erased):
+        await _opened(hub, stored)
+    assert await find_customers(hub, email="person5@example.com", phone=None) == []
