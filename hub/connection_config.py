@@ -47,7 +47,14 @@ def seal_personal_config(
     connection. ``secret:NAME`` references stay as they are: they hold nothing personal."""
     sealed = dict(config)
     for field in _sealable_fields(connector, config):
-        sealed[field] = seal_value(config[field], keyring, **_context(connection, field))
+        context = _context(connection, field)
+        sealed[field] = seal_value(
+            config[field],
+            keyring,
+            table=context["table"],
+            column=context["column"],
+            row=context["row"],
+        )
     return sealed
 
 

@@ -73,10 +73,13 @@ class SyncProgress:
 
 
 def summary_table(results: Sequence[StreamResult], title: str = "sync summary") -> Table:
-    """Per stream: read, written, unchanged, deleted, quarantined, requests, seconds, status."""
+    """Per stream: read, written, unchanged, deleted, quarantined, erased (only when some
+    stream dropped records of forgotten customers), requests, seconds, status."""
     table = Table(title=title)
     table.add_column("stream")
-    for col in ("read", "written", "unchanged", "deleted", "quarantined", "requests", "seconds"):
+    erased = any(r.counters.records_erased for r in results)
+    columns = ("read", "written", "unchanged", "deleted", "quarantined")
+    for col in (*columns, *(("erased",) if erased else ()), "requests", "seconds"):
         table.add_column(col, justify="right")
     table.add_column("status")
     for r in results:
@@ -88,6 +91,7 @@ def summary_table(results: Sequence[StreamResult], title: str = "sync summary") 
             f"{c.records_unchanged:,}",
             f"{c.records_deleted:,}",
             f"{c.records_quarantined:,}",
+            *((f"{c.records_erased:,}",) if erased else ()),
             f"{c.requests:,}",
             f"{r.seconds:.2f}",
             r.status,

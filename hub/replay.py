@@ -19,7 +19,10 @@ from hub.store.records import Tombstone, latest_source_update
 from hub.store.runs import RunCounters
 from hub.sync import QUARANTINE_TABLE, PageWrite, quarantine_row_key, store_page, to_record_row
 from hub.vault import open_value
+from hub.vault.data_key import SubjectKey
+from hub.vault.keyring import Forgotten
 from hub.vault.rotation import confirm_primaries
+from hub.vault.subjects import load_subject_keys, subject_keys_for, subject_of
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class ReplayResult:
     moved: int = 0  # now valid and written to the store
     superseded: int = 0  # now valid, but the store already holds a newer version
     still_invalid: int = 0
+    erased: int = 0  # now valid, but its customer was forgotten: dropped, not stored
     busy: list[str] = field(default_factory=list)  # streams left for later: a run held them
     failed: list[ReplayFailure] = field(default_factory=list)  # each bad entry, by id
 
@@ -102,6 +106,8 @@ async def _replay_stream(
     hub: Hub, connection: str, stream: str, system: str, entries: list[Any], result: ReplayResult
 ) -> None:
     async with Run(hub, connection, stream, kind="replay") as run:
+        async with hub.engine.connect() as conn:
+            await load_subject_keys(conn, hub.keyring, [entry.raw for entry in entries])
         for entry in entries:
             try:
                 raw = _open_payload(hub, entry)
@@ -131,6 +137,7 @@ _COUNTER = {
     "moved": "records_written",
     "superseded": "records_unchanged",
     "still_invalid": "records_quarantined",
+    "erased": "records_erased",
 }
 
 
@@ -155,6 +162,14 @@ async def _replay_entry(hub: Hub, entry: Any, raw: dict[str, Any], system: str, 
         outcome = "moved"
         if stored is not None and (key.source_updated_at is None or stored > key.source_updated_at):
             outcome = "superseded"
+        owner = None if isinstance(mapped, MappedTombstone) else subject_of(mapped)
+        subject_key: SubjectKey | None = None
+        if outcome == "moved" and owner is not None:
+            resolved = (await subject_keys_for(conn, hub.keyring, [owner]))[owner]
+            if isinstance(resolved, Forgotten):
+                outcome = "erased"
+            else:
+                subject_key = resolved
         delta = await _in_run(conn, run, outcome)
         if outcome == "moved":
             write = PageWrite(
@@ -162,7 +177,7 @@ async def _replay_entry(hub: Hub, entry: Any, raw: dict[str, Any], system: str, 
                 entry.stream,
                 run.id,
                 mapping.version,
-                rows=[] if deleted else [to_record_row(mapped, hub)],
+                rows=[] if deleted else [to_record_row(mapped, hub, subject_key=subject_key)],
                 tombstones=(
                     [Tombstone(key.object_type, key.external_id, key.source_updated_at)]
                     if deleted

@@ -14,7 +14,7 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +38,7 @@ from hub.store.schema import secrets
 from hub.vault import Keyring, referenced_secret, resolve_secret_refs, set_secret
 from hub.vault.key_sources import MasterKey, find_master_key, installed_providers
 from hub.vault.rotation import KeyringStale
+from hub.vault.subjects import load_subject_keys
 from hub.vault.wrapping import KeyDoesNotOpen
 
 log = logging.getLogger(__name__)
@@ -74,13 +75,17 @@ class Hub:
         # Who acts through this hub (hub.audit.access); None: the local OS user as admin.
         self.actor: Actor | None = None
         # Concurrent audited record reads (reveals) commit their entries in one batch.
-        self.audited_reads = AuditedReads(engine)
+        self.audited_reads = AuditedReads(engine, before_entries=self._load_subject_keys)
         self._mappings: dict[str, Mapping] = {}
         self._runtimes: dict[str, ConnectionRuntime] = {}
         self._retired: list[ConnectionRuntime] = []
         self._building = asyncio.Lock()
         # Kept to reload the keyring after another process rotates a key (set by open()).
         self._master_key: bytes | None = None
+
+    async def _load_subject_keys(self, conn: AsyncConnection, rows: Sequence[Any]) -> None:
+        """The customer keys of these records' tokens, into the keyring (one select)."""
+        await load_subject_keys(conn, self.keyring, [(r.data, r.raw) for r in rows])
 
     @classmethod
     @asynccontextmanager

@@ -5,7 +5,8 @@ point resumes from the last committed page; records read twice are idempotent up
 unchanged ones are skipped by content hash. Only one page (plus one read ahead) is in memory.
 Every run holds its stream's lease (:class:`hub.run.Run`), so two runs never interleave.
 
-Mapping and sealing (:func:`map_page`) happen before the page's transaction opens; the
+Mapping (:func:`map_records`), resolving the page's customer keys (:func:`resolve_subjects`,
+one select) and sealing (:func:`seal_page`) happen before the page's transaction opens; the
 transaction (:func:`store_page`) only writes, and calls the ``hub_page_transaction`` hook so
 that other parts of the hub (identity links, audit entries) write in the same transaction as
 the records they concern.
@@ -18,7 +19,7 @@ import contextlib
 import functools
 import inspect
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,7 @@ from hub.errors import (
     RecordInvalid,
     StreamBusy,
     Unreachable,
+    VaultError,
     safe_error,
 )
 from hub.http import RetryListener, RetryNotice, retry_listener
@@ -58,7 +60,16 @@ from hub.store.records import (
 from hub.store.retention import delete_stored_copies
 from hub.store.runs import RunCounters, clear_state, load_state, save_state
 from hub.vault import PreparedRecord, prepare_record, record_row, seal_record, seal_value
+from hub.vault.data_key import SubjectKey
+from hub.vault.keyring import Forgotten
 from hub.vault.rotation import KeyringStale, confirm_primaries
+from hub.vault.subjects import (
+    Resolved,
+    erased_among,
+    subject_identity,
+    subject_keys_for,
+    subject_of,
+)
 from hub.vault.verify import record_opens, record_opens_as
 
 __all__ = [
@@ -69,10 +80,11 @@ __all__ = [
     "ProgressCallback",
     "StreamResult",
     "StreamSync",
-    "map_page",
     "prepare_page",
     "quarantine_row_key",
+    "resolve_subjects",
     "safe_error",
+    "seal_page",
     "store_page",
     "sync_connection",
 ]
@@ -96,17 +108,33 @@ class MappedPage:
     rows: list[RecordRow] = field(default_factory=list)
     tombstones: list[Tombstone] = field(default_factory=list)
     invalid: list[QuarantineRow] = field(default_factory=list)
+    erased: int = 0  # records of forgotten customers: not stored, not quarantined
+    unsealed: list[UnsealedRow] = field(default_factory=list)  # unchanged: no token built
 
 
 @dataclass
 class PreparedPage:
-    """A page after mapping: each valid record with its content hash and blind indexes but no
-    token yet (so an unchanged one need never be sealed); invalid ones already sealed as
-    quarantine rows. Holds plaintext, in memory only."""
+    """A page after mapping, before sealing: each valid record with its content hash and blind
+    indexes but no token yet (so an unchanged one need never be sealed), invalid ones with
+    their error. Holds plaintext, in memory only, never stored like this."""
 
+    connection: str
+    object_type: str
     records: list[PreparedRecord] = field(default_factory=list)
     tombstones: list[Tombstone] = field(default_factory=list)
-    invalid: list[QuarantineRow] = field(default_factory=list)
+    invalid: list[tuple[dict[str, Any], RecordInvalid]] = field(default_factory=list)
+
+    def subjects(self) -> tuple[set[str], set[str]]:
+        """The customers this page's records belong to (their keys are created when missing),
+        and the identities of its invalid records (only looked up: an invalid record may be a
+        customer's, but a key is made only for a record known to be one)."""
+        owners = {s for s in (subject_of(p.record) for p in self.records) if s is not None}
+        invalid = {
+            subject_identity(self.connection, self.object_type, exc.external_id)
+            for _, exc in self.invalid
+            if exc.external_id
+        }
+        return owners, invalid
 
 
 @dataclass(frozen=True)
@@ -129,29 +157,6 @@ class PageWrite:
     unchanged: Sequence[tuple[str, str]] = ()
 
 
-def map_page(
-    hub: Hub,
-    mapping: StreamMapping,
-    records: Sequence[dict[str, Any]],
-    *,
-    system: str,
-    connection: str,
-    deleted_ids: Sequence[str] = (),
-) -> MappedPage:
-    """Map and seal one page; invalid records become quarantine rows, never errors.
-
-    ``deleted_ids`` are records the vendor reports deleted by id alone: tombstones.
-    """
-    prepared = prepare_page(
-        hub, mapping, records, system=system, connection=connection, deleted_ids=deleted_ids
-    )
-    return MappedPage(
-        rows=[to_record_row(p, hub) for p in prepared.records],
-        tombstones=prepared.tombstones,
-        invalid=prepared.invalid,
-    )
-
-
 def prepare_page(
     hub: Hub,
     mapping: StreamMapping,
@@ -161,19 +166,20 @@ def prepare_page(
     connection: str,
     deleted_ids: Sequence[str] = (),
 ) -> PreparedPage:
-    """Map one page and compute each record's content hash, sealing nothing but invalid
-    records (quarantine rows). A key repeated in the page keeps its last occurrence, as the
-    upsert would: the records are then distinct and their order no longer matters."""
-    out = PreparedPage()
-    object_type = mapping.object_type
+    """Map one page and compute each record's content hash, sealing nothing; invalid records
+    are kept with their error, never raised. A key repeated in the page keeps its last
+    occurrence, as the upsert would: the records are then distinct and their order no longer
+    matters.
+
+    ``deleted_ids`` are records the vendor reports deleted by id alone: tombstones.
+    """
+    out = PreparedPage(connection=connection, object_type=mapping.object_type)
     latest: dict[tuple[str, str], PreparedRecord] = {}
     for raw in records:
         try:
             mapped = mapping.apply(raw, system=system, connection=connection)
         except RecordInvalid as exc:
-            row = quarantine_row_key(connection, object_type, exc.external_id)
-            sealed = seal_value(raw, hub.keyring, table=QUARANTINE_TABLE, column="raw", row=row)
-            out.invalid.append(QuarantineRow(object_type, exc.external_id, sealed, str(exc)))
+            out.invalid.append((raw, exc))
             continue
         if isinstance(mapped, MappedTombstone):
             out.tombstones.append(
@@ -185,13 +191,70 @@ def prepare_page(
             latest.pop(key, None)  # re-inserted: the last occurrence keeps its place
             latest[key] = prepare_record(mapped, hub.keyring)
     out.records = list(latest.values())
-    out.tombstones += [Tombstone(object_type, str(i), None) for i in deleted_ids]
+    out.tombstones += [Tombstone(mapping.object_type, str(i), None) for i in deleted_ids]
     return out
 
 
-def to_record_row(record: Any, hub: Hub) -> RecordRow:
-    """Seal a canonical model (or one prepared by :func:`prepare_page`) into a storable row."""
-    sealed = seal_record(record, hub.keyring)
+def seal_page(
+    hub: Hub,
+    prepared: PreparedPage,
+    subjects: Mapping[str, Resolved],
+    *,
+    stored: Mapping[tuple[str, str], str] | None = None,
+) -> MappedPage:
+    """Seal a prepared page with the customer keys resolved for it (a pure function of the
+    records and the keys): a customer's records under their key, others under the data key;
+    a forgotten customer's records are dropped and counted as ``erased``.
+
+    With ``stored`` (content hashes of the stored copies by key), a record whose hash equals
+    its stored copy's is not sealed: it becomes an :class:`UnsealedRow`, which the page's
+    transaction seals only if that copy changed in between.
+    """
+    out = MappedPage(tombstones=prepared.tombstones)
+    for raw, exc in prepared.invalid:
+        identity = subject_identity(
+            prepared.connection, prepared.object_type, exc.external_id or ""
+        )
+        key = subjects.get(identity) if exc.external_id else None
+        if isinstance(key, Forgotten):
+            out.erased += 1
+            continue
+        row = quarantine_row_key(prepared.connection, prepared.object_type, exc.external_id)
+        sealed = seal_value(
+            raw, hub.keyring, table=QUARANTINE_TABLE, column="raw", row=row, subject_key=key
+        )
+        out.invalid.append(QuarantineRow(prepared.object_type, exc.external_id, sealed, str(exc)))
+    for record in prepared.records:
+        model = record.record
+        owner = subject_of(model)
+        key = None if owner is None else subjects.get(owner)
+        if isinstance(key, Forgotten):
+            out.erased += 1
+            continue
+        if owner is not None and key is None:
+            raise VaultError(f"the customer key of a {model.kind} record was not resolved")
+        p = model.provenance
+        if stored is not None and stored.get((p.object_type, p.external_id)) == record.content_hash:
+            out.unsealed.append(unsealed_row(record, hub, subject_key=key))
+        else:
+            out.rows.append(to_record_row(record, hub, subject_key=key))
+    return out
+
+
+async def resolve_subjects(
+    conn: AsyncConnection, hub: Hub, prepared: PreparedPage
+) -> dict[str, Resolved]:
+    """The customer keys a prepared page needs (one select; new keys inserted), in ``conn``."""
+    owners, invalid = prepared.subjects()
+    if not owners and not invalid:
+        return {}
+    return await subject_keys_for(conn, hub.keyring, owners, lookup_only=invalid)
+
+
+def to_record_row(record: Any, hub: Hub, *, subject_key: SubjectKey | None = None) -> RecordRow:
+    """Seal a canonical model (or one prepared by :func:`prepare_page`) into a storable row,
+    under its customer's key if given."""
+    sealed = seal_record(record, hub.keyring, subject_key=subject_key)
     model = record.record if isinstance(record, PreparedRecord) else record
     p = model.provenance
     return RecordRow(
@@ -204,6 +267,7 @@ def to_record_row(record: Any, hub: Hub) -> RecordRow:
         index=sealed.index,
         source_updated_at=p.source_updated_at,
         hash_key_id=sealed.hash_key_id,
+        subject_key_id=None if subject_key is None else subject_key.id,
     )
 
 
@@ -212,7 +276,9 @@ def _personal_fields(model: type[CanonicalRecord]) -> frozenset[str]:
     return frozenset(model.pii_fields())
 
 
-def unsealed_row(prepared: PreparedRecord, hub: Hub) -> UnsealedRow:
+def unsealed_row(
+    prepared: PreparedRecord, hub: Hub, *, subject_key: SubjectKey | None = None
+) -> UnsealedRow:
     """A prepared record the page's transaction seals only if it must be written after all."""
     model = prepared.record
     p = model.provenance
@@ -225,8 +291,9 @@ def unsealed_row(prepared: PreparedRecord, hub: Hub) -> UnsealedRow:
         kind=model.kind,
         data={k: v for k, v in prepared.plain.items() if k not in personal},
         source_updated_at=p.source_updated_at,
-        seal=lambda: to_record_row(prepared, hub),
+        seal=lambda: to_record_row(prepared, hub, subject_key=subject_key),
         source=prepared,
+        subject_key_id=None if subject_key is None else subject_key.id,
     )
 
 
@@ -470,7 +537,7 @@ class StreamSync:
             return await self._commit_page(run, page)
 
     async def _commit_page(self, run: Run, page: Page) -> RunCounters:
-        keyring = self.hub.keyring  # the keyring the page seals with, checked in the write
+        keyring = self.hub.keyring  # the keyring the page is sealed with, checked in the write
         prepared = prepare_page(
             self.hub,
             self.mapping,
@@ -479,11 +546,19 @@ class StreamSync:
             connection=self.connection,
             deleted_ids=page.deleted_ids,
         )
-        rows, unsealed = await self._seal_changed(prepared)
+        # The page's customer keys and tombstones (one select, committed on its own: a key
+        # made for a page that then fails is simply used by the next try), and the stored
+        # hashes that let an unchanged record go unsealed, both before the write transaction,
+        # so sealing never holds the database's write lock.
+        async with self.hub.engine.begin() as conn:
+            subjects = await resolve_subjects(conn, self.hub, prepared)
+            stored = await self._stored_hashes(conn, prepared)
+        mapped = seal_page(self.hub, prepared, subjects, stored=stored)
         now = utcnow()
         async with self.hub.engine.begin() as conn:
             await run.renew(conn)  # first, and it takes SQLite's write lock
             await confirm_primaries(conn, keyring)
+            mapped = await _without_forgotten_since(conn, mapped)
             counts = await store_page(
                 conn,
                 self.hub,
@@ -492,32 +567,32 @@ class StreamSync:
                     self.stream.name,
                     run.id,
                     self.mapping_version,
-                    rows,
-                    prepared.tombstones,
+                    mapped.rows,
+                    mapped.tombstones,
                     now,
                 ),
                 recheck=self._full_refresh,
-                unsealed=unsealed,
+                unsealed=mapped.unsealed,
             )
-            if any(u.was_sealed is not None for u in unsealed):
+            if any(u.was_sealed is not None for u in mapped.unsealed):
                 # Sealed in this transaction, after the check above, under the key it just
                 # confirmed (and holds): count those seals too.
                 await confirm_primaries(conn, keyring)
             if self._quarantine_open:
-                keys = [(r.object_type, r.external_id) for r in rows]
-                keys += [(u.object_type, u.external_id) for u in unsealed]
-                keys += [(t.object_type, t.external_id) for t in prepared.tombstones]
+                keys = [(r.object_type, r.external_id) for r in mapped.rows]
+                keys += [(u.object_type, u.external_id) for u in mapped.unsealed]
+                keys += [(t.object_type, t.external_id) for t in mapped.tombstones]
                 await resolve_open(conn, self.connection, keys, now)
             await quarantine_records(
                 conn,
-                prepared.invalid,
+                mapped.invalid,
                 connection=self.connection,
                 stream=self.stream.name,
                 mapping_version=self.mapping_version,
                 run_id=run.id,
                 now=now,
             )
-            self._quarantine_open = self._quarantine_open or bool(prepared.invalid)
+            self._quarantine_open = self._quarantine_open or bool(mapped.invalid)
             await save_state(conn, self.connection, self.stream.name, page.state, now)
             delta = RunCounters(
                 pages=1,
@@ -526,39 +601,37 @@ class StreamSync:
                 records_written=counts.written,
                 records_unchanged=counts.unchanged,
                 records_deleted=counts.deleted,
-                records_quarantined=len(prepared.invalid),
+                records_quarantined=len(mapped.invalid),
+                records_erased=mapped.erased,
             )
             await run.count(conn, delta)
         return delta
 
-    async def _seal_changed(
-        self, prepared: PreparedPage
-    ) -> tuple[list[RecordRow], list[UnsealedRow]]:
-        """Seal the page's new and changed records; leave unsealed (no token built) those whose
-        content hash equals their stored copy's.
-
-        The stored hashes are read before the page's transaction, so sealing never holds the
-        database's write lock; the transaction compares them again and seals a record there
-        if its stored copy changed in between (:class:`hub.store.records.UnsealedRow`). A run
-        that began with none of the stream's records stored (a first sync) reads nothing and
-        seals every record: all are new, or written by this run's own earlier pages.
-        """
-        if not prepared.records:
-            return [], []
-        if not self._stored_before:  # a first sync: every record is new (or of this run)
-            return [to_record_row(p, self.hub) for p in prepared.records], []
-        keys = {(p.record.provenance.object_type, p.record.provenance.external_id): p
+    async def _stored_hashes(
+        self, conn: AsyncConnection, prepared: PreparedPage
+    ) -> dict[tuple[str, str], str] | None:
+        """The stored content hashes of the page's records, or None in a run that began with
+        none of the stream's records stored (a first sync: every record is new, or written by
+        this run's own earlier pages, so nothing is read and every record is sealed)."""
+        if not prepared.records or not self._stored_before:
+            return None
+        keys = {(p.record.provenance.object_type, p.record.provenance.external_id)
                 for p in prepared.records}  # fmt: skip
-        async with self.hub.engine.connect() as conn:
-            stored = await stored_hashes(conn, self.connection, set(keys))
-        rows: list[RecordRow] = []
-        unsealed: list[UnsealedRow] = []
-        for key, p in keys.items():
-            if stored.get(key) == p.content_hash:
-                unsealed.append(unsealed_row(p, self.hub))
-            else:
-                rows.append(to_record_row(p, self.hub))
-        return rows, unsealed
+        return await stored_hashes(conn, self.connection, keys)
+
+
+async def _without_forgotten_since(conn: AsyncConnection, mapped: MappedPage) -> MappedPage:
+    """The page less the records of customers forgotten since their keys were resolved (a
+    forget that committed between the two transactions): they count as erased too."""
+    rows: list[RecordRow | UnsealedRow] = [*mapped.rows, *mapped.unsealed]
+    ids = {r.subject_key_id for r in rows if r.subject_key_id is not None}
+    forgotten = await erased_among(conn, ids)
+    if not forgotten:
+        return mapped
+    kept = [r for r in mapped.rows if r.subject_key_id not in forgotten]
+    unsealed = [u for u in mapped.unsealed if u.subject_key_id not in forgotten]
+    dropped = len(mapped.rows) - len(kept) + len(mapped.unsealed) - len(unsealed)
+    return replace(mapped, rows=kept, unsealed=unsealed, erased=mapped.erased + dropped)
 
 
 async def _unless_stopped(next_page: Awaitable[Page], stop: asyncio.Event | None) -> Page:

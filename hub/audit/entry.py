@@ -52,8 +52,10 @@ def customer_pseudonym(
     keyring: Keyring, connection: str, object_type: str, external_id: str
 ) -> str:
     """A stable keyed pseudonym of one source record: an auditor can follow one customer
-    through the trail, and only a holder of the hub's index key can tell who it is."""
-    key = keyring.primary("index").material
+    through the trail, and only a holder of the hub's "subject" key can tell who it is. That
+    key is never rotated (hub.vault.subjects), so index-key rotations leave pseudonyms as
+    they were."""
+    key = keyring.primary("subject").material
     message = length_prefixed(_PSEUDONYM_LABEL, connection, object_type, external_id)
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
 

@@ -17,12 +17,12 @@ released.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.audit.entry import AuditEntry
 from hub.audit.trail import record_many
@@ -36,6 +36,10 @@ _READ_RECORDS = sa.select(records).where(records.c.id.in_(sa.bindparam("ids", ex
 # Given the record read (None when there is none), the entry to record; raising refuses the
 # read without an entry (bad input: no such record, a field it does not have).
 EntryFor = Callable[[Any], AuditEntry]
+
+# Run on a batch's rows in its transaction before any entry is made: what reading them needs
+# loaded (the customers' subject keys, so a forgotten customer is known as such).
+BeforeEntries = Callable[[AsyncConnection, Sequence[Any]], Awaitable[None]]
 
 
 @dataclass
@@ -59,8 +63,15 @@ class _Request:
 class AuditedReads:
     """The group commit of one hub's audited record reads (one per process)."""
 
-    def __init__(self, engine: AsyncEngine, *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        max_batch: int = MAX_BATCH,
+        before_entries: BeforeEntries | None = None,
+    ) -> None:
         self._engine = engine
+        self._before_entries = before_entries
         self._max_batch = max_batch
         self._queue: list[_Request] = []
         self._writing: asyncio.Lock | None = None
@@ -107,6 +118,8 @@ class AuditedReads:
             async with self._engine.begin() as conn:
                 ids = sorted({r.record_id for r in batch})
                 rows = {row.id: row for row in await conn.execute(_READ_RECORDS, {"ids": ids})}
+                if self._before_entries is not None and rows:
+                    await self._before_entries(conn, list(rows.values()))
                 for request in batch:
                     row = rows.get(request.record_id)
                     try:

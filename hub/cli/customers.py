@@ -161,3 +161,49 @@ def _print_customer(shown: dict[str, Any]) -> None:
         revealed = shown["revealed"]
         table.add_row(name, str(revealed[name]) if name in revealed else "(sealed)")
     console().print(table)
+
+
+@customers_app.command("forget")
+def customers_forget(
+    record: Annotated[int, typer.Argument(help="The customer record id (hub customers find).")],
+    reason: Annotated[
+        str, typer.Option(help="Why (an erasure request's id, say); recorded on the trail.")
+    ],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase a customer for good (crypto-shredding): destroy their key, so every sealed field,
+    payload and quarantined copy of their records becomes unreadable, and delete their
+    blind-index rows. A later sync does not bring them back. Admins only; audited.
+
+    Example: hub customers forget 12 --reason "DSR-4711 erasure request"
+    """
+    from hub.services.erasure import forget_customer
+
+    if not yes and not typer.confirm(
+        f"Forget the customer of record {record}? This cannot be undone", default=False
+    ):
+        raise typer.Abort()
+    done = with_hub(lambda hub: forget_customer(hub, record, reason=reason))
+    report(_forget_json(done), lambda: _print_forget(done))
+
+
+def _forget_json(done: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(done)
+
+
+def _print_forget(done: Any) -> None:
+    source = f"{done.connection} {done.object_type} {done.external_id}"
+    if done.already:
+        say(f"record {done.record_id}: this customer was already forgotten on "
+            f"{done.erased_at:%Y-%m-%d %H:%M} UTC; nothing changed")  # fmt: skip
+        return
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(done.shredded.items()))
+    say(f"forgot the customer of record {done.record_id}; records shredded: {kinds}; "
+        f"blind-index rows deleted: {done.index_rows_deleted}; "
+        f"quarantine entries removed: {done.quarantine_removed}")  # fmt: skip
+    say(f"propagate the erasure to the source system: {source}")
+    for other in done.others:
+        say(f"  also matches by {other.matched}: record {other.id} ({other.kind}) in "
+            f"{other.connection}; forget it too if it is the same person")  # fmt: skip

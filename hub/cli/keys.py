@@ -28,6 +28,7 @@ def keys_status() -> None:
             "keys": [asdict(k) for k in outcome.keys],
             "rewrap_pending": outcome.rewrap_pending,
             "unrecorded_hashes": outcome.unrecorded_hashes,
+            "subject_keys": outcome.subject_keys,
         },
         lambda: _print_status(outcome),
     )
@@ -45,6 +46,11 @@ def _print_status(outcome: StatusReport) -> None:
             k.rotation_due or "-",
         )  # fmt: skip
     console().print(table)
+    s = outcome.subject_keys
+    if s:
+        say(f"subject keys (one per customer, not counted above): {s['live']} live sealing "
+            f"{s['tokens']} value(s); {s['forgotten']} forgotten, {s['erased_tokens']} value(s) "
+            "erased under them")  # fmt: skip
     if outcome.rewrap_pending:
         say("decrypt-only keys still protect values: run `hub keys rewrap`")
 

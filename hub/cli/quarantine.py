@@ -71,6 +71,7 @@ def quarantine_replay(
         lambda: say(
             f"moved {result.moved}, superseded by newer data {result.superseded}, "
             f"still invalid {result.still_invalid}"
+            + (f", dropped (customer forgotten) {result.erased}" if result.erased else "")
         ),
     )
     if not state.json:

@@ -26,6 +26,8 @@ from hub.services.outbox import Notification, check_notification, notify
 from hub.store.case_pushes import record_push
 from hub.vault import Keyring
 from hub.vault.cipher import length_prefixed
+from hub.vault.keyring import Forgotten
+from hub.vault.subjects import subject_identity, subject_keys_for
 
 _REVISION_LABEL = "hub/case-push/v1"
 
@@ -122,6 +124,29 @@ def _revision(keyring: Keyring, case: CaseWrite, notification: Notification | No
     return hmac.new(keyring.primary("index").material, message, hashlib.sha256).hexdigest()
 
 
+async def _refuse_if_forgotten(hub: Hub, connection: str, system: str, external_id: str) -> None:
+    """A ConfigError if ``external_id`` is a customer of ``connection`` forgotten by `hub
+    customers forget`: writing to them again would be new processing of an erased person."""
+    mapping = hub.mapping(system)
+    types = sorted(
+        {
+            s.object_type
+            for s in mapping.streams.values()
+            if any(m.kind == "customer" for m in s.models)
+        }
+    )
+    identities = [subject_identity(connection, t, external_id) for t in types]
+    async with hub.engine.connect() as conn:
+        found = await subject_keys_for(conn, hub.keyring, (), lookup_only=identities)
+    for value in found.values():
+        if isinstance(value, Forgotten):
+            date = f"{value.erased_at:%Y-%m-%d %H:%M} UTC" if value.erased_at else "earlier"
+            raise ConfigError(
+                f"customer {external_id} of {connection} was forgotten on {date} "
+                "(`hub customers forget`): the hub writes nothing more about them"
+            )
+
+
 async def update_customer_address(
     hub: Hub, connection: str, external_id: str, address: Address
 ) -> WriteResult:
@@ -130,6 +155,7 @@ async def update_customer_address(
     await authorize(hub, "customers.update", action="customer.update_address",
                     target_type="connection", target_id=connection)  # fmt: skip
     async with hub.connection(connection) as connector:
+        await _refuse_if_forgotten(hub, connection, connector.name, external_id)
         try:
             result = await connector.update_customer_address(external_id, address)
         except NotImplementedError:

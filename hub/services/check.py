@@ -17,13 +17,14 @@ from hub.runtime import Hub
 from hub.store.engine import sqlite_file
 from hub.store.file_modes import loose_paths
 from hub.store.records import index_rows
-from hub.store.schema import connections, data_keys, quarantine, records, secrets
+from hub.store.schema import connections, data_keys, quarantine, records, secrets, subject_keys
 from hub.sync import QUARANTINE_TABLE, quarantine_row_key
 from hub.vault import record_row
+from hub.vault.subjects import holds_erased, load_subject_keys, unwrap_subject_key
 from hub.vault.verify import expected_index, open_problem, record_problems
 
 BATCH = 500
-TABLES = ("data_keys", "secrets", "connections", "records", "quarantine")
+TABLES = ("data_keys", "secrets", "connections", "subject_keys", "records", "quarantine")
 
 CheckProgress = Callable[[str, int, int], None]
 """Called after each batch with (table, rows checked so far, rows in the table)."""
@@ -43,6 +44,11 @@ class CheckFailure:
 class CheckReport:
     checked: dict[str, int] = field(default_factory=dict)  # rows read, by table
     failures: list[CheckFailure] = field(default_factory=list)
+    # Rows whose values belong to a forgotten customer (shredded on purpose: not damage).
+    erased: dict[str, int] = field(default_factory=dict)
+
+    def count_erased(self, table: str) -> None:
+        self.erased[table] = self.erased.get(table, 0) + 1
 
     @property
     def ok(self) -> bool:
@@ -65,6 +71,7 @@ async def check_store(
         for table, check in (
             ("secrets", _check_secrets),
             ("connections", _check_connections),
+            ("subject_keys", _check_subject_keys),
             ("records", _check_records),
             ("quarantine", _check_quarantine),
         ):
@@ -137,6 +144,27 @@ async def _check_connections(
     return done
 
 
+async def _check_subject_keys(
+    hub: Hub, conn: AsyncConnection, report: CheckReport, size: int, tell: CheckProgress
+) -> int:
+    """Each customer key still unwraps; a forgotten customer's row is counted as erased."""
+    total, done = await _count(conn, subject_keys), 0
+    c = subject_keys.c
+    query = sa.select(c.id, c.subject_hash, c.wrapped)
+    async for rows in _batches(conn, query, c.id, size):
+        for r in rows:
+            if r.wrapped is None:
+                report.count_erased("subject_keys")
+                continue
+            try:
+                unwrap_subject_key(r.wrapped, hub.keyring, r.subject_hash)
+            except HubError as exc:
+                report.failures.append(CheckFailure("subject_keys", str(r.id), "wrapped", str(exc)))
+        done += len(rows)
+        tell("subject_keys", done, total)
+    return done
+
+
 async def _check_records(
     hub: Hub, conn: AsyncConnection, report: CheckReport, size: int, tell: CheckProgress
 ) -> int:
@@ -154,8 +182,12 @@ async def _check_records(
     )
     async for rows in _batches(conn, query, records.c.id, size):
         index = await index_rows(conn, [r.id for r in rows])
+        await load_subject_keys(conn, hub.keyring, [(r.data, r.raw) for r in rows])
         for r in rows:
             if not r.deleted:
+                if holds_erased(hub.keyring, [(r.data, r.raw)]):
+                    report.count_erased("records")
+                    continue
                 _check_record(hub, r, index.get(r.id, set()), report)
         done += len(rows)
         tell("records", done, total)
@@ -207,7 +239,11 @@ async def _check_quarantine(
         quarantine.c.raw,
     )
     async for rows in _batches(conn, query, quarantine.c.id, size):
+        await load_subject_keys(conn, hub.keyring, [r.raw for r in rows])
         for r in rows:
+            if holds_erased(hub.keyring, [r.raw]):
+                report.count_erased("quarantine")
+                continue
             context = quarantine_row_key(r.connection, r.object_type, r.external_id)
             reason = open_problem(
                 r.raw, hub.keyring, table=QUARANTINE_TABLE, column="raw", row=context

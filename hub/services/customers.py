@@ -26,6 +26,8 @@ from hub.vault import (
     record_row,
     unseal_data,
 )
+from hub.vault.data_key import Erased
+from hub.vault.subjects import load_subject_keys, subject_key_ids
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ async def find_customers(
     async with hub.engine.begin() as conn:
         rows = await find_by_blind_index(conn, kind, digests)
         found = [dict(r._mapping) for r in rows]
+        await load_subject_keys(conn, hub.keyring, [r["data"] for r in found])
         held = [_without_data(r) for r in found if _holds(hub, r, kind, value)]
         await record_action(
             hub, conn, "customer.find", fields=(kind,), detail={"matches": len(held)}
@@ -58,6 +61,8 @@ def _holds(hub: Hub, record: dict[str, Any], kind: BlindIndexKind, value: str) -
     row = record_row(record["connection"], record["object_type"], record["external_id"])
     try:
         held = indexed_values(record["kind"], record["data"], hub.keyring, index=kind, row=row)
+    except Erased:
+        return False  # a forgotten customer's: their index rows went with them
     except VaultError as exc:
         log.warning("record %s skipped by the lookup: %s (run `hub check`)", record["id"], exc)
         return False
@@ -85,6 +90,7 @@ async def show_customer(
 
     def entry_for(row: Any) -> AuditEntry:
         _check_showable(row, record_id, fields)
+        _refuse_if_forgotten(hub, row)
         subject = customer_pseudonym(hub.keyring, row.connection, row.object_type, row.external_id)
         entry = AuditEntry(
             actor, action, "success", "record", str(record_id), subject, tuple(fields), purpose
@@ -103,6 +109,26 @@ async def show_customer(
         chosen = {f: row.data.get(f) for f in fields}
         shown["revealed"] = unseal_data(row.kind, chosen, hub.keyring, row=key)
     return shown
+
+
+class CustomerForgotten(ConfigError):
+    """The record belongs to a customer forgotten by `hub customers forget` (exit code 1)."""
+
+
+def _refuse_if_forgotten(hub: Hub, row: Any) -> None:
+    """CustomerForgotten if the record's values are under an erased customer key (the batch
+    that read the row loaded its subject keys, see hub.runtime)."""
+    for key_id in sorted(subject_key_ids([row.data, row.raw])):
+        try:
+            hub.keyring.subject_key(key_id)
+        except Erased as exc:
+            date = f"{exc.erased_at:%Y-%m-%d %H:%M} UTC" if exc.erased_at else "an earlier date"
+            raise CustomerForgotten(
+                f"record {row.id} ({row.kind}) belongs to a customer forgotten on {date}: "
+                "its personal fields and vendor payload are erased"
+            ) from None
+        except VaultError:
+            continue  # damaged: reported when its values are opened
 
 
 def _check_showable(row: Any, record_id: int, reveal: Sequence[str]) -> None:

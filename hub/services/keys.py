@@ -59,6 +59,9 @@ class StatusReport:
     keys: list[KeyStatus]
     rewrap_pending: bool  # a decrypt-only key still protects values, or a pass is under way
     unrecorded_hashes: int  # records hashed before the hash key was recorded
+    # Customers' keys (subject_keys): live ones and the v2 tokens they seal, and the
+    # forgotten ones (tombstones) with the tokens left shredded under them.
+    subject_keys: dict[str, int] = field(default_factory=dict)
 
 
 async def key_status(hub: Hub, *, clock: Clock = utcnow) -> StatusReport:
@@ -94,7 +97,13 @@ async def key_status(hub: Hub, *, clock: Clock = utcnow) -> StatusReport:
             )
         )
     pending = started or any(k.state == "decrypt-only" for k in keys)
-    return StatusReport(keys, pending, census.unrecorded)
+    subjects = {
+        "live": census.subject_keys,
+        "tokens": census.subject_tokens,
+        "forgotten": census.forgotten,
+        "erased_tokens": census.erased_tokens,
+    }
+    return StatusReport(keys, pending, census.unrecorded, subjects)
 
 
 async def take_census(hub: Hub) -> Census:

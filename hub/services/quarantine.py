@@ -12,6 +12,7 @@ from hub.runtime import Hub
 from hub.store import quarantine as store
 from hub.sync import QUARANTINE_TABLE, quarantine_row_key
 from hub.vault import open_value
+from hub.vault.subjects import load_subject_keys
 
 
 def _entry_dict(row: Any) -> dict[str, Any]:
@@ -38,6 +39,8 @@ async def show_entry(hub: Hub, entry_id: int) -> dict[str, Any]:
     """An entry with the field names of its payload; the values stay sealed."""
     async with hub.engine.connect() as conn:
         row = await store.get_entry(conn, entry_id)
+        if row is not None:
+            await load_subject_keys(conn, hub.keyring, [row.raw])
     if row is None:
         raise ConfigError(f"no quarantine entry {entry_id}; see `hub quarantine list`")
     raw = open_value(
@@ -85,6 +88,7 @@ async def _record_replay(
             moved=result.moved,
             superseded=result.superseded,
             still_invalid=result.still_invalid,
+            erased=result.erased,
             failed=len(result.failed),
             busy=len(result.busy),
         )

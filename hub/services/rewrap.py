@@ -1,8 +1,11 @@
 """The rewrap job: reseal, batch by batch, every value still under a decrypt-only key, and
 recompute content hashes and blind indexes still under an old index key.
 
-It walks five tables in primary-key order (secrets, connections, outbox, quarantine,
-records). Each batch commits with the table's position in ``rewrap_progress``, so a killed
+It walks six tables in primary-key order (secrets, connections, outbox, subject_keys,
+quarantine, records). v2 tokens (a customer's values, under the customer's subject key) are
+left as they are: rewrapping the subject keys themselves moves them off the old data key.
+A record of a forgotten customer is skipped: it has nothing left to reseal or rehash.
+Each batch commits with the table's position in ``rewrap_progress``, so a killed
 job resumes at the next batch and loses at most one. It runs online: each row is written
 back with a compare-and-set on the sealed value it read (tokens are randomised, so any other
 write in between changed it), and a row that changed meanwhile is left as the newer write
@@ -40,6 +43,7 @@ from hub.store.schema import (
     records,
     rewrap_progress,
     secrets,
+    subject_keys,
 )
 from hub.sync import quarantine_row_key
 from hub.vault import blind_index as index_digest
@@ -48,6 +52,7 @@ from hub.vault.cipher import header_key_id
 from hub.vault.keyring import Keyring
 from hub.vault.rotation import KeyringStale, confirm_primaries
 from hub.vault.sealing import _content_hash
+from hub.vault.subjects import holds_erased, load_subject_keys
 
 _INDEX_KINDS: tuple[BlindIndexKind, ...] = get_args(BlindIndexKind)
 
@@ -211,10 +216,13 @@ async def _rewrap_records(conn: AsyncConnection, keyring: Keyring, batch: list[A
     index_key = keyring.primary("index")
     primary = keyring.primary("data").id
     old_index = await _records_with_old_index_rows(conn, [r.id for r in batch], index_key.id)
+    await load_subject_keys(conn, keyring, [(r.data, r.raw) for r in batch])
     updates: list[dict[str, Any]] = []
     fresh_index: dict[int, list[tuple[str, int, str]]] = {}
     resealed_by_id: dict[int, int] = {}
     for r in batch:
+        if holds_erased(keyring, [(r.data, r.raw)]):
+            continue  # a forgotten customer's: shredded, nothing to reseal or rehash
         rehash = r.hash_key_id != index_key.id or r.id in old_index
         sealed = record_tokens(r)
         stale = [s for s in sealed if _is_stale(s.token, primary)]
@@ -334,7 +342,10 @@ def _reseal(keyring: Keyring, table: str, column: str, row: str, token: str) -> 
 
 
 def _open_json(keyring: Keyring, table: str, column: str, row: str, token: str) -> Any:
-    return json.loads(open_token(token, keyring.get, table=table, column=column, row=row))
+    opened = open_token(
+        token, keyring.get, table=table, column=column, row=row, subjects=keyring.subject_key
+    )
+    return json.loads(opened)
 
 
 async def _compare_and_set(
@@ -376,6 +387,7 @@ _REWRAP: dict[str, _Rewrap] = {
     "outbox": _single(
         _SealedColumn(outbox, "id", "message", lambda r: f"{r.connection}/{r.idempotency_key}")
     ),
+    "subject_keys": _single(_SealedColumn(subject_keys, "id", "wrapped", lambda r: r.subject_hash)),
     "quarantine": _single(
         _SealedColumn(
             quarantine,

@@ -1,11 +1,16 @@
-"""Where the vault's sealed values live, and how to walk them: five tables read in
+"""Where the vault's sealed values live, and how to walk them: six tables read in
 primary-key order, in batches, each row with the tokens it holds. The rewrap job and the
 census both walk them this way (:mod:`hub.services.rewrap`, :mod:`hub.services.census`).
 
 A new table or column that holds tokens must be added here (and a resealer in the rewrap):
 values the census does not see would keep an old key referenced without saying so, and
 retiring it would make them unreadable. A test scans the whole store for tokens outside
-these places."""
+these places.
+
+``subject_keys.wrapped`` holds customers' keys as v1 tokens under a data key, so a data-key
+rotation rewraps them like any other value. The v2 tokens those keys seal (a customer's
+record fields and payloads) name a subject key, not a data key: a rotation leaves them as
+they are, and the census counts them apart."""
 
 from __future__ import annotations
 
@@ -18,10 +23,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.models import model_for
-from hub.store.schema import connections, outbox, quarantine, records, secrets
+from hub.store.schema import connections, outbox, quarantine, records, secrets, subject_keys
 from hub.vault import record_row
 
-TARGETS = ("secrets", "connections", "outbox", "quarantine", "records")
+TARGETS = ("secrets", "connections", "outbox", "subject_keys", "quarantine", "records")
 
 Batch = Callable[[AsyncConnection, str | None, int], Awaitable[list[Any]]]
 """Rows of one table after a position (None: from the start), at most n of them."""
@@ -102,6 +107,7 @@ TABLE = {
     "secrets": secrets,
     "connections": connections,
     "outbox": outbox,
+    "subject_keys": subject_keys,
     "quarantine": quarantine,
     "records": records,
 }
@@ -109,6 +115,7 @@ BATCH: dict[str, Batch] = {
     "secrets": _secrets_batch,
     "connections": _connections_batch,
     "outbox": _by_id(outbox, "connection", "idempotency_key", "message"),
+    "subject_keys": _by_id(subject_keys, "subject_hash", "wrapped"),
     "quarantine": _by_id(quarantine, "connection", "object_type", "external_id", "raw"),
     "records": records_batch,
 }

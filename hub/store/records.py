@@ -28,6 +28,7 @@ class RecordRow:
     index: Sequence[tuple[str, int, str]]  # (kind, key_id, digest)
     source_updated_at: datetime | None
     hash_key_id: int | None = None  # the index key that computed content_hash
+    subject_key_id: int | None = None  # the customer key that sealed it (v2), if any
 
 
 class UnsealedRow:
@@ -49,6 +50,7 @@ class UnsealedRow:
         "object_type",
         "source",
         "source_updated_at",
+        "subject_key_id",
     )
 
     def __init__(
@@ -63,6 +65,7 @@ class UnsealedRow:
         source_updated_at: datetime | None,
         seal: Callable[[], RecordRow],
         source: object = None,
+        subject_key_id: int | None = None,
     ) -> None:
         self.object_type = object_type
         self.external_id = external_id
@@ -74,6 +77,7 @@ class UnsealedRow:
         self._seal = seal
         self._sealed: RecordRow | None = None
         self.source = source  # what the sync prepared it from (opaque here)
+        self.subject_key_id = subject_key_id  # the customer key it would be sealed under
 
     def sealed(self) -> RecordRow:
         """The sealed row, built on first use."""

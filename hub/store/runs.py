@@ -28,6 +28,7 @@ class RunCounters:
     records_unchanged: int = 0
     records_deleted: int = 0
     records_quarantined: int = 0
+    records_erased: int = 0  # records of forgotten customers, not stored
 
     @classmethod
     def of_run(cls, row: Any) -> RunCounters:

@@ -316,3 +316,23 @@ audit_pruned = sa.Table(
     sa.Column("size", sa.BigInteger, nullable=False),  # leaves, a power of two
     sa.Column("hash", sa.String(64), nullable=False),  # hex subtree root
 )
+
+# Erasure by crypto-shredding (issue 19): one key per customer ("subject"), sealing every value
+# of that customer's records in v2 tokens. ``subject_hash`` is a keyed HMAC of the customer's
+# source identity under the "subject" key; ``wrapped`` is the customer key sealed as a v1
+# token under a data key (table "subject_keys", column "wrapped", row the subject_hash). Forgetting
+# the customer sets ``wrapped`` to NULL and ``erased_at``: the row that is left is the
+# tombstone that keeps a later sync from bringing the customer back.
+subject_keys = sa.Table(
+    "subject_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("subject_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("wrapped", sa.Text, nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("erased_at", UtcDateTime(), nullable=True),
+)
+# Records a sync did not store because their customer was forgotten.
+sync_runs.append_column(
+    sa.Column("records_erased", sa.Integer, nullable=False, default=0, server_default=sa.text("0"))
+)

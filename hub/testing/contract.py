@@ -331,11 +331,15 @@ class ConnectorContract:
         for result in results:
             c = result.counters
             accounted = (
-                c.records_written + c.records_unchanged + c.records_deleted + c.records_quarantined
+                c.records_written
+                + c.records_unchanged
+                + c.records_deleted
+                + c.records_quarantined
+                + c.records_erased
             )
             assert c.records_read == accounted, (
                 f"{result.stream}: {c.records_read} records read, {accounted} written, unchanged, "
-                f"deleted or quarantined ({c})"
+                f"deleted, quarantined or erased ({c})"
             )
         held = await _quarantine_rows(hub, "mapped")
         without_reason = [(stream, key) for stream, key, error in held if not error.strip()]

@@ -11,6 +11,7 @@ from hub.models import MODELS
 from hub.runtime import Hub
 from hub.store.schema import quarantine, records
 from hub.vault import open_raw, record_row, unseal_data
+from hub.vault.subjects import load_subject_keys
 
 RecordKey = tuple[str, str]  # (object_type, external_id)
 # -> (kind, deleted, canonical fields, raw vendor record): what the content hash covers
@@ -19,13 +20,16 @@ Snapshot = dict[RecordKey, tuple[str, bool, dict[str, Any], dict[str, Any]]]
 
 async def store_snapshot(hub: Hub, connection: str, stream: str | None = None) -> Snapshot:
     """Every stored record of ``connection`` (of one ``stream`` if given), decrypted: its
-    canonical fields and the vendor's record it came from (empty for tombstones)."""
+    canonical fields and the vendor's record it came from (empty for tombstones). A record of
+    a forgotten customer raises :class:`hub.vault.data_key.Erased`."""
     query = sa.select(records).where(records.c.connection == connection)
     if stream is not None:
         query = query.where(records.c.stream == stream)
     snap: Snapshot = {}
     async with hub.engine.connect() as conn:
-        for r in await conn.execute(query):
+        stored = list(await conn.execute(query))
+        await load_subject_keys(conn, hub.keyring, [(r.data, r.raw) for r in stored])
+        for r in stored:
             row = record_row(r.connection, r.object_type, r.external_id)
             data = {} if r.deleted else unseal_data(r.kind, dict(r.data), hub.keyring, row=row)
             raw = {} if r.raw is None else open_raw(r.raw, hub.keyring, row=row)

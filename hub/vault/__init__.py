@@ -3,7 +3,9 @@ of canonical records and the encrypted secret store. See ``docs/security.md``.
 
 Key hierarchy: the master key (``HUB_MASTER_KEY`` or ``secrets/master.key``) wraps versioned
 data keys stored in the database; "data" keys seal values with AES-256-GCM into v1 tokens,
-"index" keys compute blind indexes and content hashes. Keys rotate by policy
+"index" keys compute blind indexes and content hashes, the "subject" key names customers in
+``subject_keys``, whose per-customer keys seal that customer's values into v2 tokens
+(:mod:`hub.vault.subjects`; forgetting a customer destroys their key). Keys rotate by policy
 (:mod:`hub.vault.policy`, :mod:`hub.vault.rotation`); the rewrap job that reseals old values
 is :mod:`hub.services.rewrap`.
 """
@@ -16,7 +18,7 @@ from hub.vault.blind_index import (
     normalise_phone,
 )
 from hub.vault.cipher import KeySource, open_token, parse_token, seal, token_key_id
-from hub.vault.data_key import DataKey, KeyPurpose, KeyRetired, KeyStatus
+from hub.vault.data_key import DataKey, Erased, KeyPurpose, KeyRetired, KeyStatus, SubjectKey
 from hub.vault.keyring import Keyring, holds_data_keys
 from hub.vault.master_key import DEFAULT_KEY_FILE, create_master_key, load_master_key
 from hub.vault.sealing import (
@@ -44,6 +46,7 @@ from hub.vault.wrapping import unwrap_data_key, wrap_data_key
 __all__ = [
     "DEFAULT_KEY_FILE",
     "DataKey",
+    "Erased",
     "KeyPurpose",
     "KeyRetired",
     "KeySource",
@@ -51,6 +54,7 @@ __all__ = [
     "Keyring",
     "PreparedRecord",
     "SealedRecord",
+    "SubjectKey",
     "blind_index",
     "create_master_key",
     "get_secret",

@@ -1,8 +1,8 @@
 """The keyring: every data key of the database, unwrapped into memory with the master key.
 
 Keys are stored wrapped in ``data_keys`` so every node of a cluster shares them. Each purpose
-("data", "index") has one ``primary`` key that seals new values; ``active`` keys still open
-old ones and ``retired`` keys are kept only until nothing references them (rotation comes
+("data", "index", "subject") has one ``primary`` key that seals new values; ``active`` keys
+still open old ones and ``retired`` keys are kept only until nothing references them (rotation comes
 later and only changes statuses and adds rows, never the formats).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -19,11 +19,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.errors import VaultError
 from hub.store.schema import data_keys
-from hub.vault.data_key import KEY_BYTES, PURPOSES, DataKey, KeyPurpose, KeyRetired, KeyStatus
+from hub.vault.data_key import (
+    KEY_BYTES,
+    PURPOSES,
+    DataKey,
+    Erased,
+    KeyPurpose,
+    KeyRetired,
+    KeyStatus,
+    SubjectKey,
+)
 from hub.vault.wrapping import KeyDoesNotOpen, unwrap_data_key, wrap_data_key
 
 _CREATE_ATTEMPTS = 5
-_PURPOSES: dict[str, KeyPurpose] = {"data": "data", "index": "index"}
+_PURPOSES: dict[str, KeyPurpose] = {"data": "data", "index": "index", "subject": "subject"}
+_SUBJECT_CACHE = 2048  # unwrapped customer keys kept between batches (each with its cipher)
 _STATUSES: dict[str, KeyStatus] = {"primary": "primary", "active": "active", "retired": "retired"}
 
 
@@ -45,6 +55,12 @@ class Keyring:
         # Values sealed per key id since the last take_seals(): counted in memory, written to
         # data_keys once per page or write (hub.vault.seal_counter), never per value.
         self._seals: dict[int, int] = {}
+        # Customers' subject keys by id, as last read from subject_keys: the key, or when it
+        # was erased. Readers load the ids of a batch first (hub.vault.subjects), every time,
+        # so a forget in another process is seen by the next batch.
+        self._subjects: dict[int, SubjectKey | Forgotten] = {}
+        self._wrapped: dict[int, str] = {}
+        self._damaged_subjects: dict[int, str] = {}
 
     def __repr__(self) -> str:
         return f"Keyring(key_ids={self.key_ids()})"
@@ -119,6 +135,50 @@ class Keyring:
         for key_id, n in counts.items():
             self._seals[key_id] = self._seals.get(key_id, 0) + n
 
+    def subject_key(self, key_id: int) -> SubjectKey:
+        """The subject key ``key_id`` as loaded by :func:`hub.vault.subjects.load_subject_keys`;
+        :class:`Erased` if that customer was forgotten, VaultError if it was not loaded."""
+        found = self._subjects.get(key_id)
+        if isinstance(found, SubjectKey):
+            return found
+        if isinstance(found, Forgotten):
+            raise Erased(key_id, found.erased_at)
+        if key_id in self._damaged_subjects:
+            raise VaultError(self._damaged_subjects[key_id])
+        raise VaultError(f"subject key {key_id} was not loaded before this read")
+
+    def is_forgotten(self, key_id: int) -> bool:
+        """Whether subject key ``key_id`` was loaded as erased (its customer forgotten)."""
+        return isinstance(self._subjects.get(key_id), Forgotten)
+
+    def subject_damaged(self, key_id: int, reason: str) -> None:
+        """Record that subject key ``key_id`` does not open (reads of it fail with ``reason``)."""
+        self._subjects.pop(key_id, None)
+        self._damaged_subjects[key_id] = reason
+
+    def cached_subject(self, key_id: int, wrapped: str) -> SubjectKey | None:
+        """The unwrapped key of ``key_id`` if it is cached from the same wrapped value."""
+        found = self._subjects.get(key_id)
+        if isinstance(found, SubjectKey) and self._wrapped.get(key_id) == wrapped:
+            return found
+        return None
+
+    def remember_subjects(self, found: Mapping[int, tuple[SubjectKey, str] | Forgotten]) -> None:
+        """Record what subject_keys holds now for these ids (the key and its wrapped form, or
+        when it was erased); the oldest entries go once the cache is full."""
+        for key_id, value in found.items():
+            self._subjects.pop(key_id, None)
+            self._damaged_subjects.pop(key_id, None)
+            if isinstance(value, Forgotten):
+                self._subjects[key_id] = value
+                self._wrapped.pop(key_id, None)
+            else:
+                self._subjects[key_id], self._wrapped[key_id] = value
+        while len(self._subjects) > _SUBJECT_CACHE:
+            oldest = next(iter(self._subjects))
+            del self._subjects[oldest]
+            self._wrapped.pop(oldest, None)
+
     def key_ids(self) -> list[int]:
         """All key ids, ascending."""
         return sorted(self._keys)
@@ -131,6 +191,12 @@ class Keyring:
         """The non-retired keys of one purpose, primary first: what a blind-index lookup tries."""
         usable = [k for k in self._keys.values() if k.purpose == purpose and k.status != "retired"]
         return sorted(usable, key=lambda k: (k.status != "primary", -k.id))
+
+
+class Forgotten(NamedTuple):
+    """A subject key that was destroyed by `hub customers forget`, and when."""
+
+    erased_at: datetime | None
 
 
 async def holds_data_keys(conn: AsyncConnection) -> bool:

@@ -5,6 +5,10 @@ are empty (None, "", [] or {}). Absence is not secret and keeping it visible let
 answer "which customers have no email" without decrypting; every other Pii value, including
 lists of addresses, is one token of its JSON encoding, bound to column ``data.<field>`` and
 the record's row ``connection/object_type/external_id``.
+
+A record that belongs to a customer is sealed under that customer's subject key (v2 tokens,
+:mod:`hub.vault.subjects`), which the caller resolves and passes in; any other record under
+the primary data key (v1 tokens).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from hub.errors import VaultError
 from hub.models import BlindIndexKind, CanonicalRecord, Pii, model_for
 from hub.vault.blind_index import blind_index, normalise
 from hub.vault.cipher import length_prefixed, open_token, seal
-from hub.vault.data_key import DataKey
+from hub.vault.data_key import DataKey, SubjectKey
 from hub.vault.keyring import Keyring
 
 _CONTENT_LABEL = "hub.content_hash.v1"
@@ -86,15 +90,21 @@ def prepare_record(record: CanonicalRecord, keyring: Keyring) -> PreparedRecord:
 
 
 def seal_record(
-    record: CanonicalRecord | PreparedRecord, keyring: Keyring, *, table: str = "records"
+    record: CanonicalRecord | PreparedRecord,
+    keyring: Keyring,
+    *,
+    table: str = "records",
+    subject_key: SubjectKey | None = None,
 ) -> SealedRecord:
     """Seal a record's Pii fields and raw payload, and compute its blind indexes and hash.
 
-    Given a :class:`PreparedRecord` (:func:`prepare_record`), only the tokens are built.
+    With ``subject_key`` (the record's customer's key, see :func:`hub.vault.subjects.subject_of`)
+    every value is sealed under it in v2 tokens; without, under the primary data key. Given a
+    :class:`PreparedRecord` (:func:`prepare_record`), only the tokens are built.
     """
     prepared = record if isinstance(record, PreparedRecord) else prepare_record(record, keyring)
     row = prepared.row
-    data_key = keyring.primary("data")
+    data_key: DataKey | SubjectKey = subject_key or keyring.primary("data")
     data = dict(prepared.plain)
     seals = 1  # the raw payload
     for name in _pii_fields(type(prepared.record)):
@@ -103,7 +113,8 @@ def seal_record(
                 _canonical_json(data[name]), data_key, table=table, column=f"data.{name}", row=row
             )
             seals += 1
-    keyring.add_seals({data_key.id: seals})  # counted against the key's NIST limit
+    if subject_key is None:  # a subject key seals a handful of values: not counted
+        keyring.add_seals({data_key.id: seals})  # counted against the key's NIST limit
     return SealedRecord(
         data=data,
         raw=_seal_text(prepared.raw_json, data_key, table=table, column="raw", row=row),
@@ -159,21 +170,32 @@ def open_raw(sealed: str, keyring: Keyring, *, row: str, table: str = "records")
     return raw
 
 
-def seal_value(value: Any, keyring: Keyring, *, table: str, column: str, row: str) -> str:
-    """Seal any JSON-able value under the primary data key, bound to (table, column, row)."""
-    return _seal_text(
-        _canonical_json(value), keyring.sealing_key(), table=table, column=column, row=row
-    )
+def seal_value(
+    value: Any,
+    keyring: Keyring,
+    *,
+    table: str,
+    column: str,
+    row: str,
+    subject_key: SubjectKey | None = None,
+) -> str:
+    """Seal any JSON-able value under the primary data key (or a customer's subject key),
+    bound to (table, column, row)."""
+    key = subject_key or keyring.sealing_key()
+    return _seal_text(_canonical_json(value), key, table=table, column=column, row=row)
 
 
-def _seal_text(text: str, key: DataKey, *, table: str, column: str, row: str) -> str:
+def _seal_text(text: str, key: DataKey | SubjectKey, *, table: str, column: str, row: str) -> str:
     """Seal canonical JSON text (ASCII, so its UTF-8 encoding is the text itself)."""
     return seal(text.encode("utf-8"), key, table=table, column=column, row=row)
 
 
 def open_value(token: Any, keyring: Keyring, *, table: str, column: str, row: str) -> Any:
-    """The JSON value sealed by :func:`seal_value` for exactly (table, column, row)."""
-    plaintext = open_token(token, keyring.get, table=table, column=column, row=row)
+    """The JSON value sealed by :func:`seal_value` for exactly (table, column, row); a v2
+    token opens through the subject keys loaded into ``keyring`` (Erased if forgotten)."""
+    plaintext = open_token(
+        token, keyring.get, table=table, column=column, row=row, subjects=keyring.subject_key
+    )
     try:
         return json.loads(plaintext)
     except ValueError:

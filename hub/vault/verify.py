@@ -106,6 +106,7 @@ def record_opens_as(
     if kind != model.kind or set(data) != set(prepared.plain):
         return False
     personal = _pii_fields(model)
+    subjects = keyring.subject_key  # v2 tokens: the page's customer keys, resolved before
     try:
         for name, value in prepared.plain.items():
             if name not in personal or _is_empty(value):
@@ -113,10 +114,14 @@ def record_opens_as(
                     return False
                 continue
             column = f"data.{name}"
-            opened = open_token(data[name], keyring.get, table="records", column=column, row=row)
+            opened = open_token(
+                data[name], keyring.get, table="records", column=column, row=row, subjects=subjects
+            )
             if opened != _canonical_json(value).encode("utf-8"):
                 return False
-        opened_raw = open_token(raw or "", keyring.get, table="records", column="raw", row=row)
+        opened_raw = open_token(
+            raw or "", keyring.get, table="records", column="raw", row=row, subjects=subjects
+        )
     except VaultError:
         return False
     return opened_raw == prepared.raw_json.encode("utf-8")

@@ -150,3 +150,35 @@ def test_syncing_an_unknown_stream_names_the_streams_there_are(tmp_path: Path) -
     assert "memory has no stream 'nope'; streams: people, cases" in out.stderr
     assert "Traceback" not in out.stderr
     assert hub_cli(tmp_path, "sync", "mem", "--stream", "people").returncode == 0
+
+
+def test_forget_asks_first_erases_for_good_and_says_so_everywhere(tmp_path: Path) -> None:
+    home = tmp_path
+    assert hub_cli(home, "init").returncode == 0
+    _add_memory_connection(home, "mem")
+    synced = {r["stream"]: r for r in _json(hub_cli(home, "sync", "mem", "--json"))}
+    email = MemorySource.generated(**GENERATE).latest("people")["p3"]["email"]
+    [p3] = _json(hub_cli(home, "customers", "find", "--email", email, "--json"))
+
+    declined = hub_cli(home, "customers", "forget", str(p3["id"]), "--reason", "DSR-7", stdin="n\n")
+    assert declined.returncode == 1 and _json(
+        hub_cli(home, "customers", "find", "--email", email, "--json")
+    )
+    forgot = hub_cli(home, "customers", "forget", str(p3["id"]), "--reason", "DSR-7", "--yes")
+    assert forgot.returncode == 0, forgot.stderr
+    assert "records shredded: 3 case, 1 customer" in forgot.stdout  # p3's: c3, c33, c63
+    assert "propagate the erasure to the source system: mem person p3" in forgot.stdout
+    assert email not in forgot.stdout + forgot.stderr
+
+    shown = hub_cli(home, "customers", "show", str(p3["id"]), "--reveal", "emails",
+                    "--purpose", "check")  # fmt: skip
+    assert shown.returncode == 1 and "forgotten on" in shown.stderr
+    assert _json(hub_cli(home, "customers", "find", "--email", email, "--json")) == []
+    again = hub_cli(home, "customers", "forget", str(p3["id"]), "--reason", "DSR-7", "--yes")
+    assert again.returncode == 0 and "already forgotten on" in again.stdout
+    checked = hub_cli(home, "check")
+    assert checked.returncode == 0 and "erased on purpose" in checked.stdout
+    resynced = {r["stream"]: r for r in _json(hub_cli(home, "sync", "mem", "--full-refresh",
+                                                      "--json"))}  # fmt: skip
+    assert resynced["people"]["records_erased"] == 1
+    assert resynced["people"]["records_written"] == 0 == synced["people"]["records_erased"]

@@ -224,3 +224,23 @@ async def test_an_entry_that_does_not_open_is_reported_by_id_and_the_others_are_
             await conn.execute(sa.select(sync_runs.c.status).where(sync_runs.c.kind == "replay"))
         ).scalars()
     assert status == "succeeded"
+
+
+async def test_a_replayed_case_of_a_forgotten_customer_is_dropped_not_stored(
+    hub: Hub, memory: MemorySource
+) -> None:
+    from hub.services.erasure import forget_customer
+
+    await sync_connection(hub, "mem", streams=["people"])
+    synced = await _quarantine_cases_then_fix_the_mapping(hub)  # c24 (of p24) is among them
+    async with hub.engine.connect() as conn:
+        p24 = await conn.scalar(sa.select(records.c.id).where(records.c.external_id == "p24"))
+    await forget_customer(hub, int(p24), reason="DSR-24")
+
+    replayed = await replay_quarantine(hub)
+
+    assert replayed.erased == 1
+    assert replayed.moved == synced.counters.records_quarantined - 1
+    async with hub.engine.connect() as conn:
+        stored = await conn.scalar(sa.select(sa.func.count()).where(records.c.external_id == "c24"))
+    assert stored == 0

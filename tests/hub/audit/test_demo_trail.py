@@ -19,6 +19,7 @@ from hub.services.audit import export_trail
 from hub.services.customers import find_customers, show_customer
 from hub.store.schema import records, secrets
 from hub.vault import get_secret, record_row, unseal_data
+from hub.vault.subjects import load_subject_keys
 
 
 def _strings(value: Any) -> list[str]:
@@ -33,7 +34,9 @@ async def _personal_values(hub: Hub) -> tuple[set[str], set[str]]:
     """Every personal value the demo synced, and every secret it stored, opened."""
     personal: set[str] = set()
     async with hub.engine.connect() as conn:
-        for row in await conn.execute(sa.select(records).where(records.c.deleted.is_(False))):
+        stored = list(await conn.execute(sa.select(records).where(records.c.deleted.is_(False))))
+        await load_subject_keys(conn, hub.keyring, [row.data for row in stored])
+        for row in stored:
             key = record_row(row.connection, row.object_type, row.external_id)
             opened = unseal_data(row.kind, row.data, hub.keyring, row=key)
             for name in model_for(row.kind).pii_fields():
@@ -45,7 +48,9 @@ async def _personal_values(hub: Hub) -> tuple[set[str], set[str]]:
 
 async def _an_email(hub: Hub) -> tuple[int, str]:
     async with hub.engine.connect() as conn:
-        for row in await conn.execute(sa.select(records).where(records.c.kind == "customer")):
+        stored = list(await conn.execute(sa.select(records).where(records.c.kind == "customer")))
+        await load_subject_keys(conn, hub.keyring, [row.data for row in stored])
+        for row in stored:
             key = record_row(row.connection, row.object_type, row.external_id)
             emails = unseal_data(row.kind, row.data, hub.keyring, row=key).get("emails")
             if emails:

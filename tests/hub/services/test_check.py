@@ -66,7 +66,7 @@ async def test_a_sound_store_passes_every_check_and_counts_what_it_read(synced: 
     assert report.ok
     assert report.checked["records"] == stored and report.checked["quarantine"] > 0
     assert report.checked["secrets"] == 2 and report.checked["connections"] == 1
-    assert report.checked["data_keys"] == 2
+    assert report.checked["data_keys"] == 3  # data, index and subject
     assert ("records", 7, stored) in seen and ("records", 14, stored) in seen  # by batch
     assert seen[-1][0] == "quarantine" and seen[-1][1] == seen[-1][2]
 

@@ -16,11 +16,11 @@ from hub.services.customers import find_customers
 from hub.services.keys import key_status, rewrap, rotate_keys, take_census
 from hub.services.rewrap import _rewrap_records, run_pass
 from hub.services.sealed_tables import BATCH, TARGETS, records_batch
-from hub.store.schema import blind_index, data_keys, records
+from hub.store.schema import blind_index, connections, data_keys, records
 from hub.sync import sync_connection
 from hub.testing import MemorySource
-from hub.vault import KeyRetired, open_value, record_row, token_key_id
-from tests.hub.services.vault_stores import fill_store, unopened_values
+from hub.vault import KeyRetired, open_value, token_key_id
+from tests.hub.services.vault_stores import PII_CONNECTION, fill_store, unopened_values
 from tests.support import store_snapshot
 
 
@@ -49,23 +49,25 @@ async def test_rewrap_reseals_every_value_under_the_new_key_and_retires_the_old_
     assert not wrapped.startswith("w1:")  # the retired key's material is gone
 
 
-async def test_a_value_under_a_retired_key_fails_naming_the_key_and_the_record(
+async def test_a_value_under_a_retired_key_fails_naming_the_key_and_its_place(
     hub: Hub, memory: MemorySource
 ) -> None:
     await fill_store(hub)
     async with hub.engine.connect() as conn:
-        r = (await conn.execute(sa.select(records).where(records.c.kind == "customer"))).first()
+        r = (
+            await conn.execute(sa.select(connections).where(connections.c.name == PII_CONNECTION))
+        ).first()
     assert r is not None
-    old_token = r.data["emails"]
+    old_token = r.config["email"]  # a v1 token (customers' values are v2, under their keys)
     await rotate_keys(hub, force=True)
     await rewrap(hub)
-    row = record_row(r.connection, r.object_type, r.external_id)
+    column = "config.email"
 
     with pytest.raises(KeyRetired) as failure:
-        open_value(old_token, hub.keyring, table="records", column="data.emails", row=row)
+        open_value(old_token, hub.keyring, table="connections", column=column, row=r.name)
     message = str(failure.value)
     assert f"data key {token_key_id(old_token)} is retired" in message
-    assert f"records.data.emails (row {row})" in message
+    assert f"connections.config.email (row {r.name})" in message
     assert "@" not in message  # never the value
 
 
@@ -73,7 +75,9 @@ async def test_a_record_written_while_its_batch_is_resealed_keeps_the_newer_writ
     hub: Hub, memory: MemorySource
 ) -> None:
     await fill_store(hub)
-    await rotate_keys(hub, force=True)
+    # The records are customers' (v2 tokens, left as they are): rotate the index key too, so
+    # the job has each of them to rehash.
+    await rotate_keys(hub, force=True, purposes=("data", "index"))
     async with hub.engine.connect() as conn:
         batch = await records_batch(conn, None, 1000)  # read, as the job reads a batch
     # A sync changes p1 after the job read it and before the job writes.
@@ -81,8 +85,8 @@ async def test_a_record_written_while_its_batch_is_resealed_keeps_the_newer_writ
                           "phone": "+14155550111", "tags": [], "deleted": False})  # fmt: skip
     await sync_connection(hub, "mem")
     async with hub.engine.begin() as conn:
-        resealed, _, skipped = await _rewrap_records(conn, hub.keyring, batch)
-    assert skipped == 1 and resealed > 0
+        _, rehashed, skipped = await _rewrap_records(conn, hub.keyring, batch)
+    assert skipped == 1 and rehashed > 0
 
     snapshot = await store_snapshot(hub, "mem")
     assert snapshot[("person", "p1")][2]["display_name"] == "Renamed"
@@ -251,6 +255,7 @@ async def test_every_sealed_value_in_the_store_is_in_a_place_the_rewrap_walks(
 
 
 _WALKED = {
+    "subject_keys": ("wrapped",),
     "secrets": ("sealed",),
     "connections": ("config",),
     "outbox": ("message",),
@@ -261,7 +266,7 @@ _WALKED = {
 
 def _holds_token(value: object) -> bool:
     if isinstance(value, str):
-        return value.startswith("v1:")
+        return value.startswith(("v1:", "v2:"))  # v2: in records and quarantine only
     if isinstance(value, dict):
         return any(_holds_token(v) for v in value.values())
     if isinstance(value, list):

@@ -1,4 +1,5 @@
-"""Field encryption: v1 tokens open only with their key, untouched, in their own context."""
+"""Field encryption: v1 and v2 tokens open only with their key, untouched, in their own
+context."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from hub.errors import VaultError
 from hub.vault import DataKey, open_token, seal, token_key_id
+from hub.vault.data_key import SubjectKey
 
 # TEST-ONLY keys (module constants, because hypothesis tests cannot take function fixtures).
 KEY_1 = DataKey(id=1, purpose="data", material=b"\x11" * 32)
@@ -203,3 +205,60 @@ def test_a_token_opens_in_no_other_context(
     else:
         with pytest.raises(VaultError):
             open_token(token, KEYS, table=table, column=column, row=row)
+
+
+# -- v2: a customer's values, under the customer's subject key ---------------------------
+
+SUBJECT_5 = SubjectKey(id=5, material=b"\x55" * 32)
+SUBJECTS = {5: SUBJECT_5}.__getitem__
+
+
+def _v2_binary(token: str) -> bytes:
+    body = token.removeprefix("v2:")
+    return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+
+
+def _v2_token(binary: bytes) -> str:
+    return "v2:" + base64.urlsafe_b64encode(binary).rstrip(b"=").decode()
+
+
+def test_a_subject_key_seals_a_v2_token_naming_it_that_opens_only_through_subject_keys() -> None:
+    token = seal(SECRET, SUBJECT_5, **CONTEXT)
+
+    assert token.startswith("v2:") and _v2_binary(token)[:5] == b"\x02\x00\x00\x00\x05"
+    assert token_key_id(token) == 5
+    assert open_token(token, KEYS, subjects=SUBJECTS, **CONTEXT) == SECRET
+    with pytest.raises(VaultError, match="no subject keys given"):
+        open_token(token, KEYS, **CONTEXT)  # data key 5 does not exist: never tried
+
+
+def test_flipping_any_bit_of_a_v2_token_or_its_context_fails_to_open() -> None:
+    binary = _v2_binary(seal(SECRET, SUBJECT_5, **CONTEXT))
+    other = {5: SUBJECT_5, 4: SubjectKey(4, b"\x55" * 32), 7: SubjectKey(7, b"\x55" * 32)}
+    for position in range(len(binary)):
+        for bit in range(8):
+            altered = bytearray(binary)
+            altered[position] ^= 1 << bit
+            with pytest.raises(VaultError):
+                open_token(_v2_token(bytes(altered)), KEYS, subjects=other.__getitem__, **CONTEXT)
+    for part in CONTEXT:
+        moved = {**CONTEXT, part: CONTEXT[part] + "x"}
+        with pytest.raises(VaultError, match="does not open"):
+            open_token(_v2_token(binary), KEYS, subjects=SUBJECTS, **moved)
+
+
+def test_a_v1_prefix_on_a_v2_binary_and_the_reverse_are_rejected() -> None:
+    v2 = _v2_binary(seal(SECRET, SUBJECT_5, **CONTEXT))
+    v1 = _binary(_sealed())
+
+    with pytest.raises(VaultError, match="unknown version 2"):
+        open_token(_token(v2), KEYS, subjects=SUBJECTS, **CONTEXT)
+    with pytest.raises(VaultError, match="unknown version 1"):
+        open_token(_v2_token(v1), KEYS, subjects=SUBJECTS, **CONTEXT)
+
+
+@given(st.binary(max_size=200))
+def test_any_bytes_round_trip_under_a_subject_key(plaintext: bytes) -> None:
+    token = seal(plaintext, SUBJECT_5, **CONTEXT)
+
+    assert open_token(token, {}, subjects=SUBJECTS, **CONTEXT) == plaintext

@@ -30,7 +30,7 @@ async def _stored(engine: AsyncEngine) -> list[tuple[int, str, str, str]]:
         return [(row[0], row[1], row[2], row[3]) for row in await conn.execute(query)]
 
 
-async def test_first_load_creates_one_primary_data_key_and_one_index_key(
+async def test_first_load_creates_one_primary_data_index_and_subject_key(
     engine: AsyncEngine, master_key: bytes
 ) -> None:
     keyring = await _load(engine, master_key)
@@ -38,6 +38,7 @@ async def test_first_load_creates_one_primary_data_key_and_one_index_key(
     assert [(k.id, k.purpose, k.status) for k in map(keyring.get, keyring.key_ids())] == [
         (1, "data", "primary"),
         (2, "index", "primary"),
+        (3, "subject", "primary"),
     ]
     assert keyring.primary("data").id == 1
     assert keyring.primary("index").id == 2
@@ -63,6 +64,7 @@ async def test_created_keys_are_committed_for_other_connections(
     assert [(row[0], row[1], row[2]) for row in await _stored(engine)] == [
         (1, "data", "primary"),
         (2, "index", "primary"),
+        (3, "subject", "primary"),
     ]
 
 
@@ -100,7 +102,7 @@ async def test_the_wrong_master_key_creates_nothing(engine: AsyncEngine, master_
     with pytest.raises(VaultError):
         await _load(engine, OTHER_MASTER_KEY)
 
-    assert [row[0] for row in await _stored(engine)] == [1]
+    assert [row[0] for row in await _stored(engine)] == [1, 3]
 
 
 async def test_a_wrapped_key_moved_to_another_row_does_not_unwrap(
@@ -129,9 +131,9 @@ async def test_a_tampered_key_among_good_ones_is_named_damaged_not_a_wrong_maste
 
     message = str(caught.value)
     assert message.startswith("damaged data keys: 2 (table data_keys); the master key opens")
-    assert "data keys 1, so it is the right one" in message
+    assert "data keys 1, 3, so it is the right one" in message
     assert "HUB_MASTER_KEY" not in message
-    assert [row[0] for row in await _stored(engine)] == [1, 2]  # nothing replaced or added
+    assert [row[0] for row in await _stored(engine)] == [1, 2, 3]  # nothing replaced or added
 
 
 async def test_allow_damaged_loads_the_keys_that_open_and_lists_the_others(
@@ -145,7 +147,7 @@ async def test_allow_damaged_loads_the_keys_that_open_and_lists_the_others(
     async with engine.connect() as conn:
         keyring = await Keyring.load(conn, master_key, allow_damaged=True)
 
-    assert keyring.key_ids() == [2]
+    assert keyring.key_ids() == [2, 3]
     assert keyring.get(2).material == first.get(2).material
     assert list(keyring.damaged) == [1]
     assert "changed or swapped" in keyring.damaged[1]
@@ -178,7 +180,7 @@ async def test_loading_inside_a_transaction_creates_keys_that_commit_with_it(
     async with engine.begin() as conn:
         created = await Keyring.load(conn, master_key)
 
-    assert (await _load(engine, master_key)).key_ids() == created.key_ids() == [1, 2]
+    assert (await _load(engine, master_key)).key_ids() == created.key_ids() == [1, 2, 3]
 
 
 async def test_concurrent_first_loads_agree_on_the_same_keys(
@@ -186,9 +188,9 @@ async def test_concurrent_first_loads_agree_on_the_same_keys(
 ) -> None:
     keyrings = await asyncio.gather(*(_load(engine, master_key) for _ in range(4)))
 
-    assert len(await _stored(engine)) == 2
+    assert len(await _stored(engine)) == 3
     for keyring in keyrings:
-        assert keyring.key_ids() == [1, 2]
+        assert keyring.key_ids() == [1, 2, 3]
         assert keyring.get(1).material == keyrings[0].get(1).material
         assert keyring.get(2).material == keyrings[0].get(2).material
 
@@ -206,7 +208,7 @@ async def test_the_repr_shows_ids_but_no_key_material(
     keyring = await _load(engine, master_key)
     key = keyring.primary("data")
 
-    assert repr(keyring) == "Keyring(key_ids=[1, 2])"
+    assert repr(keyring) == "Keyring(key_ids=[1, 2, 3])"
     assert key.material.hex() not in repr(key)
     assert repr(key.material) not in repr(key)
 
