@@ -291,6 +291,8 @@ async def _timed_sync(hub: Hub, *, full_refresh: bool = False) -> dict[str, Any]
     figures["written"] = sum(r.counters.records_written for r in results)
     figures["unchanged"] = sum(r.counters.records_unchanged for r in results)
     figures["quarantined"] = sum(r.counters.records_quarantined for r in results)
+    figures["deleted"] = sum(r.counters.records_deleted for r in results)
+    figures["erased"] = sum(r.counters.records_erased for r in results)
     return figures
 
 
