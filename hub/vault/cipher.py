@@ -240,27 +240,23 @@ def header_key_id(value: object) -> int | None:
     Reads only the first 8 base64 characters (6 bytes): the rewrap job and the census look
     at every stored value and need only this; opening the token still checks all of it.
     """
-    if not isinstance(value, str) or not value.startswith(PREFIX) or len(value) < 11:
-        return None
-    try:
-        head = binascii.a2b_base64(value[3:11].translate(_URLSAFE_TO_STANDARD))
-    except (binascii.Error, ValueError):
-        return None
-    if len(head) < _HEADER.size or head[0] != VERSION:
-        return None
-    return int.from_bytes(head[1:5], "big")
+    return _header_id(value, PREFIX, VERSION)
 
 
 def header_subject_id(value: object) -> int | None:
     """The subject key id in the header of what looks like a v2 token, or None for anything
     else (a v1 token included); like :func:`header_key_id`, it reads 8 characters only."""
-    if not isinstance(value, str) or not value.startswith(SUBJECT_PREFIX) or len(value) < 11:
+    return _header_id(value, SUBJECT_PREFIX, SUBJECT_VERSION)
+
+
+def _header_id(value: object, prefix: str, version: int) -> int | None:
+    if not isinstance(value, str) or not value.startswith(prefix) or len(value) < 11:
         return None
     try:
         head = binascii.a2b_base64(value[3:11].translate(_URLSAFE_TO_STANDARD))
     except (binascii.Error, ValueError):
         return None
-    if len(head) < _HEADER.size or head[0] != SUBJECT_VERSION:
+    if len(head) < _HEADER.size or head[0] != version:
         return None
     return int.from_bytes(head[1:5], "big")
 
