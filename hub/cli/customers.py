@@ -202,7 +202,9 @@ def _print_forget(done: Any) -> None:
     kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(done.shredded.items()))
     say(f"forgot the customer of record {done.record_id}; records shredded: {kinds}; "
         f"blind-index rows deleted: {done.index_rows_deleted}; "
-        f"quarantine entries removed: {done.quarantine_removed}")  # fmt: skip
+        f"quarantine entries removed: {done.quarantine_removed}; texts to their "
+        f"phones cancelled: {done.texts_cancelled}, "
+        f"sent ones stripped: {done.texts_stripped}")  # fmt: skip
     say(f"propagate the erasure to the source system: {source}")
     for other in done.others:
         say(f"  also matches by {other.matched}: record {other.id} ({other.kind}) in "

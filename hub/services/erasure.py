@@ -22,8 +22,10 @@ from hub.audit.access import actor_of
 from hub.errors import ConfigError, VaultError
 from hub.models import model_for
 from hub.runtime import Hub, utcnow
-from hub.store.schema import blind_index, quarantine, records, subject_keys
-from hub.vault import record_row
+from hub.services.outbox import message_row
+from hub.store import outbox as outbox_store
+from hub.store.schema import blind_index, outbox, quarantine, records, subject_keys
+from hub.vault import normalise_phone, open_value, record_row
 from hub.vault.cipher import PREFIX, open_token, seal
 from hub.vault.data_key import SubjectKey
 from hub.vault.keyring import Forgotten, Keyring
@@ -59,6 +61,8 @@ class ForgetReport:
     shredded: dict[str, int] = field(default_factory=dict)  # records, by kind
     index_rows_deleted: int = 0
     quarantine_removed: int = 0
+    texts_cancelled: int = 0  # outbox messages to their phones not sent yet: never will be
+    texts_stripped: int = 0  # sent ones: message (recipient, body) deleted, the entry kept
     others: list[OtherCopy] = field(default_factory=list)
 
 
@@ -91,6 +95,7 @@ async def forget_customer(
         if isinstance(key, Forgotten):  # forgotten by another process meanwhile
             report.already, report.erased_at = True, key.erased_at or at
             return report
+        phones = _phones_of(hub.keyring, row)  # read while the key still exists
         owned = await _records_of(conn, row)
         report.others = await _other_copies(conn, [r.id for r in owned])
         for r in owned:
@@ -110,6 +115,9 @@ async def forget_customer(
                 )
             )
             report.quarantine_removed += int(removed.rowcount or 0)
+        report.texts_cancelled, report.texts_stripped = await _forget_texts(
+            conn, hub.keyring, phones
+        )
         await conn.execute(
             subject_keys.update()
             .where(subject_keys.c.id == key.id)
@@ -129,12 +137,71 @@ async def forget_customer(
                     "shredded": dict(sorted(report.shredded.items())),
                     "index_rows_deleted": report.index_rows_deleted,
                     "quarantine_removed": report.quarantine_removed,
+                    "texts_cancelled": report.texts_cancelled,
+                    "texts_stripped": report.texts_stripped,
                     "other_copies": len(report.others),
                 },
             ),
         )
     hub.keyring.remember_subjects({key.id: Forgotten(at)})
     return report
+
+
+def _phones_of(keyring: Keyring, customer: Any) -> set[str]:
+    """The customer's phone numbers in E.164 (empty when none, or when they do not open)."""
+    token = customer.data.get("phones")
+    if not token:
+        return set()
+    row = record_row(customer.connection, customer.object_type, customer.external_id)
+    try:
+        phones = open_value(token, keyring, table="records", column="data.phones", row=row)
+    except VaultError:
+        return set()
+    return {p for p in map(_e164, phones if isinstance(phones, list) else []) if p}
+
+
+def _e164(value: Any) -> str | None:
+    try:
+        return normalise_phone(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+# A message in flight (sending) or maybe sent (checking) is left to settle; every other
+# entry to a forgotten number loses its message, and those not sent are never sent.
+_NOT_SENT = (outbox_store.PENDING, outbox_store.FAILED, outbox_store.UNCONFIRMED)
+
+
+async def _forget_texts(
+    conn: AsyncConnection, keyring: Keyring, phones: set[str]
+) -> tuple[int, int]:
+    """Cancel the outbox messages to ``phones`` not sent yet and strip the sent ones (their
+    sealed recipient and body are under the data key, not the customer's): (cancelled,
+    stripped). A scan of the outbox's messages: forgetting is rare."""
+    if not phones:
+        return 0, 0
+    o = outbox.c
+    candidates = await conn.execute(
+        sa.select(o.id, o.connection, o.idempotency_key, o.message, o.status).where(
+            o.message.is_not(None), o.status.in_([*_NOT_SENT, outbox_store.SENT])
+        )
+    )
+    cancelled = stripped = 0
+    for entry in candidates:
+        row = message_row(entry.connection, entry.idempotency_key)
+        try:
+            message = open_value(entry.message, keyring, table="outbox", column="message", row=row)
+        except VaultError:
+            continue  # hub check reports it; it cannot be sent either
+        if not isinstance(message, dict) or _e164(message.get("to")) not in phones:
+            continue
+        sent = entry.status == outbox_store.SENT
+        values: dict[str, Any] = {"message": None}
+        if not sent:
+            values.update(status=outbox_store.CANCELLED, error="recipient forgotten")
+        await conn.execute(outbox.update().where(o.id == entry.id).values(**values))
+        stripped, cancelled = stripped + sent, cancelled + (not sent)
+    return cancelled, stripped
 
 
 def _check_forgettable(row: Any, record_id: int) -> None:

@@ -60,7 +60,8 @@ class Delivery:
     error: str | None = None
 
 
-def _row(connection: str, key: str) -> str:
+def message_row(connection: str, key: str) -> str:
+    """The AAD row of an outbox entry's sealed message."""
     return f"{connection}/{key}"
 
 
@@ -68,7 +69,7 @@ def seal_message(keyring: Keyring, connection: str, key: str, message: OutboundM
     """The message sealed for the outbox row of (connection, key)."""
     return seal_value(
         message.model_dump(mode="json"), keyring, table="outbox", column="message",
-        row=_row(connection, key),
+        row=message_row(connection, key),
     )  # fmt: skip
 
 
@@ -200,7 +201,7 @@ class _Attempt:
         entry = self.entry
         return OutboundMessage.model_validate(
             open_value(entry.message, self.hub.keyring, table="outbox", column="message",
-                       row=_row(entry.connection, entry.idempotency_key))
+                       row=message_row(entry.connection, entry.idempotency_key))
         )  # fmt: skip
 
     async def send(self) -> Delivery:

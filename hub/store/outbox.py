@@ -25,6 +25,7 @@ from hub.store.schema import outbox
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 CHECKING, UNCONFIRMED = "checking", "unconfirmed"
+CANCELLED = "cancelled"  # never to be sent: its recipient was forgotten (hub customers forget)
 
 
 @dataclass(frozen=True)

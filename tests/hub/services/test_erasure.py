@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from hub.audit import customer_pseudonym
 from hub.config import Settings
+from hub.connector import OutboundMessage
 from hub.errors import AccessDenied, ConfigError
 from hub.models import Address
 from hub.runtime import Hub
@@ -23,7 +24,15 @@ from hub.services.check import check_store
 from hub.services.customers import CustomerForgotten, find_customers, show_customer
 from hub.services.erasure import forget_customer
 from hub.services.keys import rewrap, rotate_keys, take_census
-from hub.store.schema import audit_entries, blind_index, quarantine, records, subject_keys
+from hub.services.outbox import enqueue
+from hub.store.schema import (
+    audit_entries,
+    blind_index,
+    outbox,
+    quarantine,
+    records,
+    subject_keys,
+)
 from hub.sync import QUARANTINE_TABLE, quarantine_row_key, sync_connection
 from hub.testing import MemorySource
 from hub.vault import Keyring, open_raw, open_value, record_row, seal_record, unseal_data
@@ -375,3 +384,28 @@ async def test_a_customer_stored_before_subject_keys_is_shredded_too(
     with pytest.raises(Erased):
         await _opened(hub, stored)
     assert await find_customers(hub, email="person5@example.com", phone=None) == []
+
+
+async def test_texts_to_a_forgotten_customers_phone_are_cancelled_or_stripped(
+    hub: Hub, memory: MemorySource
+) -> None:
+    await sync_connection(hub, "mem")
+    p2 = (await _record(hub, "person", "p2")).id
+    texts = {  # p2's phone in another format than the source's, and p3's
+        "pending": OutboundMessage(to="+1 415 555 0002", body="Your case is solved"),
+        "sent": OutboundMessage(to="+14155550002", body="We got your request"),
+        "other": OutboundMessage(to="+14155550003", body="Your case is solved"),
+    }
+    async with hub.engine.begin() as conn:
+        ids = {k: await enqueue(conn, hub.keyring, connection="tw", key=k, message=m)
+               for k, m in texts.items()}  # fmt: skip
+        await conn.execute(outbox.update().where(outbox.c.id == ids["sent"]).values(status="sent"))
+
+    done = await forget_customer(hub, p2, reason="DSR-1 erasure request")
+
+    async with hub.engine.connect() as conn:
+        rows = {r.idempotency_key: r for r in await conn.execute(sa.select(outbox))}
+    assert (done.texts_cancelled, done.texts_stripped) == (1, 1)
+    assert (rows["pending"].status, rows["pending"].message) == ("cancelled", None)
+    assert (rows["sent"].status, rows["sent"].message) == ("sent", None)
+    assert rows["other"].status == "pending" and rows["other"].message is not None
