@@ -5,7 +5,7 @@ point resumes from the last committed page; records read twice are idempotent up
 unchanged ones are skipped by content hash. Only one page (plus one read ahead) is in memory.
 Every run holds its stream's lease (:class:`hub.run.Run`), so two runs never interleave.
 
-Mapping (:func:`map_records`), resolving the page's customer keys (:func:`resolve_subjects`,
+Mapping (:func:`prepare_page`), resolving the page's customer keys (:func:`resolve_subjects`,
 one select) and sealing (:func:`seal_page`) happen before the page's transaction opens; the
 transaction (:func:`store_page`) only writes, and calls the ``hub_page_transaction`` hook so
 that other parts of the hub (identity links, audit entries) write in the same transaction as
