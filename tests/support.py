@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from hub.runtime import Hub
-from hub.store.engine import sqlite_file
+from hub.store.engine import async_url, sqlite_file
 
 UNLIMITED = 1_000_000
 
@@ -83,3 +85,45 @@ def writes_blocked(database_url: str, engine: sa.Engine, table: str) -> Iterator
     with engine.connect() as conn, conn.begin():
         conn.execute(sa.text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
         yield
+
+
+def sync_engine(database_url: str) -> sa.Engine:
+    """A synchronous engine on the hub's database, for tests that watch a hub subprocess
+    (psycopg 3 serves sync and async)."""
+    return sa.create_engine(async_url(database_url).replace("+aiosqlite", ""))
+
+
+def kill_inside_a_batch(
+    config: Path,
+    args: Sequence[str],
+    database_url: str,
+    engine: sa.Engine,
+    table: str,
+    *,
+    started: Callable[[], bool],
+) -> None:
+    """Run ``hub --config CONFIG ARGS`` in a subprocess, wait until ``started()`` (it has
+    committed a first batch), then hold the write lock on ``table`` so that it stops inside
+    its next batch, and SIGKILL it there."""
+    victim = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "--config", str(config), *args],
+        env=hub_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not started() and time.monotonic() < deadline:
+            assert victim.poll() is None, victim.stderr.read() if victim.stderr else ""
+            time.sleep(0.002)
+        with writes_blocked(database_url, engine, table):
+            time.sleep(0.2)  # the victim is now waiting inside a batch
+            assert victim.poll() is None, "it finished before it could be killed"
+            os.kill(victim.pid, signal.SIGKILL)
+            victim.wait(timeout=30)
+    finally:
+        if victim.poll() is None:
+            victim.kill()
+            victim.wait()
+        if victim.stderr is not None:
+            victim.stderr.close()

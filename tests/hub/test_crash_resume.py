@@ -20,18 +20,13 @@ import sqlalchemy as sa
 from hub.config import Settings
 from hub.runtime import Hub
 from hub.services.sandboxes import connect_sandbox
-from hub.store.engine import async_url
 from hub.store.schema import sync_runs
 from hub.sync import sync_connection
-from tests.support import store_snapshot
+from tests.support import store_snapshot, sync_engine
 
 pytestmark = pytest.mark.slow
 
 GENERATE = {"people": 60, "cases": 240, "seed": 31}
-
-
-def _sync_url(url: str) -> str:
-    return async_url(url).replace("+aiosqlite", "")  # psycopg 3 serves sync and async
 
 
 def _committed_pages(engine: sa.Engine) -> int:
@@ -71,7 +66,7 @@ async def test_sync_killed_at_a_random_page_resumes_to_exactly_the_uninterrupted
     total_pages = sum(r.counters.pages for r in reference)
 
     kill_after = random.Random(os.environ.get("HUB_CRASH_SEED", "7")).randint(2, total_pages - 2)
-    engine = sa.create_engine(_sync_url(hub_settings.resolved_database_url))
+    engine = sync_engine(hub_settings.resolved_database_url)
     try:
         victim = _hub_sync(hub_settings)
         deadline = time.monotonic() + 120

@@ -5,11 +5,6 @@ is a real ``hub retention run`` process."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
-import time
 from datetime import timedelta
 
 import pytest
@@ -21,9 +16,8 @@ from hub.config import Settings, load_settings
 from hub.runtime import Hub, utcnow
 from hub.services.audit import signer, verify
 from hub.services.retention import run_retention
-from hub.store.engine import async_url
 from hub.store.schema import audit_entries, audit_pruned
-from tests.support import hub_env, writes_blocked
+from tests.support import kill_inside_a_batch, sync_engine
 
 pytestmark = pytest.mark.slow
 
@@ -63,29 +57,12 @@ def test_a_prune_killed_while_deleting_still_verifies_and_a_rerun_deletes_the_re
         toml.write(f"\n[retention]\nbatch_size = {BATCH}\narchive_before_prune = false\n")
     settings = load_settings(config)
     asyncio.run(_seed(settings))
-    engine = sa.create_engine(async_url(settings.resolved_database_url).replace("+aiosqlite", ""))
-    victim = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli", "--config", str(config), "retention", "run"],
-        env=hub_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while _count(engine) >= OLD and time.monotonic() < deadline:
-            assert victim.poll() is None, victim.stderr.read() if victim.stderr else ""
-            time.sleep(0.002)
-        with writes_blocked(settings.resolved_database_url, engine, "audit_entries"):
-            time.sleep(0.2)  # the victim is now waiting inside a delete batch
-            assert victim.poll() is None, "the prune finished before it could be killed"
-            os.kill(victim.pid, signal.SIGKILL)
-            victim.wait(timeout=30)
-    finally:
-        if victim.poll() is None:
-            victim.kill()
-            victim.wait()
-        if victim.stderr is not None:
-            victim.stderr.close()
+    url = settings.resolved_database_url
+    engine = sync_engine(url)
+    kill_inside_a_batch(
+        config, ("retention", "run"), url, engine, "audit_entries",
+        started=lambda: _count(engine) < OLD,
+    )  # fmt: skip
     pruned, lowest = _pruned_and_lowest(engine)
     assert pruned == OLD and 1 < lowest <= OLD  # sealed, and rows of pruned entries left
 

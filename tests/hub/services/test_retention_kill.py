@@ -4,11 +4,6 @@ again finishes the work: the victim is a real ``hub retention run`` process."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
-import time
 from datetime import timedelta
 
 import pytest
@@ -17,19 +12,14 @@ import sqlalchemy as sa
 from hub.config import Settings, load_settings
 from hub.runtime import Hub, utcnow
 from hub.services.retention import run_retention
-from hub.store.engine import async_url
 from hub.store.schema import blind_index, records
 from tests.hub.retention.seed import interaction, store_models, with_typical_periods
-from tests.support import hub_env, writes_blocked
+from tests.support import kill_inside_a_batch, sync_engine
 
 pytestmark = pytest.mark.slow
 
 BATCH = 5
 OLD, RECENT = 600, 20
-
-
-def _sync_url(url: str) -> str:
-    return async_url(url).replace("+aiosqlite", "")  # psycopg 3 serves sync and async
 
 
 def _interactions(engine: sa.Engine) -> int:
@@ -56,30 +46,13 @@ def test_a_killed_purge_loses_at_most_its_open_batch_and_a_rerun_finishes_it(
         toml.write(f'\n[retention]\ninteractions = "2 years"\nbatch_size = {BATCH}\n')
     settings = load_settings(config)
     asyncio.run(_seed(settings))
-    engine = sa.create_engine(_sync_url(settings.resolved_database_url))
-    victim = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli", "--config", str(config), "retention", "run"],
-        env=hub_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while _interactions(engine) == OLD + RECENT and time.monotonic() < deadline:
-            assert victim.poll() is None, victim.stderr.read() if victim.stderr else ""
-            time.sleep(0.002)
-        with writes_blocked(settings.resolved_database_url, engine, "records"):
-            time.sleep(0.2)  # the victim is now waiting inside a batch
-            assert victim.poll() is None, "the purge finished before it could be killed"
-            os.kill(victim.pid, signal.SIGKILL)
-            victim.wait(timeout=30)
-        left = _interactions(engine)
-    finally:
-        if victim.poll() is None:
-            victim.kill()
-            victim.wait()
-        if victim.stderr is not None:
-            victim.stderr.close()
+    url = settings.resolved_database_url
+    engine = sync_engine(url)
+    kill_inside_a_batch(
+        config, ("retention", "run"), url, engine, "records",
+        started=lambda: _interactions(engine) < OLD + RECENT,
+    )  # fmt: skip
+    left = _interactions(engine)
     purged_before_kill = OLD + RECENT - left
     assert 0 < purged_before_kill < OLD
     assert purged_before_kill % BATCH == 0  # whole batches only: the open one rolled back
