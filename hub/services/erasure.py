@@ -209,9 +209,14 @@ def _check_forgettable(row: Any, record_id: int) -> None:
         raise ConfigError(f"no record {record_id}; find one with `hub customers find`")
     if row.kind != "customer":
         raise ConfigError(
-            f"record {record_id} is a {row.kind}, not a customer: forget takes the id of a "
-            "customer record (`hub customers find`), and erases that customer's records with it"
+            f"record {record_id} is {_article(row.kind)} {row.kind}, not a customer: forget "
+            "takes the id of a customer record (`hub customers find`), and erases that "
+            "customer's records with it"
         )
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[:1] in "aeiou" else "a"
 
 
 async def _stored_key(
