@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.store import sqlite_bulk
 from hub.store.schema import blind_index, records
 
 TOMBSTONE_HASH = "tombstone"
@@ -237,7 +238,7 @@ async def upsert_records(
     if conn.dialect.name == "postgresql":
         ids.update(await _write_by_copy(conn, connection, inserts, [*updates, *deletions]))
     else:
-        ids.update(await _write_by_statements(conn, inserts, updates, deletions))
+        ids.update(await _write_by_statements(conn, connection, inserts, updates, deletions))
     touched = [ids[_key(d["object_type"], d["external_id"])] for d in [*updates, *deletions]]
     await _replace_index(conn, touched, [(ids[k], entries) for k, entries in index_for.items()])
     return counts
@@ -245,29 +246,16 @@ async def upsert_records(
 
 async def _write_by_statements(
     conn: AsyncConnection,
+    connection: str,
     inserts: list[dict[str, Any]],
     updates: list[dict[str, Any]],
     deletions: list[dict[str, Any]],
 ) -> dict[tuple[str, str], int]:
-    """Write the page with executemany INSERT and UPDATE statements; the new rows' ids."""
-    ids: dict[tuple[str, str], int] = {}
-    if inserts:
-        result = await conn.execute(
-            sa.insert(records).returning(
-                records.c.id, records.c.object_type, records.c.external_id
-            ),
-            inserts,
-        )
-        ids.update({_key(t, e): rid for rid, t, e in result})
+    """SQLite: write the page with one executemany per statement (hub.store.sqlite_bulk);
+    the new rows' ids."""
+    ids = await sqlite_bulk.insert_records(conn, connection, inserts)
     for batch in (updates, deletions):
-        if batch:
-            columns = [c for c in batch[0] if c != "_id"]
-            await conn.execute(
-                sa.update(records)
-                .where(records.c.id == sa.bindparam("_id"))
-                .values({c: sa.bindparam(c) for c in columns}),
-                batch,
-            )
+        await sqlite_bulk.update_records(conn, batch)
     return ids
 
 
@@ -333,22 +321,16 @@ async def _replace_index(
     for start in range(0, len(stale_ids), 500):
         chunk = stale_ids[start : start + 500]
         await conn.execute(sa.delete(blind_index).where(blind_index.c.record_id.in_(chunk)))
+    columns = ("record_id", "kind", "key_id", "digest")
+    entries = [(rid, *entry) for rid, found in fresh for entry in set(found)]
+    if not entries:
+        return
     if conn.dialect.name == "postgresql":
         from hub.store import pg_bulk
 
-        entries = [(rid, *entry) for rid, found in fresh for entry in set(found)]
-        if entries:
-            await pg_bulk.copy_rows(
-                conn, "blind_index", ("record_id", "kind", "key_id", "digest"), entries
-            )
-        return
-    rows = [
-        {"record_id": rid, "kind": kind, "key_id": key_id, "digest": digest}
-        for rid, entries in fresh
-        for kind, key_id, digest in set(entries)
-    ]
-    if rows:
-        await conn.execute(sa.insert(blind_index), rows)
+        await pg_bulk.copy_rows(conn, "blind_index", columns, entries)
+    else:
+        await sqlite_bulk.insert_rows(conn, blind_index, columns, entries)
 
 
 def _values(

@@ -47,6 +47,7 @@ class Keyring:
         retired: Iterable[int] = (),
     ) -> None:
         self._keys = {key.id: key for key in keys}
+        self._primaries: dict[str, DataKey] = {}  # by purpose: asked for once per sealed value
         # Keys that did not open (id -> reason); only a keyring loaded with allow_damaged
         # has any, for `hub check` to report.
         self.damaged: dict[int, str] = dict(damaged or {})
@@ -100,13 +101,17 @@ class Keyring:
 
     def primary(self, purpose: KeyPurpose) -> DataKey:
         """The key that seals (``"data"``) or indexes (``"index"``) new values."""
+        found = self._primaries.get(purpose)
+        if found is not None:
+            return found
         primaries = [
             k for k in self._keys.values() if k.purpose == purpose and k.status == "primary"
         ]
         if not primaries:
             raise VaultError(f"there is no primary {purpose} key; run `hub init`")
         # Only rotation (later) makes a new primary; should two ever coexist, the newest wins.
-        return max(primaries, key=lambda k: k.id)
+        found = self._primaries[purpose] = max(primaries, key=lambda k: k.id)
+        return found
 
     def get(self, key_id: int) -> DataKey:
         """The key with this id (primary or decrypt-only); KeyRetired for a retired key,

@@ -23,6 +23,7 @@ Two kinds of callers:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -65,10 +66,18 @@ def subject_of(record: CanonicalRecord) -> str | None:
     p = record.provenance
     if record.kind == "customer":
         return subject_identity(p.connection, p.object_type, p.external_id)
-    ref = getattr(record, "customer_ref", None)
+    if not _names_customer(type(record)):
+        return None
+    ref = record.customer_ref  # type: ignore[attr-defined]
     if isinstance(ref, str) and "/" in ref:
         return f"{p.connection}/{ref}"
     return None
+
+
+@functools.cache
+def _names_customer(model: type[CanonicalRecord]) -> bool:
+    # A getattr default on a pydantic model without the field costs an exception each time.
+    return "customer_ref" in model.model_fields
 
 
 def subject_hash(keyring: Keyring, identity: str) -> str:
@@ -99,14 +108,19 @@ async def subject_keys_for(
     by_hash = {h: i for i, h in {**wanted, **maybe}.items()}
     found = await _select_by_hash(conn, list(by_hash))
     missing = [h for h in wanted.values() if h not in found]
+    made: dict[str, tuple[str, bytes]] = {}  # new keys by hash: wrapped, material
     if missing:
-        await _insert_new(conn, keyring, missing, now or datetime.now(UTC))
+        made = await _insert_new(conn, keyring, missing, now or datetime.now(UTC))
         await confirm_primaries(conn, keyring)  # wrapped under a key still primary, counted
         found.update(await _select_by_hash(conn, missing))
     resolved: dict[int, tuple[SubjectKey, str] | Forgotten] = {}
     out: dict[str, Resolved] = {}
     for hash_, (key_id, wrapped, erased_at) in found.items():
-        value = _unwrap(keyring, key_id, hash_, wrapped, erased_at)
+        ours = made.get(hash_)
+        if ours is not None and ours[0] == wrapped:  # inserted just now: no need to unwrap it
+            value: tuple[SubjectKey, str] | Forgotten = (SubjectKey(key_id, ours[1]), wrapped)
+        else:  # stored before, or by another process that won the race to insert it
+            value = _unwrap(keyring, key_id, hash_, wrapped, erased_at)
         resolved[key_id] = value
         out[by_hash[hash_]] = value if isinstance(value, Forgotten) else value[0]
     keyring.remember_subjects(resolved)
@@ -207,18 +221,18 @@ async def _select_by_hash(
 
 async def _insert_new(
     conn: AsyncConnection, keyring: Keyring, hashes: list[str], now: datetime
-) -> None:
-    values = [
-        {
-            "subject_hash": h,
-            "wrapped": wrap_subject_key(os.urandom(KEY_BYTES), keyring, h),
-            "created_at": now,
-        }
-        for h in hashes
-    ]
+) -> dict[str, tuple[str, bytes]]:
+    """Insert a new key for each hash unless one is there by now; what was offered, by hash
+    (wrapped, material), so the caller need not unwrap the keys it made."""
+    made = {}
+    for h in hashes:
+        material = os.urandom(KEY_BYTES)
+        made[h] = (wrap_subject_key(material, keyring, h), material)
+    values = [{"subject_hash": h, "wrapped": w, "created_at": now} for h, (w, _) in made.items()]
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     statement = insert(subject_keys).on_conflict_do_nothing(index_elements=["subject_hash"])
     await conn.execute(statement, values)
+    return made
 
 
 def _unwrap(
