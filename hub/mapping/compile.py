@@ -17,7 +17,7 @@ from jmespath.exceptions import EmptyExpressionError, IncompleteExpressionError,
 
 from hub.errors import MappingError
 from hub.mapping.apply import StreamMapping, _FieldRule, _Target
-from hub.mapping.sources import Source, _coalesce, _concat, _lookup, _search
+from hub.mapping.sources import Source, _coalesce, _concat, _lookup, _search, without_interpreter
 from hub.mapping.spec import FieldSpec, StreamSpec, TargetSpec
 from hub.mapping.yaml_lines import _line_at, _LineDict
 from hub.models import MODELS
@@ -75,7 +75,7 @@ class _Compiler:
             raise self.fail(f"unknown JMESPath function(s) {', '.join(unknown)}", *loc)
         if _PLAIN_PATH.fullmatch(text):
             return _lookup(tuple(text.split(".")))
-        return _search(compiled)
+        return without_interpreter(compiled.parsed) or _search(compiled)
 
     def stream(self, name: str, spec: StreamSpec, version: str) -> StreamMapping:
         loc = ("streams", name)
