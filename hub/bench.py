@@ -237,6 +237,7 @@ async def _engine_phase(args: dict[str, Any]) -> dict[str, Any]:
     from hub.runtime import Hub
     from hub.services.sandboxes import connect_sandbox
     from hub.services.setup import initialise
+    from hub.sync_workers import pss_mb
 
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
         home = Path(tmp)
@@ -250,6 +251,7 @@ async def _engine_phase(args: dict[str, Any]) -> dict[str, Any]:
             log_file = home / "sync.log"
             with log_file.open("w", encoding="utf-8") as log_stream:
                 workers_seen: list[Any] = []
+                parent_pss: float | None = None
                 async with Hub.open(settings) as hub:
                     await connect_sandbox(hub, "bench", args["connector"], _connection_config(args))
                     # Logging starts with the sync: what a DEBUG sync costs is what is measured.
@@ -265,9 +267,10 @@ async def _engine_phase(args: dict[str, Any]) -> dict[str, Any]:
                         figures["refresh_changed"] = await _timed_sync(hub, full_refresh=True)
                     if hub.sync_workers is not None:
                         workers_seen = await hub.sync_workers.usage()
+                        parent_pss = pss_mb()
             figures["log_bytes"] = log_file.stat().st_size
             figures["peak_rss_parent_mb"] = round(_peak_rss_mb(), 1)
-            figures.update(await _worker_memory(workers_seen))
+            figures.update(_worker_memory(workers_seen, parent_pss))
             return figures
 
 
@@ -326,7 +329,7 @@ async def _workers_cpu(hub: Hub) -> float:
     return sum(u.cpu_seconds for u in await hub.sync_workers.usage())
 
 
-async def _worker_memory(usage: list[Any]) -> dict[str, Any]:
+def _worker_memory(usage: list[Any], parent_pss: float | None) -> dict[str, Any]:
     """Peak RSS of the workers (each, the largest, and parent + workers + the forkserver they
     were forked from: an upper bound, as forked processes share the pages they inherited)."""
     if not usage:
@@ -339,14 +342,26 @@ async def _worker_memory(usage: list[Any]) -> dict[str, Any]:
         "peak_rss_forkserver_mb": server,
     }
     out["peak_rss_sum_mb"] = round(_peak_rss_mb() + sum(peaks) + (server or 0.0), 1)
+    # At the end of the last sync, before the hub closes: shared pages counted once.
+    from hub.sync_workers import pss_mb
+
+    pss = [parent_pss, *(u.pss_mb for u in usage), pss_mb(_forkserver_pid() or 0)]
+    if all(p is not None for p in pss):
+        out["pss_end_parent_workers_forkserver_mb"] = [round(p or 0.0, 1) for p in pss]
+        out["pss_end_sum_mb"] = round(sum(p or 0.0 for p in pss), 1)
     return out
+
+
+def _forkserver_pid() -> int | None:
+    from multiprocessing import forkserver
+
+    pid: int | None = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    return pid
 
 
 def _forkserver_peak_mb() -> float | None:
     """Peak RSS of this process's multiprocessing forkserver, from /proc (Linux)."""
-    from multiprocessing import forkserver
-
-    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    pid = _forkserver_pid()
     try:
         status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
     except (OSError, TypeError):

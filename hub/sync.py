@@ -400,14 +400,17 @@ class StreamSync:
         workers = self._workers
         if workers is None or not workers.wanted(len(page.records)):
             return None
-        return workers.prepare(
-            self.hub.keyring,
-            self._mapping_ref,
-            page.records,
-            system=self.connector.name,
-            connection=self.connection,
-            deleted_ids=page.deleted_ids,
-        )
+        try:
+            return workers.prepare(
+                self.hub.keyring,
+                self._mapping_ref,
+                page.records,
+                system=self.connector.name,
+                connection=self.connection,
+                deleted_ids=page.deleted_ids,
+            )
+        except WorkerGone:  # it died before taking the page: mapped here (logged by the pool)
+            return None
 
     def _drop_ahead(self) -> None:
         """Let the workers drop the pages sent ahead that this run will not commit."""

@@ -39,6 +39,8 @@ import pickle
 import resource
 import signal
 import sys
+import threading
+import time
 import types
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -52,7 +54,7 @@ from hub.mapping import StreamMapping, find_mapping
 from hub.pages import MappedPage, PreparedPage, prepare_page, seal_page
 from hub.store.quarantine import QuarantineRow
 from hub.store.records import RecordRow, Tombstone
-from hub.vault.data_key import DataKey
+from hub.vault.data_key import DataKey, SubjectKey
 from hub.vault.keyring import Keyring
 from hub.vault.sealing import PreparedRecord
 from hub.vault.subjects import Resolved
@@ -72,6 +74,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _KEPT = 32  # prepared pages a worker holds at most (in flight, or left by a stopped run)
+_SUBJECTS_KEPT = 2048  # customers' keys a worker keeps between pages (as the keyring does)
+_WATCH_SECONDS = 0.5  # how often a worker checks that the hub's process still runs
 _RESTARTS = 3  # workers that may die in one hub before it maps and seals in process only
 
 Generation = tuple[int, int]
@@ -146,6 +150,20 @@ class _Usage:
     pid: int
     cpu_seconds: float
     peak_rss_mb: float
+    pss_mb: float | None = None  # proportional set size now: shared pages counted once
+
+
+def pss_mb(pid: int | str = "self") -> float | None:
+    """A process's proportional set size now (Linux), in MB: its pages, with those shared
+    with other processes (a forkserver and its children) divided among them."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text(encoding="ascii")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("Pss:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
 
 
 # -- in the worker process ------------------------------------------------------------------
@@ -161,6 +179,24 @@ class _WorkerState:
         self.prepared: collections.OrderedDict[int, tuple[PreparedPage, Generation]] = (
             collections.OrderedDict()
         )
+        # Customers' keys as last received, so a key that comes again with the next page is
+        # the same object, and its cipher (built once per key object) is reused.
+        self.subjects: collections.OrderedDict[int, SubjectKey] = collections.OrderedDict()
+
+    def same_keys(self, subjects: Mapping[str, Resolved]) -> dict[str, Resolved]:
+        out: dict[str, Resolved] = {}
+        for identity, key in subjects.items():
+            if isinstance(key, SubjectKey):
+                known = self.subjects.get(key.id)
+                if known is not None and known.material == key.material:
+                    self.subjects.move_to_end(key.id)
+                    key = known
+                else:
+                    self.subjects[key.id] = key
+            out[identity] = key
+        while len(self.subjects) > _SUBJECTS_KEPT:
+            self.subjects.popitem(last=False)
+        return out
 
     def use(self, keys: _Keys) -> Keyring:
         if keys.keys is not None:
@@ -195,9 +231,29 @@ class _Stand:
     keyring: Keyring
 
 
-def _started() -> None:
+def _started(hub_pid: int) -> None:
     # Ctrl-C reaches the whole process group: the parent decides what stops, not its workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    server = os.getppid()  # the forkserver, a child of the hub's process
+    if _parent_of(server) == hub_pid:
+        threading.Thread(target=_watch, args=(hub_pid, server), daemon=True).start()
+
+
+def _watch(hub_pid: int, server: int) -> None:
+    """End this worker once the hub's process is gone (killed: it could not stop us)."""
+    while True:
+        time.sleep(_WATCH_SECONDS)
+        if os.getppid() != server or _parent_of(server) != hub_pid:
+            os._exit(0)
+
+
+def _parent_of(pid: int) -> int | None:
+    """The parent process id of ``pid`` (Linux, from /proc), or None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        return int(stat.rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _ping() -> int:
@@ -206,7 +262,7 @@ def _ping() -> int:
 
 def _usage() -> _Usage:
     own = resource.getrusage(resource.RUSAGE_SELF)
-    return _Usage(os.getpid(), own.ru_utime + own.ru_stime, own.ru_maxrss / 1024)
+    return _Usage(os.getpid(), own.ru_utime + own.ru_stime, own.ru_maxrss / 1024, pss_mb())
 
 
 def _safe(exc: BaseException) -> BaseException:
@@ -271,7 +327,7 @@ def _seal(
         keyring = _state.use(keys)
         if generation != keys.generation:
             raise WorkerGone("the page was prepared with keys since replaced")
-        mapped = seal_page(_Stand(keyring), prepared, subjects, stored=stored)
+        mapped = seal_page(_Stand(keyring), prepared, _state.same_keys(subjects), stored=stored)
         return Sealed(
             rows=mapped.rows,
             tombstones=mapped.tombstones,
@@ -348,7 +404,9 @@ class SyncWorkers:
                 worker.executor.shutdown(wait=False, cancel_futures=True)
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["hub.sync_workers"])
-            executor = ProcessPoolExecutor(1, mp_context=context, initializer=_started)
+            executor = ProcessPoolExecutor(
+                1, mp_context=context, initializer=_started, initargs=(os.getpid(),)
+            )
             ready = asyncio.wrap_future(_submit(executor, _ping))
             ready.add_done_callback(_quiet)
             worker = self._workers[index] = _Worker(executor, ready)
@@ -383,8 +441,8 @@ class SyncWorkers:
         parent needs for the page's database step (WorkerGone if the worker died)."""
         index, worker = self._pick()
         task = next(self._tasks)
-        submitted = _submit(
-            worker.executor,
+        submitted = self._send(
+            worker,
             _prepare,
             task,
             self._keys(worker, keyring),
@@ -414,13 +472,8 @@ class SyncWorkers:
         worker = self._workers[index]
         if worker is None or worker.broken:
             raise WorkerGone("the worker that prepared the page is gone")
-        submitted = _submit(
-            worker.executor,
-            _seal,
-            prepared.task,
-            self._keys(worker, keyring),
-            dict(subjects),
-            stored,
+        submitted = self._send(
+            worker, _seal, prepared.task, self._keys(worker, keyring), dict(subjects), stored
         )
         sealed: Sealed = await self._result(index, worker, submitted)
         self.pages += 1
@@ -436,6 +489,14 @@ class SyncWorkers:
             if worker is not None and not worker.broken and not self._closed:
                 with contextlib.suppress(RuntimeError, BrokenProcessPool):
                     _submit(worker.executor, _discard, tasks).add_done_callback(_quiet)
+
+    def _send(self, worker: _Worker, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Submit a task to ``worker``; WorkerDied if its process already ended."""
+        try:
+            return _submit(worker.executor, fn, *args)
+        except (BrokenProcessPool, RuntimeError) as exc:
+            self._lost(worker, exc)
+            raise WorkerDied("the sync worker process ended before it took the page") from None
 
     async def _result(self, index: int, worker: _Worker, submitted: Future[Any]) -> Any:
         try:
