@@ -85,11 +85,14 @@ Generation = tuple[int, int]
 def worker_count(setting: int | Literal["auto"], cpus: int | None = None) -> int:
     """How many worker processes ``sync_workers`` asks for on a machine of ``cpus`` cores.
 
-    "auto" is one worker per core beyond the first (none on one core): the measurements in
-    docs/performance.md ("Worker processes (issue 15)") justify no more.
+    "auto" is one worker on three cores or more, none on one or two: on two cores the
+    measurements (docs/performance.md, "Worker processes (issue 15)") found the second core
+    busy (the vendor's side, the database thread, other jobs), so a worker bought no wall
+    time and cost 11-23 % more CPU per record and ~160 MB; and the syncing process spends
+    about as much CPU per record as its worker, so one process feeds one worker.
     """
     if setting == "auto":
-        return max(0, (os.cpu_count() if cpus is None else cpus) or 1) - 1
+        return 1 if ((os.cpu_count() if cpus is None else cpus) or 1) >= 3 else 0
     return setting
 
 

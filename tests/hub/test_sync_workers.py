@@ -358,10 +358,11 @@ async def test_a_hub_killed_inside_a_page_with_workers_resumes_from_its_last_com
     assert (await check_store(hub)).ok
 
 
-def test_auto_is_one_worker_per_core_beyond_the_first() -> None:
+def test_auto_is_one_worker_from_three_cores_on_and_none_below() -> None:
     assert worker_count("auto", cpus=1) == 0
-    assert worker_count("auto", cpus=2) == 1
-    assert worker_count("auto", cpus=8) == 7
+    assert worker_count("auto", cpus=2) == 0
+    assert worker_count("auto", cpus=3) == 1
+    assert worker_count("auto", cpus=16) == 1
     assert worker_count(0) == 0 and worker_count(3) == 3
 
 
