@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import dataclasses
 import itertools
 import logging
 import multiprocessing
@@ -337,25 +336,11 @@ def _seal(
             tombstones=mapped.tombstones,
             invalid=mapped.invalid,
             erased=mapped.erased,
-            unsealed=[
-                _lean(u.source) for u in mapped.unsealed if isinstance(u.source, PreparedRecord)
-            ],
+            unsealed=[u.source for u in mapped.unsealed if isinstance(u.source, PreparedRecord)],
             seals=keyring.take_seals(),
         )
     except BaseException as exc:
         return _safe(exc)
-
-
-def _lean(prepared: PreparedRecord) -> PreparedRecord:
-    """A prepared record as the parent needs it for an unsealed row (to seal it late, or to
-    compare it with its stored copy in a full refresh): its canonical texts, and of the model
-    only its class, provenance and ``customer_ref``; not the decoded vendor record and the
-    model's fields again, which cost the most to pickle and are in ``plain`` and ``raw_json``."""
-    model = prepared.record
-    fields: dict[str, Any] = {"provenance": model.provenance}
-    if "customer_ref" in type(model).model_fields:
-        fields["customer_ref"] = getattr(model, "customer_ref", None)
-    return dataclasses.replace(prepared, record=type(model).model_construct(**fields))
 
 
 def _discard(tasks: list[int]) -> None:
