@@ -398,7 +398,10 @@ class StreamSync:
 
     def _send(self, page: Page) -> asyncio.Future[tuple[int, Prepared]] | None:
         workers = self._workers
-        if workers is None or not workers.wanted(len(page.records)):
+        if workers is None or self._full_refresh or not workers.wanted(len(page.records)):
+            # A full refresh is mapped here: nearly every record comes back unchanged, and
+            # its prepared plaintext would cost more to send back than the worker saves
+            # (docs/performance.md, "Worker processes (issue 15)").
             return None
         try:
             return workers.prepare(
