@@ -109,11 +109,13 @@ async def bench_sync(
     log_level: str = "WARNING",
     phases: Sequence[str] = PHASES,
     refresh_changed_percent: float | None = None,
+    workers: int | str | None = None,
 ) -> dict[str, Any]:
     """Run the ``phases`` against one sandbox process and report them side by side; the
     engine phase logs at ``log_level`` (redacted, as a real sync) into a file whose size is
     given. Ratios are reported when both phases ran. ``refresh_changed_percent`` adds the
-    engine's two full refreshes (nothing changed, then that % of tickets changed)."""
+    engine's two full refreshes (nothing changed, then that % of tickets changed). ``workers``
+    is the engine's ``sync_workers`` (None: the setting's default)."""
     unknown = sorted(set(phases) - set(PHASES))
     if unknown or not phases:
         raise HubError(
@@ -130,6 +132,7 @@ async def bench_sync(
             "database_url": database_url,
             "log_level": log_level,
             "refresh_changed_percent": refresh_changed_percent,
+            "workers": workers,
         }
         ran = {
             phase: await asyncio.to_thread(_run_phase, phase, args)
@@ -234,6 +237,7 @@ async def _engine_phase(args: dict[str, Any]) -> dict[str, Any]:
     from hub.runtime import Hub
     from hub.services.sandboxes import connect_sandbox
     from hub.services.setup import initialise
+    from hub.sync_workers import pss_mb
 
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
         home = Path(tmp)
@@ -242,13 +246,18 @@ async def _engine_phase(args: dict[str, Any]) -> dict[str, Any]:
                 write_default_config(home / "hub.toml", {"database_url": database_url})
             await initialise(home)
             settings = load_settings(home / "hub.toml")
+            if args.get("workers") is not None:
+                settings = settings.model_copy(update={"sync_workers": args["workers"]})
             log_file = home / "sync.log"
             with log_file.open("w", encoding="utf-8") as log_stream:
+                workers_seen: list[Any] = []
+                parent_pss: float | None = None
                 async with Hub.open(settings) as hub:
                     await connect_sandbox(hub, "bench", args["connector"], _connection_config(args))
                     # Logging starts with the sync: what a DEBUG sync costs is what is measured.
                     configure_logging(args.get("log_level", "WARNING"), stream=log_stream)
                     figures = await _timed_sync(hub)
+                    figures["workers"] = hub.sync_workers.count if hub.sync_workers else 0
                     figures["resync"] = await _timed_sync(hub)
                     percent = args.get("refresh_changed_percent")
                     if percent is not None:
@@ -256,7 +265,12 @@ async def _engine_phase(args: dict[str, Any]) -> dict[str, Any]:
                         tickets = int(args["records"] * percent / 100)
                         figures["changed_tickets"] = await _mutate(args, tickets)
                         figures["refresh_changed"] = await _timed_sync(hub, full_refresh=True)
+                    if hub.sync_workers is not None:
+                        workers_seen = await hub.sync_workers.usage()
+                        parent_pss = pss_mb()
             figures["log_bytes"] = log_file.stat().st_size
+            figures["peak_rss_parent_mb"] = round(_peak_rss_mb(), 1)
+            figures.update(_worker_memory(workers_seen, parent_pss))
             return figures
 
 
@@ -279,21 +293,83 @@ async def _mutate(args: dict[str, Any], tickets: int) -> int:
 
 
 async def _timed_sync(hub: Hub, *, full_refresh: bool = False) -> dict[str, Any]:
+    """One sync's figures; with worker processes, ``cpu_seconds`` is the parent's and the
+    workers' together, split in ``cpu_parent_seconds`` and ``cpu_workers_seconds``."""
     from hub.sync import sync_connection
 
     cpu = _cpu_seconds()
+    workers_before = await _workers_cpu(hub)
     started = time.perf_counter()
     results = await sync_connection(hub, "bench", full_refresh=full_refresh)
     seconds = time.perf_counter() - started
+    parent = _cpu_seconds() - cpu
+    workers = await _workers_cpu(hub) - workers_before
     read = sum(r.counters.records_read for r in results)
     requests = sum(r.counters.requests for r in results)
-    figures = _figures(read, requests, seconds, _cpu_seconds() - cpu)
+    figures = _figures(read, requests, seconds, parent + workers)
+    figures["cpu_parent_seconds"] = round(parent, 3)
+    figures["cpu_workers_seconds"] = round(workers, 3)
+    if read:
+        figures["cpu_parent_ms_per_record"] = round(1000 * parent / read, 4)
+        figures["cpu_workers_ms_per_record"] = round(1000 * workers / read, 4)
+    if hub.sync_workers is not None:
+        figures["worker_pages"] = hub.sync_workers.pages
     figures["written"] = sum(r.counters.records_written for r in results)
     figures["unchanged"] = sum(r.counters.records_unchanged for r in results)
     figures["quarantined"] = sum(r.counters.records_quarantined for r in results)
     figures["deleted"] = sum(r.counters.records_deleted for r in results)
     figures["erased"] = sum(r.counters.records_erased for r in results)
     return figures
+
+
+async def _workers_cpu(hub: Hub) -> float:
+    """CPU seconds the hub's sync worker processes have used so far (live ones are asked)."""
+    if hub.sync_workers is None:
+        return 0.0
+    return sum(u.cpu_seconds for u in await hub.sync_workers.usage())
+
+
+def _worker_memory(usage: list[Any], parent_pss: float | None) -> dict[str, Any]:
+    """Peak RSS of the workers (each, the largest, and parent + workers + the forkserver they
+    were forked from: an upper bound, as forked processes share the pages they inherited)."""
+    if not usage:
+        return {}
+    peaks = [round(u.peak_rss_mb, 1) for u in usage]
+    server = _forkserver_peak_mb()
+    out: dict[str, Any] = {
+        "peak_rss_workers_mb": peaks,
+        "peak_rss_worker_max_mb": max(peaks),
+        "peak_rss_forkserver_mb": server,
+    }
+    out["peak_rss_sum_mb"] = round(_peak_rss_mb() + sum(peaks) + (server or 0.0), 1)
+    # At the end of the last sync, before the hub closes: shared pages counted once.
+    from hub.sync_workers import pss_mb
+
+    pss = [parent_pss, *(u.pss_mb for u in usage), pss_mb(_forkserver_pid() or 0)]
+    if all(p is not None for p in pss):
+        out["pss_end_parent_workers_forkserver_mb"] = [round(p or 0.0, 1) for p in pss]
+        out["pss_end_sum_mb"] = round(sum(p or 0.0 for p in pss), 1)
+    return out
+
+
+def _forkserver_pid() -> int | None:
+    from multiprocessing import forkserver
+
+    pid: int | None = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    return pid
+
+
+def _forkserver_peak_mb() -> float | None:
+    """Peak RSS of this process's multiprocessing forkserver, from /proc (Linux)."""
+    pid = _forkserver_pid()
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    except (OSError, TypeError):
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
 
 
 @asynccontextmanager

@@ -68,6 +68,21 @@ class Settings(BaseSettings):
         description="Longest a run of one stream may read; past it the run fails, keeping "
         "the pages committed so far, and the next run resumes after them.",
     )
+    sync_workers: Annotated[int, Field(ge=0)] | Literal["auto"] = Field(
+        default="auto",
+        description="Worker processes that map and seal pages beside the sync (shared by "
+        "every stream of one hub process): 0 maps and seals in the syncing process itself; N "
+        'starts N workers (forked from a server process, at the first large page); "auto" '
+        "is one worker on 3 or more CPU cores, none on 1 or 2 (docs/performance.md, "
+        '"Worker processes (issue 15)"). Records, cursors and counters still commit page '
+        "by page, in order, in the syncing process.",
+    )
+    sync_worker_min_records: int = Field(
+        default=200,
+        ge=1,
+        description="Pages with fewer records than this are mapped and sealed in process: "
+        "the round trip to a worker costs more than it takes off.",
+    )
     retention: RetentionSettings = Field(
         default_factory=RetentionSettings,
         description="How long each data type is kept: the [retention] table (docs/retention.md).",

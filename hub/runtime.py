@@ -35,6 +35,7 @@ from hub.plugins import plugin_mapping_paths
 from hub.store.connections import get_connection
 from hub.store.engine import open_engine
 from hub.store.schema import secrets
+from hub.sync_workers import SyncWorkers, worker_count
 from hub.vault import Keyring, referenced_secret, resolve_secret_refs, set_secret
 from hub.vault.key_sources import MasterKey, find_master_key, installed_providers
 from hub.vault.rotation import KeyringStale
@@ -82,6 +83,7 @@ class Hub:
         self._building = asyncio.Lock()
         # Kept to reload the keyring after another process rotates a key (set by open()).
         self._master_key: bytes | None = None
+        self._sync_workers: SyncWorkers | None = None
 
     async def _load_subject_keys(self, conn: AsyncConnection, rows: Sequence[Any]) -> None:
         """The customer keys of these records' tokens, into the keyring (one select)."""
@@ -118,7 +120,10 @@ class Hub:
             try:
                 yield hub
             finally:
-                await hub.close_connections()
+                try:
+                    await hub.close_connections()
+                finally:
+                    await hub.close_sync_workers()
         finally:
             await engine.dispose()
 
@@ -145,9 +150,31 @@ class Hub:
     def mapping(self, connector: str) -> Mapping:
         """The mapping file for ``connector``: operators' folders first, then plugins'."""
         if connector not in self._mappings:
-            dirs = [*self.settings.resolved_mapping_dirs, *map(Path, plugin_mapping_paths())]
-            self._mappings[connector] = find_mapping(connector, dirs)
+            self._mappings[connector] = find_mapping(connector, self.mapping_dirs())
         return self._mappings[connector]
+
+    def mapping_dirs(self) -> list[Path]:
+        """Where mapping files are looked for, in order: operators' folders, then plugins'."""
+        return [*self.settings.resolved_mapping_dirs, *map(Path, plugin_mapping_paths())]
+
+    @property
+    def sync_workers(self) -> SyncWorkers | None:
+        """The worker processes that map and seal pages for every sync of this hub (none
+        with ``sync_workers = 0``); their processes start at the first large page."""
+        count = worker_count(self.settings.sync_workers)
+        if count == 0:
+            return None
+        if self._sync_workers is None:
+            self._sync_workers = SyncWorkers(
+                count, min_records=self.settings.sync_worker_min_records
+            )
+        return self._sync_workers
+
+    async def close_sync_workers(self) -> None:
+        """Stop the sync's worker processes (the hub is closing)."""
+        workers, self._sync_workers = self._sync_workers, None
+        if workers is not None:
+            await workers.close()
 
     # -- per-connection runtimes -----------------------------------------------------------
 

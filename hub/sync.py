@@ -19,10 +19,17 @@ import contextlib
 import functools
 import inspect
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Mapping,
+    Sequence,
+    Set,
+)
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -31,21 +38,27 @@ from hub.errors import (
     ConnectorError,
     HubError,
     QuotaSpent,
-    RecordInvalid,
     StreamBusy,
     Unreachable,
-    VaultError,
     safe_error,
 )
 from hub.http import RetryListener, RetryNotice, retry_listener
 from hub.mapping import StreamMapping
-from hub.mapping import Tombstone as MappedTombstone
-from hub.models import CanonicalRecord
+from hub.pages import (
+    QUARANTINE_TABLE,
+    MappedPage,
+    PreparedPage,
+    prepare_page,
+    quarantine_row_key,
+    seal_page,
+    to_record_row,
+    unsealed_row,
+)
 from hub.plugins import plugin_manager
 from hub.retention.arrivals import split_expired
 from hub.run import Run, RunStopped, StreamResult
 from hub.runtime import Hub, utcnow
-from hub.store.quarantine import QuarantineRow, count_open, quarantine_records, resolve_open
+from hub.store.quarantine import count_open, quarantine_records, resolve_open
 from hub.store.records import (
     RecordRow,
     SoundCheck,
@@ -59,14 +72,22 @@ from hub.store.records import (
 )
 from hub.store.retention import delete_stored_copies
 from hub.store.runs import RunCounters, clear_state, load_state, save_state
-from hub.vault import PreparedRecord, prepare_record, record_row, seal_record, seal_value
+from hub.sync_workers import (
+    MappingRef,
+    Prepared,
+    SyncWorkers,
+    WorkerDied,
+    WorkerGone,
+    as_mapped,
+    generation_of,
+)
+from hub.vault import PreparedRecord, record_row
 from hub.vault.data_key import SubjectKey
-from hub.vault.keyring import Forgotten
+from hub.vault.keyring import Keyring
 from hub.vault.rotation import KeyringStale, confirm_primaries
 from hub.vault.subjects import (
     Resolved,
     erased_among,
-    subject_identity,
     subject_keys_for,
     subject_of,
 )
@@ -87,54 +108,13 @@ __all__ = [
     "seal_page",
     "store_page",
     "sync_connection",
+    "to_record_row",
+    "unsealed_row",
 ]
-
-QUARANTINE_TABLE = "quarantine"
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[StreamResult], None]
-
-
-def quarantine_row_key(connection: str, object_type: str, external_id: str | None) -> str:
-    """The row context a quarantined payload is sealed under (see hub.vault)."""
-    return f"{connection}/{object_type}/{external_id or '-'}"
-
-
-@dataclass
-class MappedPage:
-    """A page after mapping and sealing: ready to write, nothing in clear."""
-
-    rows: list[RecordRow] = field(default_factory=list)
-    tombstones: list[Tombstone] = field(default_factory=list)
-    invalid: list[QuarantineRow] = field(default_factory=list)
-    erased: int = 0  # records of forgotten customers: not stored, not quarantined
-    unsealed: list[UnsealedRow] = field(default_factory=list)  # unchanged: no token built
-
-
-@dataclass
-class PreparedPage:
-    """A page after mapping, before sealing: each valid record with its content hash and blind
-    indexes but no token yet (so an unchanged one need never be sealed), invalid ones with
-    their error. Holds plaintext, in memory only, never stored like this."""
-
-    connection: str
-    object_type: str
-    records: list[PreparedRecord] = field(default_factory=list)
-    tombstones: list[Tombstone] = field(default_factory=list)
-    invalid: list[tuple[dict[str, Any], RecordInvalid]] = field(default_factory=list)
-
-    def subjects(self) -> tuple[set[str], set[str]]:
-        """The customers this page's records belong to (their keys are created when missing),
-        and the identities of its invalid records (only looked up: an invalid record may be a
-        customer's, but a key is made only for a record known to be one)."""
-        owners = {s for s in (subject_of(p.record) for p in self.records) if s is not None}
-        invalid = {
-            subject_identity(self.connection, self.object_type, exc.external_id)
-            for _, exc in self.invalid
-            if exc.external_id
-        }
-        return owners, invalid
 
 
 @dataclass(frozen=True)
@@ -157,90 +137,6 @@ class PageWrite:
     unchanged: Sequence[tuple[str, str]] = ()
 
 
-def prepare_page(
-    hub: Hub,
-    mapping: StreamMapping,
-    records: Sequence[dict[str, Any]],
-    *,
-    system: str,
-    connection: str,
-    deleted_ids: Sequence[str] = (),
-) -> PreparedPage:
-    """Map one page and compute each record's content hash, sealing nothing; invalid records
-    are kept with their error, never raised. A key repeated in the page keeps its last
-    occurrence, as the upsert would: the records are then distinct and their order no longer
-    matters.
-
-    ``deleted_ids`` are records the vendor reports deleted by id alone: tombstones.
-    """
-    out = PreparedPage(connection=connection, object_type=mapping.object_type)
-    latest: dict[tuple[str, str], PreparedRecord] = {}
-    for raw in records:
-        try:
-            mapped = mapping.apply(raw, system=system, connection=connection)
-        except RecordInvalid as exc:
-            out.invalid.append((raw, exc))
-            continue
-        if isinstance(mapped, MappedTombstone):
-            out.tombstones.append(
-                Tombstone(mapped.object_type, mapped.external_id, mapped.source_updated_at)
-            )
-        else:
-            p = mapped.provenance
-            key = (p.object_type, p.external_id)
-            latest.pop(key, None)  # re-inserted: the last occurrence keeps its place
-            latest[key] = prepare_record(mapped, hub.keyring)
-    out.records = list(latest.values())
-    out.tombstones += [Tombstone(mapping.object_type, str(i), None) for i in deleted_ids]
-    return out
-
-
-def seal_page(
-    hub: Hub,
-    prepared: PreparedPage,
-    subjects: Mapping[str, Resolved],
-    *,
-    stored: Mapping[tuple[str, str], str] | None = None,
-) -> MappedPage:
-    """Seal a prepared page with the customer keys resolved for it (a pure function of the
-    records and the keys): a customer's records under their key, others under the data key;
-    a forgotten customer's records are dropped and counted as ``erased``.
-
-    With ``stored`` (content hashes of the stored copies by key), a record whose hash equals
-    its stored copy's is not sealed: it becomes an :class:`UnsealedRow`, which the page's
-    transaction seals only if that copy changed in between.
-    """
-    out = MappedPage(tombstones=prepared.tombstones)
-    for raw, exc in prepared.invalid:
-        identity = subject_identity(
-            prepared.connection, prepared.object_type, exc.external_id or ""
-        )
-        key = subjects.get(identity) if exc.external_id else None
-        if isinstance(key, Forgotten):
-            out.erased += 1
-            continue
-        row = quarantine_row_key(prepared.connection, prepared.object_type, exc.external_id)
-        sealed = seal_value(
-            raw, hub.keyring, table=QUARANTINE_TABLE, column="raw", row=row, subject_key=key
-        )
-        out.invalid.append(QuarantineRow(prepared.object_type, exc.external_id, sealed, str(exc)))
-    for record in prepared.records:
-        model = record.record
-        owner = subject_of(model)
-        key = None if owner is None else subjects.get(owner)
-        if isinstance(key, Forgotten):
-            out.erased += 1
-            continue
-        if owner is not None and key is None:
-            raise VaultError(f"the customer key of a {model.kind} record was not resolved")
-        p = model.provenance
-        if stored is not None and stored.get((p.object_type, p.external_id)) == record.content_hash:
-            out.unsealed.append(unsealed_row(record, hub, subject_key=key))
-        else:
-            out.rows.append(to_record_row(record, hub, subject_key=key))
-    return out
-
-
 async def resolve_subjects(
     conn: AsyncConnection, hub: Hub, prepared: PreparedPage
 ) -> dict[str, Resolved]:
@@ -249,52 +145,6 @@ async def resolve_subjects(
     if not owners and not invalid:
         return {}
     return await subject_keys_for(conn, hub.keyring, owners, lookup_only=invalid)
-
-
-def to_record_row(record: Any, hub: Hub, *, subject_key: SubjectKey | None = None) -> RecordRow:
-    """Seal a canonical model (or one prepared by :func:`prepare_page`) into a storable row,
-    under its customer's key if given."""
-    sealed = seal_record(record, hub.keyring, subject_key=subject_key)
-    model = record.record if isinstance(record, PreparedRecord) else record
-    p = model.provenance
-    return RecordRow(
-        object_type=p.object_type,
-        external_id=p.external_id,
-        kind=model.kind,
-        data=sealed.data,
-        raw=sealed.raw,
-        content_hash=sealed.content_hash,
-        index=sealed.index,
-        source_updated_at=p.source_updated_at,
-        hash_key_id=sealed.hash_key_id,
-        subject_key_id=None if subject_key is None else subject_key.id,
-    )
-
-
-@functools.cache
-def _personal_fields(model: type[CanonicalRecord]) -> frozenset[str]:
-    return frozenset(model.pii_fields())
-
-
-def unsealed_row(
-    prepared: PreparedRecord, hub: Hub, *, subject_key: SubjectKey | None = None
-) -> UnsealedRow:
-    """A prepared record the page's transaction seals only if it must be written after all."""
-    model = prepared.record
-    p = model.provenance
-    personal = _personal_fields(type(model))
-    return UnsealedRow(
-        p.object_type,
-        p.external_id,
-        prepared.content_hash,
-        prepared.index,
-        kind=model.kind,
-        data={k: v for k, v in prepared.plain.items() if k not in personal},
-        source_updated_at=p.source_updated_at,
-        seal=lambda: to_record_row(prepared, hub, subject_key=subject_key),
-        source=prepared,
-        subject_key_id=None if subject_key is None else subject_key.id,
-    )
 
 
 async def store_page(
@@ -423,6 +273,16 @@ class StreamSync:
         self._stored_before = True  # whether the stream's object type had records stored
         self.result: StreamResult | None = None
         self.taken_from: int | None = None  # the run whose lapsed lease this run took over
+        # Worker processes that map and seal (hub.sync_workers), and each page sent to one
+        # as it was read (by id(page)): its commit awaits what the worker prepared.
+        self._workers = hub.sync_workers
+        self._mapping_ref = MappingRef(
+            connector.name,
+            tuple(str(d) for d in hub.mapping_dirs()),
+            stream,
+            mapping.version,
+        )
+        self._ahead: dict[int, tuple[Page, asyncio.Future[tuple[int, Prepared]]]] = {}
 
     async def run(
         self,
@@ -470,15 +330,19 @@ class StreamSync:
         with contextlib.ExitStack() as stack:
             if progress is not None:
                 stack.enter_context(retry_listener(_show_retries(run.result, progress)))
-            pages = _read_ahead(self._counted(self.connector.read(name, state)))
+            read = self._counted(self.connector.read(name, state))
+            pages = _read_ahead(self._sent_ahead(read) if self._workers else read)
             bounded = self._within_deadline(pages, stop)
             # Stop the read-ahead now, not at GC.
-            async with contextlib.aclosing(pages), contextlib.aclosing(bounded):
-                async for page in bounded:
-                    run.committed(await self.commit_page(run, page))
-                    run.result.waiting = None
-                    if progress is not None:
-                        progress(run.result)
+            try:
+                async with contextlib.aclosing(pages), contextlib.aclosing(bounded):
+                    async for page in bounded:
+                        run.committed(await self.commit_page(run, page))
+                        run.result.waiting = None
+                        if progress is not None:
+                            progress(run.result)
+            finally:
+                self._drop_ahead()
 
     async def _within_deadline(
         self, pages: AsyncIterator[Page], stop: asyncio.Event | None = None
@@ -523,6 +387,42 @@ class StreamSync:
             before = now
             yield page
 
+    async def _sent_ahead(self, pages: AsyncIterator[Page]) -> AsyncIterator[Page]:
+        """``pages``, each sent to a worker to map as it is read (when it is large enough
+        and a worker is up), so that it is mapped while the page before it commits."""
+        async for page in pages:
+            sent = self._send(page)
+            if sent is not None:
+                self._ahead[id(page)] = (page, sent)
+            yield page
+
+    def _send(self, page: Page) -> asyncio.Future[tuple[int, Prepared]] | None:
+        workers = self._workers
+        if workers is None or self._full_refresh or not workers.wanted(len(page.records)):
+            # A full refresh is mapped here: nearly every record comes back unchanged, and
+            # its prepared plaintext would cost more to send back than the worker saves
+            # (docs/performance.md, "Worker processes (issue 15)").
+            return None
+        try:
+            return workers.prepare(
+                self.hub.keyring,
+                self._mapping_ref,
+                page.records,
+                system=self.connector.name,
+                connection=self.connection,
+                deleted_ids=page.deleted_ids,
+            )
+        except WorkerGone:  # it died before taking the page: mapped here (logged by the pool)
+            return None
+
+    def _drop_ahead(self) -> None:
+        """Let the workers drop the pages sent ahead that this run will not commit."""
+        ahead, self._ahead = list(self._ahead.values()), {}
+        workers = self._workers
+        for _, sent in ahead:
+            if workers is not None:
+                sent.add_done_callback(functools.partial(_discard_prepared, workers))
+
     async def commit_page(self, run: Run, page: Page) -> RunCounters:
         """Write one page, its cursor and the run's counters in one transaction.
 
@@ -530,30 +430,41 @@ class StreamSync:
         reloaded keyring (:func:`hub.vault.rotation.confirm_primaries`), so a rotation never
         stops a sync and nothing is written under a demoted key.
         """
+        ahead = self._ahead.pop(id(page), (None, None))[1]
         try:
-            return await self._commit_page(run, page)
+            return await self._commit_page(run, page, ahead)
         except KeyringStale:
             await self.hub.reload_keyring()
-            return await self._commit_page(run, page)
+            return await self._commit_page(run, page, None)
 
-    async def _commit_page(self, run: Run, page: Page) -> RunCounters:
+    async def _commit_page(
+        self, run: Run, page: Page, ahead: asyncio.Future[tuple[int, Prepared]] | None
+    ) -> RunCounters:
         keyring = self.hub.keyring  # the keyring the page is sealed with, checked in the write
-        prepared = prepare_page(
-            self.hub,
-            self.mapping,
-            page.records,
-            system=self.connector.name,
-            connection=self.connection,
-            deleted_ids=page.deleted_ids,
-        )
+        # Mapped by a worker (sent ahead as the page was read, or now), else here.
+        staged = await self._in_worker(page, keyring, ahead)
+        prepared = self._prepare(page) if staged is None else None
+        if prepared is not None:
+            owners, invalid = prepared.subjects()
+            keys = _keys_of(prepared)
+        else:
+            assert staged is not None
+            owners, invalid, keys = set(staged[1].owners), set(staged[1].invalid), staged[1].keys
         # The page's customer keys and tombstones (one select, committed on its own: a key
         # made for a page that then fails is simply used by the next try), and the stored
         # hashes that let an unchanged record go unsealed, both before the write transaction,
         # so sealing never holds the database's write lock.
         async with self.hub.engine.begin() as conn:
-            subjects = await resolve_subjects(conn, self.hub, prepared)
-            stored = await self._stored_hashes(conn, prepared)
-        mapped = seal_page(self.hub, prepared, subjects, stored=stored)
+            subjects = await self._subjects(conn, owners, invalid)
+            stored = await self._stored_hashes(conn, keys)
+        mapped = None
+        if staged is not None:
+            mapped = await self._sealed_in_worker(staged, keyring, subjects, stored)
+            if mapped is None:  # the worker died: this page is mapped and sealed here
+                prepared = self._prepare(page)
+        if mapped is None:
+            assert prepared is not None
+            mapped = seal_page(self.hub, prepared, subjects, stored=stored)
         now = utcnow()
         async with self.hub.engine.begin() as conn:
             await run.renew(conn)  # first, and it takes SQLite's write lock
@@ -579,10 +490,10 @@ class StreamSync:
                 # confirmed (and holds): count those seals too.
                 await confirm_primaries(conn, keyring)
             if self._quarantine_open:
-                keys = [(r.object_type, r.external_id) for r in mapped.rows]
-                keys += [(u.object_type, u.external_id) for u in mapped.unsealed]
-                keys += [(t.object_type, t.external_id) for t in mapped.tombstones]
-                await resolve_open(conn, self.connection, keys, now)
+                done = [(r.object_type, r.external_id) for r in mapped.rows]
+                done += [(u.object_type, u.external_id) for u in mapped.unsealed]
+                done += [(t.object_type, t.external_id) for t in mapped.tombstones]
+                await resolve_open(conn, self.connection, done, now)
             await quarantine_records(
                 conn,
                 mapped.invalid,
@@ -607,17 +518,101 @@ class StreamSync:
             await run.count(conn, delta)
         return delta
 
+    def _prepare(self, page: Page) -> PreparedPage:
+        return prepare_page(
+            self.hub,
+            self.mapping,
+            page.records,
+            system=self.connector.name,
+            connection=self.connection,
+            deleted_ids=page.deleted_ids,
+        )
+
+    async def _in_worker(
+        self,
+        page: Page,
+        keyring: Keyring,
+        ahead: asyncio.Future[tuple[int, Prepared]] | None,
+    ) -> tuple[int, Prepared] | None:
+        """The page as a worker prepared it with ``keyring``'s keys (sent ahead, or sent now
+        if it was not), or None: it is mapped in process (no worker up, a small page, a
+        worker that died or cannot load this mapping)."""
+        workers = self._workers
+        if workers is None:
+            return None
+        sent = ahead
+        for _ in range(2):
+            if sent is None:
+                sent = self._send(page)
+                if sent is None:
+                    return None
+            try:
+                staged = await sent
+            except WorkerDied:
+                return None  # logged by the pool; the next page goes to a fresh worker
+            except WorkerGone as exc:
+                log.warning("%s: mapped in this process: %s", self.stream.name, exc)
+                self._workers = None
+                return None
+            if staged[1].generation == generation_of(keyring):
+                return staged
+            workers.discard([(staged[0], staged[1].task)])  # prepared with older keys
+            sent = None
+        return None
+
+    async def _sealed_in_worker(
+        self,
+        staged: tuple[int, Prepared],
+        keyring: Keyring,
+        subjects: Mapping[str, Resolved],
+        stored: Mapping[tuple[str, str], str] | None,
+    ) -> MappedPage | None:
+        """The page sealed by the worker that prepared it, or None if it died meanwhile."""
+        assert self._workers is not None
+        try:
+            sealed = await self._workers.seal(staged[0], staged[1], keyring, subjects, stored)
+        except WorkerGone:
+            return None
+        keyring.add_seals(sealed.seals)  # confirmed against the primaries in the write
+        unsealed = []
+        for source in sealed.unsealed:
+            owner = subject_of(source.record)
+            key = None if owner is None else subjects.get(owner)
+            subject_key = key if isinstance(key, SubjectKey) else None
+            unsealed.append(unsealed_row(source, self.hub, subject_key=subject_key))
+        return as_mapped(sealed, unsealed)
+
+    async def _subjects(
+        self, conn: AsyncConnection, owners: set[str], invalid: set[str]
+    ) -> dict[str, Resolved]:
+        """The customer keys of a page's records (one select; new keys inserted)."""
+        if not owners and not invalid:
+            return {}
+        return await subject_keys_for(conn, self.hub.keyring, owners, lookup_only=invalid)
+
     async def _stored_hashes(
-        self, conn: AsyncConnection, prepared: PreparedPage
+        self, conn: AsyncConnection, keys: Set[tuple[str, str]]
     ) -> dict[tuple[str, str], str] | None:
         """The stored content hashes of the page's records, or None in a run that began with
         none of the stream's records stored (a first sync: every record is new, or written by
         this run's own earlier pages, so nothing is read and every record is sealed)."""
-        if not prepared.records or not self._stored_before:
+        if not keys or not self._stored_before:
             return None
-        keys = {(p.record.provenance.object_type, p.record.provenance.external_id)
-                for p in prepared.records}  # fmt: skip
-        return await stored_hashes(conn, self.connection, keys)
+        return await stored_hashes(conn, self.connection, set(keys))
+
+
+def _keys_of(prepared: PreparedPage) -> frozenset[tuple[str, str]]:
+    """The (object_type, external_id) of a prepared page's records."""
+    p = [r.record.provenance for r in prepared.records]
+    return frozenset((x.object_type, x.external_id) for x in p)
+
+
+def _discard_prepared(workers: SyncWorkers, sent: asyncio.Future[tuple[int, Prepared]]) -> None:
+    """Once a page sent ahead is prepared, let its worker drop it (it will not be sealed)."""
+    if sent.cancelled() or sent.exception() is not None:
+        return
+    index, prepared = sent.result()
+    workers.discard([(index, prepared.task)])
 
 
 async def _without_forgotten_since(conn: AsyncConnection, mapped: MappedPage) -> MappedPage:

@@ -31,6 +31,13 @@ def bench_sync(
             help="Also time two full refreshes: nothing changed, then this % of tickets changed."
         ),
     ] = None,
+    workers: Annotated[
+        str | None,
+        typer.Option(
+            help="sync_workers for the engine phase: 0 (map and seal in process), N, or auto "
+            "(default: the setting's default)."
+        ),
+    ] = None,
 ) -> None:
     """Engine throughput, CPU per record and peak memory against a bare fetch and a bare
     decode of the same requests, as JSON (always).
@@ -52,9 +59,22 @@ def bench_sync(
                 log_level=log_level,
                 phases=[p.strip() for p in phases.split(",") if p.strip()],
                 refresh_changed_percent=refresh_changed_percent,
+                workers=None if workers is None else _workers(workers),
             )
         )
     )
+
+
+def _workers(value: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        count = int(value)
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise typer.BadParameter("--workers takes 0, a number of workers, or auto")
+    return count
 
 
 @bench_app.command("retention")
