@@ -78,12 +78,14 @@ async def insert_records(
     before = await conn.scalar(sa.select(sa.func.coalesce(sa.func.max(records.c.id), 0)))
     await insert_rows(conn, records, columns, ([r[c] for c in columns] for r in rows))
     ours = {(r["object_type"], r["external_id"]) for r in rows}
+    # By id alone, a range of the rowid: with "connection = ?" too, SQLite picks the unique
+    # index on (connection, ...) and walks every record of the connection, for every page.
     added = await conn.execute(
-        sa.select(records.c.id, records.c.object_type, records.c.external_id).where(
-            records.c.id > before, records.c.connection == connection
-        )
+        sa.select(
+            records.c.id, records.c.connection, records.c.object_type, records.c.external_id
+        ).where(records.c.id > before)
     )
-    return {(t, e): rid for rid, t, e in added if (t, e) in ours}
+    return {(t, e): rid for rid, c, t, e in added if c == connection and (t, e) in ours}
 
 
 async def update_records(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
