@@ -14,6 +14,13 @@ peak RSS belongs to that phase alone:
   asks the sandbox to change that share of the tickets, and runs a full refresh again
   (``refresh_changed``).
 
+- ``saved``: the engine fed from pages read beforehand. The phase starts a sandbox of its
+  own, reads every stream through the connector (keeping each page pickled, in memory only),
+  stops that sandbox, and only then syncs the saved pages into a new hub: no vendor on the
+  machine, as with a vendor elsewhere, so a core the sandbox took is free (to measure
+  ``sync_workers``, or the engine without the sandbox's noise). It makes no requests and has
+  no resync; its peak RSS includes the saved pages (``saved_pages_mb``).
+
 Every phase reports CPU time (user + system of the process, its threads and reaped child
 processes) per record besides wall time: the machine is shared, and CPU time is the steadier
 figure.
@@ -40,7 +47,8 @@ from hub.errors import HubError
 if TYPE_CHECKING:  # the phases import the engine themselves, in their own process
     from hub.runtime import Hub
 
-PHASES = ("fetch", "engine")
+PHASES = ("fetch", "engine", "saved")
+_LIVE = ("fetch", "engine")  # the phases that read from the bench's own sandbox
 
 
 def _peak_rss_mb() -> float:
@@ -122,26 +130,28 @@ async def bench_sync(
             f"unknown bench phase(s) {', '.join(unknown) or '(none given)'}; "
             f"choose from {', '.join(PHASES)}"
         )
-    proc, info = await asyncio.to_thread(_start_sandbox, connector, records, seed)
-    try:
-        args = {
-            "connector": connector,
-            "records": records,
-            "seed": seed,
-            "connection_config": info["connection_config"],
-            "database_url": database_url,
-            "log_level": log_level,
-            "refresh_changed_percent": refresh_changed_percent,
-            "workers": workers,
-        }
-        ran = {
-            phase: await asyncio.to_thread(_run_phase, phase, args)
-            for phase in PHASES
-            if phase in phases
-        }
-    finally:
-        proc.terminate()
-        await asyncio.to_thread(proc.wait)
+    args: dict[str, Any] = {
+        "connector": connector,
+        "records": records,
+        "seed": seed,
+        "database_url": database_url,
+        "log_level": log_level,
+        "refresh_changed_percent": refresh_changed_percent,
+        "workers": workers,
+    }
+    ran: dict[str, Any] = {}
+    if any(phase in phases for phase in _LIVE):
+        proc, info = await asyncio.to_thread(_start_sandbox, connector, records, seed)
+        try:
+            live = {**args, "connection_config": info["connection_config"]}
+            for phase in _LIVE:
+                if phase in phases:
+                    ran[phase] = await asyncio.to_thread(_run_phase, phase, live)
+        finally:
+            proc.terminate()
+            await asyncio.to_thread(proc.wait)
+    if "saved" in phases:  # after the live phases: their sandbox is stopped by now
+        ran["saved"] = await asyncio.to_thread(_run_phase, "saved", args)
     report: dict[str, Any] = {
         "connector": connector,
         "sandbox_records": records,
@@ -231,7 +241,37 @@ async def _bare_decode(sent: list[_SentRequest], records: int) -> dict[str, Any]
     return _figures(records, len(sent), seconds, _cpu_seconds() - cpu)
 
 
-async def _engine_phase(args: dict[str, Any]) -> dict[str, Any]:
+async def _saved_phase(args: dict[str, Any]) -> dict[str, Any]:
+    """Read every stream from a sandbox of this phase's own, stop it, then sync the saved
+    pages (``saved`` in the module's docstring)."""
+    import pickle
+
+    from hub.connection_config import build_connector
+
+    proc, info = await asyncio.to_thread(
+        _start_sandbox, args["connector"], args["records"], args["seed"]
+    )
+    args = {**args, "connection_config": info["connection_config"]}
+    saved: dict[str, list[bytes]] = {}
+    try:
+        connector = build_connector(args["connector"], "bench", _connection_config(args))
+        async with connector:
+            for stream in connector.streams:
+                saved[stream.name] = [
+                    pickle.dumps(page) async for page in connector.read(stream.name, None)
+                ]
+    finally:
+        proc.terminate()
+        await asyncio.to_thread(proc.wait)
+    figures = await _engine_phase(args, saved=saved)
+    size = sum(len(page) for pages in saved.values() for page in pages)
+    figures["saved_pages_mb"] = round(size / 2**20, 1)
+    return figures
+
+
+async def _engine_phase(
+    args: dict[str, Any], *, saved: dict[str, list[bytes]] | None = None
+) -> dict[str, Any]:
     from hub.config import load_settings, write_default_config
     from hub.log import configure_logging
     from hub.runtime import Hub
@@ -256,11 +296,12 @@ async def _engine_phase(args: dict[str, Any]) -> dict[str, Any]:
                     await connect_sandbox(hub, "bench", args["connector"], _connection_config(args))
                     # Logging starts with the sync: what a DEBUG sync costs is what is measured.
                     configure_logging(args.get("log_level", "WARNING"), stream=log_stream)
-                    figures = await _timed_sync(hub)
+                    figures = await _timed_sync(hub, saved=saved)
                     figures["workers"] = hub.sync_workers.count if hub.sync_workers else 0
-                    figures["resync"] = await _timed_sync(hub)
+                    if saved is None:
+                        figures["resync"] = await _timed_sync(hub)
                     percent = args.get("refresh_changed_percent")
-                    if percent is not None:
+                    if percent is not None and saved is None:
                         figures["refresh"] = await _timed_sync(hub, full_refresh=True)
                         tickets = int(args["records"] * percent / 100)
                         figures["changed_tickets"] = await _mutate(args, tickets)
@@ -292,15 +333,21 @@ async def _mutate(args: dict[str, Any], tickets: int) -> int:
     return changed
 
 
-async def _timed_sync(hub: Hub, *, full_refresh: bool = False) -> dict[str, Any]:
-    """One sync's figures; with worker processes, ``cpu_seconds`` is the parent's and the
-    workers' together, split in ``cpu_parent_seconds`` and ``cpu_workers_seconds``."""
+async def _timed_sync(
+    hub: Hub, *, full_refresh: bool = False, saved: dict[str, list[bytes]] | None = None
+) -> dict[str, Any]:
+    """One sync's figures (of the ``saved`` pages, if given); with worker processes,
+    ``cpu_seconds`` is the parent's and the workers' together, split in
+    ``cpu_parent_seconds`` and ``cpu_workers_seconds``."""
     from hub.sync import sync_connection
 
     cpu = _cpu_seconds()
     workers_before = await _workers_cpu(hub)
     started = time.perf_counter()
-    results = await sync_connection(hub, "bench", full_refresh=full_refresh)
+    if saved is None:
+        results = await sync_connection(hub, "bench", full_refresh=full_refresh)
+    else:
+        results = await _sync_saved(hub, saved)
     seconds = time.perf_counter() - started
     parent = _cpu_seconds() - cpu
     workers = await _workers_cpu(hub) - workers_before
@@ -320,6 +367,28 @@ async def _timed_sync(hub: Hub, *, full_refresh: bool = False) -> dict[str, Any]
     figures["deleted"] = sum(r.counters.records_deleted for r in results)
     figures["erased"] = sum(r.counters.records_erased for r in results)
     return figures
+
+
+async def _sync_saved(hub: Hub, saved: dict[str, list[bytes]]) -> list[Any]:
+    """Sync each stream of the "bench" connection from its saved pages, in order, through the
+    engine's own StreamSync (runs, leases, page transactions), with no request sent."""
+    import pickle
+
+    from hub.sync import StreamSync
+
+    def reader(pages: list[bytes]) -> Any:
+        async def read(stream: str, state: Any) -> AsyncIterator[Any]:
+            for page in pages:
+                yield pickle.loads(page)  # noqa: S301 - pickled by this process just before
+
+        return read
+
+    results = []
+    async with hub.connection("bench") as connector:
+        for name, pages in saved.items():
+            connector.read = reader(pages)  # type: ignore[method-assign]
+            results.append(await StreamSync(hub, connector, name).run())
+    return results
 
 
 async def _workers_cpu(hub: Hub) -> float:
@@ -400,7 +469,7 @@ def _figures(read: int, requests: int, seconds: float, cpu_seconds: float) -> di
 def _main(argv: list[str]) -> None:
     phase, raw = argv
     args = json.loads(raw)
-    runner = {"fetch": _fetch_phase, "engine": _engine_phase}[phase]
+    runner = {"fetch": _fetch_phase, "engine": _engine_phase, "saved": _saved_phase}[phase]
     sys.stdout.write(json.dumps(asyncio.run(runner(args))) + "\n")
 
 

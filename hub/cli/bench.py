@@ -23,7 +23,11 @@ def bench_sync(
         str, typer.Option(help="Log level of the engine phase's sync (DEBUG costs most).")
     ] = "WARNING",
     phases: Annotated[
-        str, typer.Option(help="Comma-separated phases to run: fetch (with decode), engine.")
+        str,
+        typer.Option(
+            help="Comma-separated phases to run: fetch (with decode), engine, saved (the "
+            "engine fed from pages read beforehand, with no sandbox running)."
+        ),
     ] = "fetch,engine",
     refresh_changed_percent: Annotated[
         float | None,

@@ -39,3 +39,13 @@ async def test_the_refreshes_reread_everything_and_write_only_what_the_sandbox_c
     assert engine["changed_tickets"] == 4  # 10 % of 40
     assert changed["written"] >= engine["changed_tickets"]
     assert report["refresh_vs_sync_cpu"] > 0 and report["refresh_changed_vs_sync_cpu"] > 0
+
+
+async def test_the_saved_phase_syncs_what_the_live_engine_syncs_without_a_request() -> None:
+    report = await bench_sync("zendesk", records=40, seed=3, phases=["engine", "saved"])
+
+    engine, saved = report["engine"], report["saved"]
+    assert saved["requests"] == 0 < engine["requests"]
+    for count in ("records", "written", "quarantined", "deleted"):
+        assert saved[count] == engine[count], count
+    assert saved["saved_pages_mb"] > 0 and "resync" not in saved
