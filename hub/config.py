@@ -73,7 +73,7 @@ class Settings(BaseSettings):
         description="Worker processes that map and seal pages beside the sync (shared by "
         "every stream of one hub process): 0 maps and seals in the syncing process itself; N "
         'starts N workers (forked from a server process, at the first large page); "auto" '
-        "is one worker on 3 or more CPU cores, none on 1 or 2 (docs/performance.md, "
+        "is what the measurements justify, today none (docs/performance.md, "
         '"Worker processes (issue 15)"). Records, cursors and counters still commit page '
         "by page, in order, in the syncing process.",
     )

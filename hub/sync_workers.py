@@ -82,18 +82,16 @@ Generation = tuple[int, int]
 """Which keys a worker seals with: the ids of the primary data and index keys."""
 
 
-def worker_count(setting: int | Literal["auto"], cpus: int | None = None) -> int:
-    """How many worker processes ``sync_workers`` asks for on a machine of ``cpus`` cores.
+def worker_count(setting: int | Literal["auto"]) -> int:
+    """How many worker processes ``sync_workers`` asks for.
 
-    "auto" is one worker on three cores or more, none on one or two: on two cores the
-    measurements (docs/performance.md, "Worker processes (issue 15)") found the second core
-    busy (the vendor's side, the database thread, other jobs), so a worker bought no wall
-    time and cost 11-23 % more CPU per record and ~160 MB; and the syncing process spends
-    about as much CPU per record as its worker, so one process feeds one worker.
+    "auto" is what the measurements justify (docs/performance.md, "Worker processes (issue
+    15)"), today none on any machine: with the sandbox on the second core a worker bought no
+    wall time, and with that core free (``hub bench sync --phases saved``) one stream still
+    synced 10-20 % slower, because a page's two round trips to its worker wait on the
+    syncing process's database steps; a worker also costs ~160 MB.
     """
-    if setting == "auto":
-        return 1 if ((os.cpu_count() if cpus is None else cpus) or 1) >= 3 else 0
-    return setting
+    return 0 if setting == "auto" else setting
 
 
 class WorkerGone(HubError):
