@@ -87,6 +87,11 @@ class PreparedPage:
         }
         return owners, invalid
 
+    def keys(self) -> frozenset[tuple[str, str]]:
+        """The (object_type, external_id) of the page's valid records."""
+        p = [r.record.provenance for r in self.records]
+        return frozenset((x.object_type, x.external_id) for x in p)
+
 
 def prepare_page(
     hub: HasKeyring,

@@ -138,10 +138,11 @@ class PageWrite:
 
 
 async def resolve_subjects(
-    conn: AsyncConnection, hub: Hub, prepared: PreparedPage
+    conn: AsyncConnection, hub: Hub, owners: Set[str], invalid: Set[str]
 ) -> dict[str, Resolved]:
-    """The customer keys a prepared page needs (one select; new keys inserted), in ``conn``."""
-    owners, invalid = prepared.subjects()
+    """The customer keys a page needs, in ``conn`` (one select; new keys inserted): those of
+    its records' ``owners``, created when missing, and of its ``invalid`` records' identities,
+    only looked up (see :meth:`hub.pages.PreparedPage.subjects`)."""
     if not owners and not invalid:
         return {}
     return await subject_keys_for(conn, hub.keyring, owners, lookup_only=invalid)
@@ -446,7 +447,7 @@ class StreamSync:
         prepared = self._prepare(page) if staged is None else None
         if prepared is not None:
             owners, invalid = prepared.subjects()
-            keys = _keys_of(prepared)
+            keys = prepared.keys()
         else:
             assert staged is not None
             owners, invalid, keys = set(staged[1].owners), set(staged[1].invalid), staged[1].keys
@@ -455,7 +456,7 @@ class StreamSync:
         # hashes that let an unchanged record go unsealed, both before the write transaction,
         # so sealing never holds the database's write lock.
         async with self.hub.engine.begin() as conn:
-            subjects = await self._subjects(conn, owners, invalid)
+            subjects = await resolve_subjects(conn, self.hub, owners, invalid)
             stored = await self._stored_hashes(conn, keys)
         mapped = None
         if staged is not None:
@@ -582,14 +583,6 @@ class StreamSync:
             unsealed.append(unsealed_row(source, self.hub, subject_key=subject_key))
         return as_mapped(sealed, unsealed)
 
-    async def _subjects(
-        self, conn: AsyncConnection, owners: set[str], invalid: set[str]
-    ) -> dict[str, Resolved]:
-        """The customer keys of a page's records (one select; new keys inserted)."""
-        if not owners and not invalid:
-            return {}
-        return await subject_keys_for(conn, self.hub.keyring, owners, lookup_only=invalid)
-
     async def _stored_hashes(
         self, conn: AsyncConnection, keys: Set[tuple[str, str]]
     ) -> dict[tuple[str, str], str] | None:
@@ -599,12 +592,6 @@ class StreamSync:
         if not keys or not self._stored_before:
             return None
         return await stored_hashes(conn, self.connection, set(keys))
-
-
-def _keys_of(prepared: PreparedPage) -> frozenset[tuple[str, str]]:
-    """The (object_type, external_id) of a prepared page's records."""
-    p = [r.record.provenance for r in prepared.records]
-    return frozenset((x.object_type, x.external_id) for x in p)
 
 
 def _discard_prepared(workers: SyncWorkers, sent: asyncio.Future[tuple[int, Prepared]]) -> None:

@@ -302,13 +302,8 @@ def _prepare(
         while len(_state.prepared) > _KEPT:
             _state.prepared.popitem(last=False)
         owners, invalid = prepared.subjects()
-        p = [r.record.provenance for r in prepared.records]
         return Prepared(
-            task,
-            keys.generation,
-            frozenset(owners),
-            frozenset(invalid),
-            frozenset((x.object_type, x.external_id) for x in p),
+            task, keys.generation, frozenset(owners), frozenset(invalid), prepared.keys()
         )
     except BaseException as exc:
         return _safe(exc)
