@@ -75,6 +75,7 @@ from hub.store.runs import RunCounters, clear_state, load_state, save_state
 from hub.sync_workers import (
     MappingRef,
     Prepared,
+    Sealed,
     SyncWorkers,
     WorkerDied,
     WorkerGone,
@@ -274,8 +275,9 @@ class StreamSync:
         self._stored_before = True  # whether the stream's object type had records stored
         self.result: StreamResult | None = None
         self.taken_from: int | None = None  # the run whose lapsed lease this run took over
-        # Worker processes that map and seal (hub.sync_workers), and each page sent to one
-        # as it was read (by id(page)): its commit awaits what the worker prepared.
+        # Worker processes that map and seal (hub.sync_workers); each page sent to one as it
+        # was read (by id(page)), whose commit awaits what the worker prepared; and the page
+        # sent back to its worker to seal while the page before it commits.
         self._workers = hub.sync_workers
         self._mapping_ref = MappingRef(
             connector.name,
@@ -284,6 +286,7 @@ class StreamSync:
             mapping.version,
         )
         self._ahead: dict[int, tuple[Page, asyncio.Future[tuple[int, Prepared]]]] = {}
+        self._sealing: dict[int, tuple[Page, _Sealing]] = {}
 
     async def run(
         self,
@@ -417,12 +420,16 @@ class StreamSync:
             return None
 
     def _drop_ahead(self) -> None:
-        """Let the workers drop the pages sent ahead that this run will not commit."""
+        """Let the workers drop the pages sent ahead that this run will not commit; count
+        the seals of a page sealed ahead against the keyring all the same."""
         ahead, self._ahead = list(self._ahead.values()), {}
+        sealing, self._sealing = list(self._sealing.values()), {}
         workers = self._workers
         for _, sent in ahead:
             if workers is not None:
                 sent.add_done_callback(functools.partial(_discard_prepared, workers))
+        for _, staged in sealing:
+            staged.sealed.add_done_callback(functools.partial(_count_seals, self.hub))
 
     async def commit_page(self, run: Run, page: Page) -> RunCounters:
         """Write one page, its cursor and the run's counters in one transaction.
@@ -432,44 +439,28 @@ class StreamSync:
         stops a sync and nothing is written under a demoted key.
         """
         ahead = self._ahead.pop(id(page), (None, None))[1]
+        sealing = self._sealing.pop(id(page), (None, None))[1]
         try:
-            return await self._commit_page(run, page, ahead)
+            return await self._commit_page(run, page, ahead, sealing)
         except KeyringStale:
             await self.hub.reload_keyring()
-            return await self._commit_page(run, page, None)
+            return await self._commit_page(run, page, None, None)
 
     async def _commit_page(
-        self, run: Run, page: Page, ahead: asyncio.Future[tuple[int, Prepared]] | None
+        self,
+        run: Run,
+        page: Page,
+        ahead: asyncio.Future[tuple[int, Prepared]] | None,
+        sealing: _Sealing | None,
     ) -> RunCounters:
-        keyring = self.hub.keyring  # the keyring the page is sealed with, checked in the write
-        # Mapped by a worker (sent ahead as the page was read, or now), else here.
-        staged = await self._in_worker(page, keyring, ahead)
-        prepared = self._prepare(page) if staged is None else None
-        if prepared is not None:
-            owners, invalid = prepared.subjects()
-            keys = prepared.keys()
-        else:
-            assert staged is not None
-            owners, invalid, keys = set(staged[1].owners), set(staged[1].invalid), staged[1].keys
-        # The page's customer keys and tombstones (one select, committed on its own: a key
-        # made for a page that then fails is simply used by the next try), and the stored
-        # hashes that let an unchanged record go unsealed, both before the write transaction,
-        # so sealing never holds the database's write lock.
-        async with self.hub.engine.begin() as conn:
-            subjects = await resolve_subjects(conn, self.hub, owners, invalid)
-            stored = await self._stored_hashes(conn, keys)
-        mapped = None
-        if staged is not None:
-            mapped = await self._sealed_in_worker(staged, keyring, subjects, stored)
-            if mapped is None:  # the worker died: this page is mapped and sealed here
-                prepared = self._prepare(page)
-        if mapped is None:
-            assert prepared is not None
-            mapped = seal_page(self.hub, prepared, subjects, stored=stored)
+        # The next page goes to its worker to seal now, so that it is sealed while this one
+        # is mapped here or commits (the worker's core would otherwise wait for those).
+        await self._seal_next()
+        mapped, keyring, in_worker = await self._mapped(page, ahead, sealing)
         now = utcnow()
         async with self.hub.engine.begin() as conn:
             await run.renew(conn)  # first, and it takes SQLite's write lock
-            await confirm_primaries(conn, keyring)
+            await confirm_primaries(conn, keyring)  # the keyring the page is sealed with
             mapped = await _without_forgotten_since(conn, mapped)
             counts = await store_page(
                 conn,
@@ -517,7 +508,32 @@ class StreamSync:
                 records_erased=mapped.erased,
             )
             await run.count(conn, delta)
+        if in_worker and self._workers is not None:
+            self._workers.pages += 1
         return delta
+
+    async def _mapped(
+        self,
+        page: Page,
+        ahead: asyncio.Future[tuple[int, Prepared]] | None,
+        sealing: _Sealing | None,
+    ) -> tuple[MappedPage, Keyring, bool]:
+        """The page mapped and sealed, the keyring it is sealed with, and whether a worker
+        sealed it (sealed ahead, or sent ahead as it was read), else here."""
+        if sealing is not None and sealing.keyring is not self.hub.keyring:
+            sealing.sealed.add_done_callback(functools.partial(_count_seals, self.hub))
+            sealing = None  # sealed before the keyring was reloaded: sealed again
+        keyring = self.hub.keyring
+        if sealing is None:
+            staged = await self._in_worker(keyring, ahead)
+            sealing = None if staged is None else await self._seal_in_worker(staged, keyring)
+        mapped = None if sealing is None else await self._sealed_in_worker(sealing)
+        if mapped is not None:
+            return mapped, keyring, True
+        # Here: no worker is up, the page is small, or its worker died or cannot map it.
+        prepared = self._prepare(page)
+        subjects, stored = await self._before_sealing(*prepared.subjects(), prepared.keys())
+        return seal_page(self.hub, prepared, subjects, stored=stored), keyring, False
 
     def _prepare(self, page: Page) -> PreparedPage:
         return prepare_page(
@@ -529,56 +545,86 @@ class StreamSync:
             deleted_ids=page.deleted_ids,
         )
 
-    async def _in_worker(
-        self,
-        page: Page,
-        keyring: Keyring,
-        ahead: asyncio.Future[tuple[int, Prepared]] | None,
-    ) -> tuple[int, Prepared] | None:
-        """The page as a worker prepared it with ``keyring``'s keys (sent ahead, or sent now
-        if it was not), or None: it is mapped in process (no worker up, a small page, a
-        worker that died or cannot load this mapping)."""
-        workers = self._workers
-        if workers is None:
-            return None
-        sent = ahead
-        for _ in range(2):
-            if sent is None:
-                sent = self._send(page)
-                if sent is None:
-                    return None
-            try:
-                staged = await sent
-            except WorkerDied:
-                return None  # logged by the pool; the next page goes to a fresh worker
-            except WorkerGone as exc:
-                log.warning("%s: mapped in this process: %s", self.stream.name, exc)
-                self._workers = None
-                return None
-            if staged[1].generation == generation_of(keyring):
-                return staged
-            workers.discard([(staged[0], staged[1].task)])  # prepared with older keys
-            sent = None
-        return None
+    async def _before_sealing(
+        self, owners: Set[str], invalid: Set[str], keys: Set[tuple[str, str]]
+    ) -> tuple[dict[str, Resolved], dict[tuple[str, str], str] | None]:
+        """The page's customer keys and the stored hashes that let an unchanged record go
+        unsealed, in a transaction of their own (one select each; new customer keys are
+        committed: a key made for a page that then fails is simply used by the next try),
+        so that sealing never holds the database's write lock.
 
-    async def _sealed_in_worker(
-        self,
-        staged: tuple[int, Prepared],
-        keyring: Keyring,
-        subjects: Mapping[str, Resolved],
-        stored: Mapping[tuple[str, str], str] | None,
-    ) -> MappedPage | None:
-        """The page sealed by the worker that prepared it, or None if it died meanwhile."""
-        assert self._workers is not None
+        Read before the page before this one commits, when the page is sealed ahead: a
+        stored hash read so early is safe to use, as the page's transaction seals and writes
+        a record found unchanged whose stored copy moved meanwhile, and skips a sealed one
+        whose stored copy is already the same.
+        """
+        async with self.hub.engine.begin() as conn:
+            subjects = await resolve_subjects(conn, self.hub, owners, invalid)
+            stored = await self._stored_hashes(conn, keys)
+        return subjects, stored
+
+    async def _in_worker(
+        self, keyring: Keyring, ahead: asyncio.Future[tuple[int, Prepared]] | None
+    ) -> tuple[int, Prepared] | None:
+        """The page as a worker prepared it with ``keyring``'s keys, or None: it is mapped
+        in process (not sent ahead: no worker was up and free, or the page is small; its
+        worker died or cannot load this mapping; or it was prepared with older keys).
+
+        A page not sent ahead is not sent now: waiting here for a worker's two round trips
+        takes longer than mapping and sealing the page in process."""
+        if ahead is None or self._workers is None:
+            return None
         try:
-            sealed = await self._workers.seal(staged[0], staged[1], keyring, subjects, stored)
+            staged = await ahead
+        except WorkerDied:
+            return None  # logged by the pool; the next page goes to a fresh worker
+        except WorkerGone as exc:
+            log.warning("%s: mapped in this process: %s", self.stream.name, exc)
+            self._workers = None
+            return None
+        if staged[1].generation != generation_of(keyring):
+            self._workers.discard([(staged[0], staged[1].task)])  # prepared with older keys
+            return None
+        return staged
+
+    async def _seal_in_worker(self, staged: tuple[int, Prepared], keyring: Keyring) -> _Sealing:
+        """Send a page its worker prepared back to it to seal, with the customer keys and
+        stored hashes that takes."""
+        assert self._workers is not None
+        index, prepared = staged
+        subjects, stored = await self._before_sealing(
+            prepared.owners, prepared.invalid, prepared.keys
+        )
+        sealed = self._workers.seal(index, prepared, keyring, subjects, stored)
+        return _Sealing(keyring, subjects, sealed)
+
+    async def _seal_next(self) -> None:
+        """Send the next page read to its worker to seal, if a worker prepared it (once it
+        has): it is then sealed while this page commits."""
+        if self._sealing or not self._ahead or self._workers is None:
+            return
+        key, (page, sent) = next(iter(self._ahead.items()))
+        await asyncio.wait([sent])
+        keyring = self.hub.keyring
+        if sent.cancelled() or sent.exception() is not None:
+            return  # its own commit sees why, and maps it here
+        staged = sent.result()
+        if staged[1].generation != generation_of(keyring):
+            return  # its own commit sends it again, with the keys of now
+        del self._ahead[key]
+        self._sealing[key] = (page, await self._seal_in_worker(staged, keyring))
+
+    async def _sealed_in_worker(self, sealing: _Sealing) -> MappedPage | None:
+        """The page its worker sealed, or None if the worker died meanwhile."""
+        try:
+            sealed = await sealing.sealed
         except WorkerGone:
             return None
-        keyring.add_seals(sealed.seals)  # confirmed against the primaries in the write
+        self.hub.keyring.add_seals(sealed.seals)  # confirmed against the primaries in the write
         unsealed = []
         for source in sealed.unsealed:
             owner = subject_of(source.record)
-            key = None if owner is None else subjects.get(owner)
+            key = None if owner is None else sealing.subjects.get(owner)
             subject_key = key if isinstance(key, SubjectKey) else None
             unsealed.append(unsealed_row(source, self.hub, subject_key=subject_key))
         return as_mapped(sealed, unsealed)
@@ -592,6 +638,23 @@ class StreamSync:
         if not keys or not self._stored_before:
             return None
         return await stored_hashes(conn, self.connection, set(keys))
+
+
+@dataclass(frozen=True)
+class _Sealing:
+    """A page sent to its worker to seal: with the keyring and customer keys it is sealed
+    with."""
+
+    keyring: Keyring
+    subjects: Mapping[str, Resolved]
+    sealed: asyncio.Future[Sealed]
+
+
+def _count_seals(hub: Hub, sealed: asyncio.Future[Sealed]) -> None:
+    """Count a dropped page's seals against the keyring all the same (written with the next
+    page's): values were sealed under those keys, stored or not."""
+    if not sealed.cancelled() and sealed.exception() is None:
+        hub.keyring.add_seals(sealed.result().seals)
 
 
 def _discard_prepared(workers: SyncWorkers, sent: asyncio.Future[tuple[int, Prepared]]) -> None:

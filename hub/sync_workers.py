@@ -13,9 +13,13 @@ A page takes two round trips to a worker, both before the page's transaction:
 
 Everything else stays in the parent, in order and exactly as in process: the subject-key
 select, the stored-hash read, ``_without_forgotten_since``, the page transaction with
-``confirm_primaries``, the KeyringStale retry. The parent submits a page's first round trip as
-soon as the page is read (while the page before it commits) and awaits results strictly in
-page order.
+``confirm_primaries``, the KeyringStale retry. The two round trips overlap the parent's work:
+a page's first is sent as soon as the page is read, and its second just before the page
+before it commits (the stored hashes read that early are safe: see
+:meth:`hub.sync.StreamSync._before_sealing`), so the worker seals a page while the parent
+writes the one before. Results are awaited strictly in page order. A page read while its
+worker still has two tasks unfinished is mapped in process instead: the parent takes its
+share of the pages when the worker falls behind.
 
 Each worker is a process of its own (one single-process executor per worker, so a page's two
 round trips reach the same process), forked from the multiprocessing forkserver (never from
@@ -76,6 +80,10 @@ log = logging.getLogger(__name__)
 _KEPT = 32  # prepared pages a worker holds at most (in flight, or left by a stopped run)
 _SUBJECTS_KEPT = 2048  # customers' keys a worker keeps between pages (as the keyring does)
 _WATCH_SECONDS = 0.5  # how often a worker checks that the hub's process still runs
+# Tasks a worker may have unfinished for a newly read page to go to it: more, and the page
+# is mapped in process (the worker is behind). 2 measured best: with 1 the worker idled, with 3
+# it took more pages, for more CPU and no less time.
+_BACKLOG = 2
 _RESTARTS = 3  # workers that may die in one hub before it maps and seals in process only
 
 Generation = tuple[int, int]
@@ -86,10 +94,10 @@ def worker_count(setting: int | Literal["auto"]) -> int:
     """How many worker processes ``sync_workers`` asks for.
 
     "auto" is what the measurements justify (docs/performance.md, "Worker processes (issue
-    15)"), today none on any machine: with the sandbox on the second core a worker bought no
-    wall time, and with that core free (``hub bench sync --phases saved``) one stream still
-    synced 10-20 % slower, because a page's two round trips to its worker wait on the
-    syncing process's database steps; a worker also costs ~160 MB.
+    15)"), today none on any machine: with the second core free (``hub bench sync --phases
+    saved``) one worker syncs 11-13 % faster, but with that core busy (the sandbox on it) it
+    buys no wall time, costs 12-20 % more CPU per record, and ~130 MB more memory (PSS):
+    worth it only where an operator knows a core and the memory are free.
     """
     return 0 if setting == "auto" else setting
 
@@ -351,6 +359,7 @@ class _Worker:
     sent: Generation | None = None  # the keys this worker holds
     # Set when the process died: it takes no more tasks and is replaced on next use.
     broken: bool = False
+    unfinished: int = 0  # tasks sent that it has not finished
 
 
 def generation_of(keyring: Keyring) -> Generation:
@@ -373,7 +382,7 @@ class SyncWorkers:
         self._deaths = 0
         self._closed = False
         self._usage: list[_Usage] = []  # of workers shut down or replaced
-        self.pages = 0  # pages mapped and sealed by a worker
+        self.pages = 0  # pages committed as a worker sealed them (counted by the sync)
 
     @property
     def usable(self) -> bool:
@@ -384,7 +393,10 @@ class SyncWorkers:
         is yet; until it is up, False)."""
         if not self.usable or records < self.min_records:
             return False
-        return any(w is not None and self._up(w) for w in map(self._worker, range(self.count)))
+        return any(self._free(w) for w in map(self._worker, range(self.count)))
+
+    def _free(self, worker: _Worker) -> bool:
+        return self._up(worker) and worker.unfinished < _BACKLOG
 
     async def start(self) -> list[int]:
         """Start every worker now and wait until each is up; their process ids."""
@@ -412,9 +424,9 @@ class SyncWorkers:
         for _ in range(self.count):
             index = next(self._turn)
             worker = self._worker(index)
-            if self._up(worker):
+            if self._free(worker):
                 return index, worker
-        raise WorkerGone("no sync worker is up")
+        raise WorkerGone("no sync worker is up and free")
 
     def _keys(self, worker: _Worker, keyring: Keyring) -> _Keys:
         generation = generation_of(keyring)
@@ -456,24 +468,28 @@ class SyncWorkers:
         prepared: Prepared = await self._result(index, worker, submitted)
         return index, prepared
 
-    async def seal(
+    def seal(
         self,
         index: int,
         prepared: Prepared,
         keyring: Keyring,
         subjects: Mapping[str, Resolved],
         stored: Mapping[tuple[str, str], str] | None,
-    ) -> Sealed:
-        """Seal in its worker the page ``prepared`` describes (WorkerGone if it died)."""
+    ) -> asyncio.Future[Sealed]:
+        """Send the page ``prepared`` describes to the worker that prepared it, to seal now;
+        the future gives the sealed page (WorkerGone if the worker died)."""
         worker = self._workers[index]
-        if worker is None or worker.broken:
-            raise WorkerGone("the worker that prepared the page is gone")
-        submitted = self._send(
-            worker, _seal, prepared.task, self._keys(worker, keyring), dict(subjects), stored
-        )
-        sealed: Sealed = await self._result(index, worker, submitted)
-        self.pages += 1
-        return sealed
+        try:
+            if worker is None or worker.broken:
+                raise WorkerGone("the worker that prepared the page is gone")
+            submitted = self._send(
+                worker, _seal, prepared.task, self._keys(worker, keyring), dict(subjects), stored
+            )
+        except WorkerGone as exc:
+            gone: asyncio.Future[Sealed] = asyncio.get_running_loop().create_future()
+            gone.set_exception(exc)
+            return gone
+        return asyncio.ensure_future(self._result(index, worker, submitted))
 
     def discard(self, held: Sequence[tuple[int, int]]) -> None:
         """Let workers drop pages they prepared that will not be sealed: (worker, task)."""
@@ -489,10 +505,12 @@ class SyncWorkers:
     def _send(self, worker: _Worker, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         """Submit a task to ``worker``; WorkerDied if its process already ended."""
         try:
-            return _submit(worker.executor, fn, *args)
+            submitted = _submit(worker.executor, fn, *args)
         except (BrokenProcessPool, RuntimeError) as exc:
             self._lost(worker, exc)
             raise WorkerDied("the sync worker process ended before it took the page") from None
+        worker.unfinished += 1
+        return submitted
 
     async def _result(self, index: int, worker: _Worker, submitted: Future[Any]) -> Any:
         try:
@@ -500,6 +518,8 @@ class SyncWorkers:
         except (BrokenProcessPool, RuntimeError) as exc:  # RuntimeError: shut down meanwhile
             self._lost(worker, exc)
             raise WorkerDied("the sync worker process ended while it held the page") from None
+        finally:
+            worker.unfinished -= 1
         if isinstance(result, BaseException):
             raise result
         return result

@@ -4,6 +4,8 @@ and a hub process killed inside a page resumes from its last committed page."""
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import logging
 import os
 import signal
@@ -15,6 +17,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from hub import sync as hub_sync
+from hub import sync_workers
 from hub.config import Settings, load_settings
 from hub.connector import Page
 from hub.run import Run
@@ -24,7 +28,7 @@ from hub.services.sandboxes import connect_sandbox
 from hub.store.runs import RunCounters
 from hub.store.schema import quarantine, records, stream_state, subject_keys, sync_runs
 from hub.sync import StreamSync, sync_connection
-from hub.sync_workers import SyncWorkers, worker_count
+from hub.sync_workers import MappingRef, SyncWorkers, WorkerGone, worker_count
 from hub.vault.cipher import header_key_id
 from hub.vault.keyring import Keyring
 from hub.vault.rotation import rotate_primary
@@ -35,8 +39,10 @@ CommitPage = Callable[[StreamSync, Run, Page], Any]
 
 
 @pytest.fixture
-def hub_settings(hub_settings: Settings) -> Settings:
-    """The hub of these tests maps and seals in one worker, every page (pages of 50)."""
+def hub_settings(hub_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The hub of these tests maps and seals in one worker, every page (pages of 50), however
+    far behind the worker falls."""
+    monkeypatch.setattr(sync_workers, "_BACKLOG", 1_000)
     return hub_settings.model_copy(update={"sync_workers": 1, "sync_worker_min_records": 1})
 
 
@@ -256,12 +262,13 @@ async def test_a_key_rotated_during_a_worker_sync_seals_nothing_more_under_the_d
     after_each_page.append(rotate_elsewhere)
     results = await sync_connection(hub, "zd")
     assert all(r.status == "succeeded" for r in results)
-    assert len(reloads) == 1  # the page after the rotation was sealed again
+    assert len(reloads) == 1  # the page after the rotation was sealed again (in process)
     new = reloads[0].primary("data").id
     assert new != old
     assert at_rotation[0] > 0 and await _tokens_under(hub, old) == at_rotation[0]
     assert await _tokens_under(hub, new) > 0
-    assert _workers(hub).pages == sum(r.counters.pages for r in results)
+    # Sealed in process: the page sealed again, and the next if it was sealed ahead before.
+    assert 1 <= sum(r.counters.pages for r in results) - _workers(hub).pages <= 2
     assert (await check_store(hub)).ok
 
 
@@ -379,3 +386,118 @@ async def test_an_error_raised_in_a_worker_reaches_the_sync_with_its_type_and_me
     with pytest.raises(WorkerGone, match=r"^the worker does not hold the keys") as raised:
         await workers._result(0, worker, sent)
     assert raised.value.__cause__ is None
+
+
+async def test_the_next_page_goes_to_its_worker_to_seal_before_this_page_commits(
+    hub: Hub, zendesk: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker seals page n+1 while the hub writes page n: its seal is sent first."""
+    await connect_sandbox(hub, "zd", "zendesk", zendesk)
+    await _workers(hub).start()
+    async with hub.connection("zd") as connector:  # read first: each page is at hand at once
+        read = [p async for p in connector.read("tickets", None)]
+    seals_sent_at_write: list[int] = []
+    seals = [0]
+    real_seal, real_store = SyncWorkers.seal, hub_sync.store_page
+
+    def seal(self: SyncWorkers, *args: Any) -> Any:
+        seals[0] += 1
+        return real_seal(self, *args)
+
+    async def store_page(*args: Any, **kwargs: Any) -> Any:
+        seals_sent_at_write.append(seals[0])
+        return await real_store(*args, **kwargs)
+
+    monkeypatch.setattr(SyncWorkers, "seal", seal)
+    monkeypatch.setattr(hub_sync, "store_page", store_page)
+    result = await _sync_pages(hub, "zd", "tickets", read)
+    pages = result.counters.pages
+    assert pages == len(read) >= 4 and _workers(hub).pages == pages
+    assert seals_sent_at_write == [min(n + 1, pages) for n in range(1, pages + 1)]
+
+
+async def _sync_pages(hub: Hub, connection: str, stream: str, pages: list[Page]) -> Any:
+    """Sync ``stream`` of ``connection`` from ``pages`` (copies), as if the vendor sent them."""
+
+    async def read(name: str, state: Any) -> AsyncIterator[Page]:
+        for page in pages:
+            yield copy.deepcopy(page)
+
+    async with hub.connection(connection) as connector:
+        connector.read = read  # type: ignore[method-assign]
+        return await StreamSync(hub, connector, stream).run()
+
+
+async def _content_hash(hub: Hub, connection: str, external_id: str) -> str:
+    async with hub.engine.connect() as conn:
+        c = records.c
+        found = await conn.scalar(
+            sa.select(c.content_hash).where(
+                c.connection == connection, c.object_type == "ticket", c.external_id == external_id
+            )
+        )
+    assert found is not None
+    return str(found)
+
+
+async def test_a_record_that_consecutive_pages_carry_is_stored_as_the_later_page_has_it(
+    hub: Hub, zendesk: dict[str, object]
+) -> None:
+    """The next page's stored hashes are read before this page commits: a ticket this page
+    changes and the next changes back, and one both pages change alike, end as in process."""
+    await connect_sandbox(hub, "zd", "zendesk", zendesk)
+    await connect_sandbox(hub, "ref", "zendesk", zendesk)
+    await _workers(hub).start()
+    await sync_connection(hub, "zd")
+    await _in_process(hub, "ref")
+    async with hub.connection("zd") as connector:
+        read = [p async for p in connector.read("tickets", None)]
+    stored = {r[2] for r in await _stored(hub, "zd") if r[0] == "record" and r[1] == "ticket"}
+    first = copy.deepcopy(read[0])
+    reverted, twice = [t for t in first.records if str(t["id"]) in stored][:2]
+    before = await _content_hash(hub, "zd", str(reverted["id"]))
+    before_twice = await _content_hash(hub, "zd", str(twice["id"]))
+    second = copy.deepcopy(read[1])
+    second.records += [copy.deepcopy(reverted), copy.deepcopy(twice)]
+    for ticket in (reverted, twice):
+        ticket["subject"] = "changed by the first page"
+    second.records[-1]["subject"] = "changed by the first page"
+    pages = [first, second, copy.deepcopy(read[2])]
+
+    through = await _sync_pages(hub, "zd", "tickets", pages)
+    assert _workers(hub).pages >= len(read) + len(pages)  # these pages too, in the worker
+    with_workers = hub.settings
+    hub.settings = with_workers.model_copy(update={"sync_workers": 0})
+    try:
+        local = await _sync_pages(hub, "ref", "tickets", pages)
+    finally:
+        hub.settings = with_workers
+    assert _same_counts(through.counters, local.counters)
+    assert through.counters.records_written >= 3  # two changed, one changed back
+    assert await _content_hash(hub, "zd", str(reverted["id"])) == before
+    assert await _content_hash(hub, "zd", str(twice["id"])) != before_twice
+    assert await _stored(hub, "zd") == await _stored(hub, "ref")
+    assert await store_snapshot(hub, "zd") == await store_snapshot(hub, "ref")
+    assert (await check_store(hub)).ok
+
+
+async def test_a_page_read_while_the_worker_is_behind_is_mapped_in_process(hub: Hub) -> None:
+    """With two tasks unfinished (the default backlog), the worker takes no further page;
+    once it has caught up, it does."""
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(sync_workers, "_BACKLOG", 2)
+    try:
+        workers = _workers(hub)
+        await workers.start()
+        assert workers.wanted(100)
+        ref = MappingRef("zendesk", tuple(str(d) for d in hub.mapping_dirs()), "tickets", "?")
+        sent = [
+            workers.prepare(hub.keyring, ref, [], system="zendesk", connection="zd", deleted_ids=[])
+            for _ in range(2)
+        ]
+        assert not workers.wanted(100)  # behind: this page is mapped in process
+        await asyncio.wait(sent)
+        assert all(isinstance(s.exception(), WorkerGone) for s in sent)  # no such version
+        assert workers.wanted(100)
+    finally:
+        monkeypatch.undo()
