@@ -74,7 +74,7 @@ class Settings(BaseSettings):
         "every stream of one hub process): 0 maps and seals in the syncing process itself; N "
         'starts N workers (forked from a server process, at the first large page); "auto" '
         "is what the measurements justify, today none (docs/performance.md, "
-        '"Worker processes (issue 15)"). Records, cursors and counters still commit page '
+        '"The pipeline (issue 15, fourth part)"). Records, cursors and counters still commit page '
         "by page, in order, in the syncing process.",
     )
     sync_worker_min_records: int = Field(

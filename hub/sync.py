@@ -610,7 +610,7 @@ class StreamSync:
             return  # its own commit sees why, and maps it here
         staged = sent.result()
         if staged[1].generation != generation_of(keyring):
-            return  # its own commit sends it again, with the keys of now
+            return  # prepared with keys since replaced: its own commit maps it here
         del self._ahead[key]
         self._sealing[key] = (page, await self._seal_in_worker(staged, keyring))
 
