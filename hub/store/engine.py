@@ -124,6 +124,13 @@ def protect_sqlite_files(file: Path) -> None:
             ) from None
 
 
+# psycopg prepares a statement run five times, and PostgreSQL then plans it once for any
+# parameters; a page's lookups by key list (records, quarantine, customer keys) then took
+# 22-31 ms each instead of 1-2 (docs/performance.md, "PostgreSQL's generic plans"). Every
+# statement is planned for its own parameters instead.
+_PG_CONNECT: dict[str, Any] = {"prepare_threshold": None}
+
+
 def create_engine(url: str, *, create_folder: bool = False) -> AsyncEngine:
     """An async engine for ``url`` (sqlite:///file.db or postgresql://...); with
     ``create_folder``, a SQLite file's folder (mode 0700) and file (mode 0600) are made first."""
@@ -136,7 +143,10 @@ def create_engine(url: str, *, create_folder: bool = False) -> AsyncEngine:
         # hide_parameters: a failed statement's message (which may reach a log or a run's
         # error) names the statement, never the sealed values and digests it carried.
         engine = create_async_engine(
-            full, pool_pre_ping=not full.startswith("sqlite"), hide_parameters=True
+            full,
+            pool_pre_ping=not full.startswith("sqlite"),
+            hide_parameters=True,
+            connect_args=_PG_CONNECT if full.startswith("postgresql") else {},
         )
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise StoreError(
