@@ -93,10 +93,10 @@ Generation = tuple[int, int]
 def worker_count(setting: int | Literal["auto"]) -> int:
     """How many worker processes ``sync_workers`` asks for.
 
-    "auto" is what the measurements justify (docs/performance.md, "Worker processes (issue
-    15)"), today none on any machine: with the second core free (``hub bench sync --phases
-    saved``) one worker syncs 11-13 % faster, but with that core busy (the sandbox on it) it
-    buys no wall time, costs 12-20 % more CPU per record, and ~130 MB more memory (PSS):
+    "auto" is what the measurements justify (docs/performance.md, "The pipeline (issue 15,
+    fourth part)"), today none on any machine: with the second core free (``hub bench sync
+    --phases saved``) one worker syncs 11-13 % faster, but with that core busy (the sandbox on
+    it) it buys no wall time, costs 12-20 % more CPU per record, and ~120 MB more memory (PSS):
     worth it only where an operator knows a core and the memory are free.
     """
     return 0 if setting == "auto" else setting

@@ -481,23 +481,21 @@ async def test_a_record_that_consecutive_pages_carry_is_stored_as_the_later_page
     assert (await check_store(hub)).ok
 
 
-async def test_a_page_read_while_the_worker_is_behind_is_mapped_in_process(hub: Hub) -> None:
+async def test_a_page_read_while_the_worker_is_behind_is_mapped_in_process(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With two tasks unfinished (the default backlog), the worker takes no further page;
     once it has caught up, it does."""
-    monkeypatch = pytest.MonkeyPatch()
     monkeypatch.setattr(sync_workers, "_BACKLOG", 2)
-    try:
-        workers = _workers(hub)
-        await workers.start()
-        assert workers.wanted(100)
-        ref = MappingRef("zendesk", tuple(str(d) for d in hub.mapping_dirs()), "tickets", "?")
-        sent = [
-            workers.prepare(hub.keyring, ref, [], system="zendesk", connection="zd", deleted_ids=[])
-            for _ in range(2)
-        ]
-        assert not workers.wanted(100)  # behind: this page is mapped in process
-        await asyncio.wait(sent)
-        assert all(isinstance(s.exception(), WorkerGone) for s in sent)  # no such version
-        assert workers.wanted(100)
-    finally:
-        monkeypatch.undo()
+    workers = _workers(hub)
+    await workers.start()
+    assert workers.wanted(100)
+    ref = MappingRef("zendesk", tuple(str(d) for d in hub.mapping_dirs()), "tickets", "?")
+    sent = [
+        workers.prepare(hub.keyring, ref, [], system="zendesk", connection="zd", deleted_ids=[])
+        for _ in range(2)
+    ]
+    assert not workers.wanted(100)  # behind: this page is mapped in process
+    await asyncio.wait(sent)
+    assert all(isinstance(s.exception(), WorkerGone) for s in sent)  # no such version
+    assert workers.wanted(100)
