@@ -26,9 +26,10 @@ import socket
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 import sqlalchemy as sa
-from apscheduler import AsyncScheduler, ConflictPolicy, Schedule, current_job
+from apscheduler import AsyncScheduler, ConflictPolicy, Job, Schedule, current_job
 from apscheduler.abc import EventBroker
 from apscheduler.datastores.sqlalchemy import SQLAlchemyDataStore
 from apscheduler.eventbrokers.local import LocalEventBroker
@@ -110,6 +111,27 @@ def backoff_delay(failures: int, interval: timedelta, cap: timedelta) -> timedel
     return min(pause, cap)
 
 
+class HubScheduler(AsyncScheduler):
+    """APScheduler 4.0.0a6 takes a job again when this node's own lease on it lapsed (the
+    node stalled for longer than the lease) and starts it a second time; when both ended, the
+    second crashed the scheduler (KeyError: the job had left its running set), and `hub run`
+    exited 1. The second start is skipped: the run under way releases the job."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._running_here: set[UUID] = set()  # the jobs this node runs now
+
+    async def _run_job(self, job: Job, func: Callable[..., Any], executor: str) -> None:
+        if job.id in self._running_here:
+            log.warning("job %s runs here already; it was taken again as its lease lapsed", job.id)
+            return
+        self._running_here.add(job.id)
+        try:
+            await super()._run_job(job, func, executor)
+        finally:
+            self._running_here.discard(job.id)
+
+
 class SchedulerService:
     """`hub run` on one node: the scheduler, its jobs and the graceful stop."""
 
@@ -131,7 +153,7 @@ class SchedulerService:
         """Run until :attr:`stopping` is set, then let running syncs commit their page and
         stop; cancelling this coroutine (a second signal) stops at once."""
         settings = self.hub.settings
-        scheduler = AsyncScheduler(
+        scheduler = HubScheduler(
             await open_data_store(self.hub),
             await open_event_broker(self.hub),
             identity=self.identity,

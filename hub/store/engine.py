@@ -28,6 +28,7 @@ from hub.store.file_modes import (
     SQLITE_COMPANIONS,
     warn_about_loose_paths,
 )
+from hub.store.sqlite_driver import sqlite_connector
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # SQLite waits this long for a lock held by another writer (scheduler, second CLI) before failing.
@@ -146,7 +147,7 @@ def create_engine(url: str, *, create_folder: bool = False) -> AsyncEngine:
             full,
             pool_pre_ping=not full.startswith("sqlite"),
             hide_parameters=True,
-            connect_args=_PG_CONNECT if full.startswith("postgresql") else {},
+            **_driver_options(full, file),
         )
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise StoreError(
@@ -155,6 +156,14 @@ def create_engine(url: str, *, create_folder: bool = False) -> AsyncEngine:
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
     return engine
+
+
+def _driver_options(url: str, file: Path | None) -> dict[str, Any]:
+    if url.startswith("postgresql"):
+        return {"connect_args": _PG_CONNECT}
+    if file is not None:
+        return {"async_creator": sqlite_connector(file)}
+    return {}
 
 
 def _alembic_config(connection: sa.Connection) -> Config:

@@ -7,13 +7,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from apscheduler import JobOutcome, RunState
 
 from connectors.zendesk.sandbox import ZendeskSandbox
 from hub.run import Run
 from hub.runtime import Hub
 from hub.sandbox import RunningSandbox, serve_in_background
-from hub.scheduler import SchedulerService
+from hub.scheduler import HubScheduler, SchedulerService, open_data_store, open_event_broker
 from hub.services.sandboxes import connect_sandbox
 from hub.services.schedules import current_plans, set_schedule
 from hub.testing import MemorySource
@@ -127,3 +131,49 @@ async def test_one_connections_rate_limit_never_stalls_another_connections_strea
             serving.cancel()  # the held streams' waits would outlast a graceful stop
             with contextlib.suppress(asyncio.CancelledError):
                 await serving
+
+
+async def test_a_job_taken_again_when_its_lease_lapsed_runs_once_and_the_node_keeps_running(
+    hub: Hub,
+) -> None:
+    """A node that stalls for longer than its lease on a running job takes the job again;
+    APScheduler then started it a second time, and the second end crashed the scheduler."""
+    starts = 0
+    release = asyncio.Event()
+
+    async def held() -> None:
+        nonlocal starts
+        starts += 1
+        await release.wait()
+
+    async def noop() -> None:
+        pass
+
+    store = await open_data_store(hub)
+    # A long lease: the lapse below is the only one, the lease extension never runs.
+    lease = timedelta(seconds=60)
+    scheduler = HubScheduler(store, await open_event_broker(hub), lease_duration=lease)
+    async with scheduler:
+        await scheduler.configure_task("held", func=held, max_running_jobs=None)
+        await scheduler.configure_task("noop", func=noop, max_running_jobs=None)
+        await scheduler.start_in_background()
+        kept = timedelta(minutes=1)  # how long the job results are kept
+        job = await scheduler.add_job("held", result_expiration_time=kept)
+        await wait_until(_true_when(lambda: starts == 1), what="the job to start")
+        async with hub.engine.begin() as conn:  # as if the node had stalled past its lease
+            lapsed = datetime.now(UTC) - timedelta(seconds=1)
+            await conn.execute(sa.update(store._t_jobs).values(acquired_until=lapsed))
+        # A new job makes the node look for work, and take the lapsed one again.
+        await scheduler.get_job_result(await scheduler.add_job("noop", result_expiration_time=kept))
+        release.set()
+        result = await scheduler.get_job_result(job)
+        assert result is not None and result.outcome is JobOutcome.success
+        assert scheduler.state is RunState.started
+    assert starts == 1
+
+
+def _true_when(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    async def condition() -> bool:
+        return check()
+
+    return condition
