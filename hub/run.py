@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from dataclasses import asdict, dataclass, field
 from types import TracebackType
 from typing import Any
@@ -182,13 +183,13 @@ class Run:
         result.seconds = time.monotonic() - self._started
         if self._heartbeat is not None:
             self._heartbeat.cancel()
-            await asyncio.wait([self._heartbeat])  # unlike awaiting it, never eats our cancel
-        # Shielded: a cancelled or killed run must still say so when the process lives on.
-        await asyncio.shield(self._close())
+        await _finish(self._close())
 
     async def _close(self) -> None:
         """Store the requests no committed page counted (a failed page's, say), then close
         the run with its status and free the stream."""
+        if self._heartbeat is not None:
+            await asyncio.wait([self._heartbeat])  # it renews the lease no more
         if self._uncounted.requests:
             async with self.hub.engine.begin() as conn:
                 await self.count(conn, self._uncounted)
@@ -222,3 +223,22 @@ class Run:
                 target_id=f"{self.connection}/{self.stream}",
                 detail={"run": self.id, "kind": self.kind, "status": result.status, **counts},
             )
+
+
+async def _finish(closing: Coroutine[Any, Any, None]) -> None:
+    """Await ``closing`` to its end even when cancelled meanwhile, then pass the cancellation
+    on: a cancelled run must still say so when the process lives on. A shield alone is not
+    enough under anyio's cancel scopes (APScheduler's jobs run in one), which cancel again at
+    every await: the run was left "running", holding its stream's lease."""
+    task = asyncio.ensure_future(closing)
+    cancelled = False
+    while True:
+        try:
+            await asyncio.shield(task)
+            break
+        except asyncio.CancelledError:
+            if task.done():
+                raise
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
