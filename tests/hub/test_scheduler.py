@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 from apscheduler import JobOutcome, RunState
 
@@ -20,6 +21,7 @@ from hub.sandbox import RunningSandbox, serve_in_background
 from hub.scheduler import HubScheduler, SchedulerService, open_data_store, open_event_broker
 from hub.services.sandboxes import connect_sandbox
 from hub.services.schedules import current_plans, set_schedule
+from hub.sync import StreamSync
 from hub.testing import MemorySource
 from hub.testing.memory import register_source
 from tests.connectors.zendesk.support import UNLIMITED, zendesk_config
@@ -65,6 +67,24 @@ async def test_a_fire_meeting_a_live_run_of_its_stream_is_busy_and_writes_nothin
     async with Run(hub, "mem", "people", kind="sync"):
         assert await service.sync_job("mem", "people") == "busy"
     assert await service.sync_job("mem", "people") == "succeeded"
+
+
+async def test_an_unexpected_error_fails_the_fire_and_leaves_the_scheduler_running(
+    hub: Hub, memory: MemorySource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Raised on to APScheduler, the error's traceback rode in the job's release event, which
+    on PostgreSQL exceeds NOTIFY's 8000 bytes and crashed the scheduler."""
+
+    async def broken(self: StreamSync, **_: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(StreamSync, "run", broken)
+    service = await _service(hub)
+    assert await service.sync_job("mem", "people") == "failed"
+    failures = service.metrics.registry.get_sample_value(
+        "hub_sync_failures_total", {"connection": "mem", "stream": "people"}
+    )
+    assert failures == 1
 
 
 async def test_a_stopping_node_starts_no_new_sync(hub: Hub, memory: MemorySource) -> None:
