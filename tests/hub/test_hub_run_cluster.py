@@ -135,7 +135,9 @@ async def test_two_nodes_run_each_fire_once_and_take_over_a_killed_nodes_stream(
 async def _lease_holder(hub: Hub, stream: str) -> int:
     async with hub.engine.connect() as conn:
         holder = await conn.scalar(
-            sa.select(stream_leases.c.holder).where(stream_leases.c.stream == stream)
+            sa.select(stream_leases.c.holder).where(
+                stream_leases.c.connection == "mem", stream_leases.c.stream == stream
+            )
         )
     assert holder is not None, "no node holds the stream"
     return Holder.parse(holder).pid

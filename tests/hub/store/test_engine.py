@@ -61,6 +61,8 @@ async def test_closing_a_sqlite_connection_whose_thread_was_stopped_returns(hub:
         driver = raw.driver_connection
         closing = asyncio.ensure_future(driver.close())
         await asyncio.sleep(0)  # close() has queued its work for the thread
-        driver.stop()
+        stopped = driver.stop()
         await asyncio.wait_for(closing, timeout=10)
+        if stopped is not None:
+            await stopped  # the thread has ended
         await conn.invalidate()
