@@ -342,16 +342,14 @@ class SchedulerService:
                 return "busy"
             except RunStopped:
                 return "interrupted"
-            except HubError as exc:
-                self.metrics.failures.labels(connection, stream).inc()
-                log.warning("%s/%s failed: %s", connection, stream, safe_error(exc))
-                return "failed"
             except Exception as exc:
-                # A bug or a driver's own error. Raised on, it would reach APScheduler as the
-                # job's outcome with its traceback, and on PostgreSQL the event carrying that
-                # traceback exceeds NOTIFY's 8000 bytes and crashes the scheduler.
+                # Not only a HubError: a bug or a driver's own error raised on would reach
+                # APScheduler as the job's outcome with its traceback, and on PostgreSQL the
+                # event carrying that traceback exceeds NOTIFY's 8000 bytes and crashes the
+                # scheduler.
                 self.metrics.failures.labels(connection, stream).inc()
-                log.error("%s/%s failed unexpectedly: %s", connection, stream, safe_error(exc))
+                level = logging.WARNING if isinstance(exc, HubError) else logging.ERROR
+                log.log(level, "%s/%s failed: %s", connection, stream, safe_error(exc))
                 return "failed"
             finally:
                 if sync is not None and sync.result is not None:
