@@ -96,7 +96,7 @@ def _each(fn: Transform) -> Transform:
 
 
 def _is_scalar(value: Any) -> bool:
-    return isinstance(value, str | int | float | bool)
+    return isinstance(value, (str, int, float, bool))
 
 
 def _require_str(value: Any, what: str) -> str:
@@ -123,7 +123,7 @@ def parse_datetime(value: Any) -> datetime:
     try:
         if isinstance(value, datetime):
             parsed = value
-        elif isinstance(value, int | float):
+        elif isinstance(value, (int, float)):
             if not math.isfinite(value):
                 raise ValueError("datetime got a non-finite number")
             return datetime.fromtimestamp(value, UTC)
@@ -186,7 +186,7 @@ def _to_int(value: Any) -> int:
 def _to_str(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str | int | float):
+    if isinstance(value, (str, int, float)):
         return str(value)
     raise ValueError(f"str expects a scalar, got {type(value).__name__}")
 
@@ -219,7 +219,7 @@ def seconds(unit: str = "s") -> Transform:
     factor = _SECONDS_PER_UNIT[unit]
 
     def one(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError("seconds expects a number")
         return round(value * factor)
 
@@ -298,7 +298,7 @@ def ref(object_type: str) -> Transform:
         raise TransformSpecError("object type must be non-empty text without '/'")
 
     def one(value: Any) -> str:
-        if isinstance(value, bool) or not isinstance(value, str | int):
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise ValueError(f"ref expects an id (text or integer), got {type(value).__name__}")
         text = str(value).strip()
         if not text:

@@ -40,7 +40,7 @@ def _truthy(value: Any) -> bool:
     """JMESPath truthiness: false, null and empty text, lists and objects are false; 0 is true."""
     if value is None or value is False:
         return False
-    return not (isinstance(value, str | list | dict) and not value)
+    return not (isinstance(value, (str, list, dict)) and not value)
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ class StreamMapping:
             value = self.id_rule.evaluate(raw)
         except _FieldFailure as exc:
             raise self._invalid(None, [f"id: {exc}"]) from None
-        if isinstance(value, bool) or not isinstance(value, str | int) or str(value) == "":
+        if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value) == "":
             raise self._invalid(None, ["id: no usable id (text or integer)"])
         return str(value)
 

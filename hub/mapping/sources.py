@@ -71,7 +71,7 @@ def _concat(parts: Sequence[Source], separator: str) -> Source:
             value = part(record)
             if value is None:
                 continue
-            if isinstance(value, dict | list):
+            if isinstance(value, (dict, list)):
                 raise _FieldFailure("concat expects scalar parts")
             texts.append(str(value).lower() if isinstance(value, bool) else str(value))
         return separator.join(texts) if texts else None
@@ -90,13 +90,13 @@ def _jmespath_false(value: Any) -> bool:
     """JMESPath's falsy values: null, false, and empty text, lists and objects (0 is true)."""
     if value is None or value is False:
         return True
-    return isinstance(value, str | list | dict) and not value
+    return isinstance(value, (str, list, dict)) and not value
 
 
 def _jmespath_equal(x: Any, y: Any) -> bool:
     """JMESPath's ``==``: Python's, except that a boolean never equals the number 0 or 1."""
     if isinstance(x, bool) != isinstance(y, bool) and (
-        isinstance(x, int | float) or isinstance(y, int | float)
+        isinstance(x, (int, float)) or isinstance(y, (int, float))
     ):
         return False
     return bool(x == y)

@@ -336,7 +336,13 @@ async def _replace_index(
 def _values(
     item: RecordRow | Tombstone, connection: str, stream: str, mapping_version: str, now: datetime
 ) -> dict[str, Any]:
-    common: dict[str, Any] = {
+    if isinstance(item, Tombstone):
+        kind, data, raw, content_hash, hash_key_id = "tombstone", {}, None, TOMBSTONE_HASH, None
+    else:
+        kind, data, raw = item.kind, item.data, item.raw
+        content_hash, hash_key_id = item.content_hash, item.hash_key_id
+    # One dict literal per row, not a merge of two: built for every record of every page.
+    return {
         "connection": connection,
         "object_type": item.object_type,
         "external_id": item.external_id,
@@ -344,25 +350,12 @@ def _values(
         "mapping_version": mapping_version,
         "source_updated_at": item.source_updated_at,
         "updated_at": now,
-    }
-    if isinstance(item, Tombstone):
-        return {
-            **common,
-            "kind": "tombstone",
-            "data": {},
-            "raw": None,
-            "content_hash": TOMBSTONE_HASH,
-            "hash_key_id": None,
-            "deleted": True,
-        }
-    return {
-        **common,
-        "kind": item.kind,
-        "data": item.data,
-        "raw": item.raw,
-        "content_hash": item.content_hash,
-        "hash_key_id": item.hash_key_id,
-        "deleted": False,
+        "kind": kind,
+        "data": data,
+        "raw": raw,
+        "content_hash": content_hash,
+        "hash_key_id": hash_key_id,
+        "deleted": isinstance(item, Tombstone),
     }
 
 

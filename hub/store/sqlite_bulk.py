@@ -36,7 +36,7 @@ def _converted(
     def convert(process: Processor, value: Any) -> Any:
         if process is None or value is None:
             return value
-        if isinstance(value, dict | list):
+        if isinstance(value, (dict, list)):
             return process(value)
         key = (id(process), value)
         found = memo.get(key)

@@ -81,12 +81,15 @@ class ParsedToken:
 
 def length_prefixed(*parts: str) -> bytes:
     """Encode strings unambiguously: each as uint32 length then UTF-8 bytes."""
-    out = bytearray()
+    out: list[bytes] = []
     for part in parts:
         # surrogatepass: any Python str encodes, and distinct strs stay distinct.
         raw = part.encode("utf-8", "surrogatepass")
-        out += struct.pack(">I", len(raw)) + raw
-    return bytes(out)
+        out += (_LENGTH.pack(len(raw)), raw)
+    return b"".join(out)  # one copy of a record's canonical text, not three
+
+
+_LENGTH = struct.Struct(">I")
 
 
 # One AESGCM object per live key: building one costs more than sealing a short value. Weak,

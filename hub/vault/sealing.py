@@ -20,11 +20,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic_core import to_jsonable_python
-
 from hub.errors import VaultError
 from hub.models import BlindIndexKind, CanonicalRecord, Pii, model_for
 from hub.vault.blind_index import blind_index, normalise
+from hub.vault.canonical import canonical_json
 from hub.vault.cipher import length_prefixed, open_token, seal
 from hub.vault.data_key import DataKey, SubjectKey
 from hub.vault.keyring import Keyring
@@ -74,7 +73,7 @@ def prepare_record(record: CanonicalRecord, keyring: Keyring) -> PreparedRecord:
     """
     p = record.provenance
     plain = record.model_dump(mode="json", exclude={"provenance", "raw"})
-    raw_json = _canonical_json(record.raw)
+    raw_json = canonical_json(record.raw)
     index_key = keyring.primary("index")
     return PreparedRecord(
         record=record,
@@ -83,7 +82,7 @@ def prepare_record(record: CanonicalRecord, keyring: Keyring) -> PreparedRecord:
         raw_json=raw_json,
         index=_index_entries(record, index_key),
         content_hash=_content_hash_of_json(
-            type(record).kind, _canonical_json(plain), raw_json, index_key
+            type(record).kind, canonical_json(plain), raw_json, index_key
         ),
         hash_key_id=index_key.id,
     )
@@ -110,7 +109,7 @@ def seal_record(
     for name in _pii_fields(type(prepared.record)):
         if not _is_empty(data[name]):
             data[name] = _seal_text(
-                _canonical_json(data[name]), data_key, table=table, column=f"data.{name}", row=row
+                canonical_json(data[name]), data_key, table=table, column=f"data.{name}", row=row
             )
             seals += 1
     if subject_key is None:  # a subject key seals a handful of values: not counted
@@ -182,7 +181,7 @@ def seal_value(
     """Seal any JSON-able value under the primary data key (or a customer's subject key),
     bound to (table, column, row)."""
     key = subject_key or keyring.sealing_key()
-    return _seal_text(_canonical_json(value), key, table=table, column=column, row=row)
+    return _seal_text(canonical_json(value), key, table=table, column=column, row=row)
 
 
 def _seal_text(text: str, key: DataKey | SubjectKey, *, table: str, column: str, row: str) -> str:
@@ -209,7 +208,9 @@ def _pii_fields(model: type[CanonicalRecord]) -> dict[str, Pii]:
 
 
 def _is_empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str | list | dict) and len(value) == 0)
+    # A tuple, not ``str | list | dict``: that builds a union object on every call, which
+    # cost ~2 % of a sync's CPU in these per-value checks (docs/performance.md).
+    return value is None or (isinstance(value, (str, list, dict)) and len(value) == 0)
 
 
 def _index_entries(record: CanonicalRecord, key: DataKey) -> list[tuple[str, int, str]]:
@@ -242,32 +243,15 @@ def _strings(value: Any) -> list[str]:
 
 def _content_hash(kind: str, data: dict[str, Any], raw: dict[str, Any], key: DataKey) -> str:
     """Keyed, so equal hashes reveal nothing; from plaintext, because tokens are randomised."""
-    return _content_hash_of_json(kind, _canonical_json(data), _canonical_json(raw), key)
+    return _content_hash_of_json(kind, canonical_json(data), canonical_json(raw), key)
 
 
 def _content_hash_of_json(kind: str, data_json: str, raw_json: str, key: DataKey) -> str:
     """:func:`_content_hash` from the canonical texts of ``data`` and ``raw``.
 
-    The document is assembled exactly as ``_canonical_json({"kind", "data", "raw"})`` would
+    The document is assembled exactly as ``canonical_json({"kind", "data", "raw"})`` would
     write it (keys sorted: data, kind, raw), so hashes stored by earlier versions still match.
     """
-    document = f'{{"data":{data_json},"kind":{_canonical_json(kind)},"raw":{raw_json}}}'
+    document = f'{{"data":{data_json},"kind":{canonical_json(kind)},"raw":{raw_json}}}'
     message = length_prefixed(_CONTENT_LABEL, document)
     return hmac.digest(key.material, message, hashlib.sha256).hex()
-
-
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-
-
-def _canonical_json(value: Any) -> str:
-    """One ASCII text per value (sorted keys, no spaces); any str encodes, even lone surrogates.
-
-    Decoded JSON (a raw vendor record, a mapped value) encodes as it is, without a copy;
-    anything else (datetimes, sets, models) goes through pydantic's conversion to JSON types
-    first. Both give the same text for JSON types and objects keyed by text, numbers or
-    booleans, which is all a decoded record can hold.
-    """
-    try:
-        return _CANONICAL.encode(value)
-    except (TypeError, ValueError):
-        return _CANONICAL.encode(to_jsonable_python(value))

@@ -180,7 +180,7 @@ def subject_key_ids(values: Iterable[Any]) -> set[int]:
                 ids.add(key_id)
         elif isinstance(value, Mapping):
             stack.extend(value.values())
-        elif isinstance(value, list | tuple):
+        elif isinstance(value, (list, tuple)):
             stack.extend(value)
     return ids
 

@@ -13,11 +13,11 @@ from typing import Any, get_args
 from hub.errors import VaultError
 from hub.models import BlindIndexKind, model_for
 from hub.vault.blind_index import lookup_digests
+from hub.vault.canonical import canonical_json
 from hub.vault.cipher import open_token
 from hub.vault.keyring import Keyring
 from hub.vault.sealing import (
     PreparedRecord,
-    _canonical_json,
     _content_hash,
     _is_empty,
     _pii_fields,
@@ -117,7 +117,7 @@ def record_opens_as(
             opened = open_token(
                 data[name], keyring.get, table="records", column=column, row=row, subjects=subjects
             )
-            if opened != _canonical_json(value).encode("utf-8"):
+            if opened != canonical_json(value).encode("utf-8"):
                 return False
         opened_raw = open_token(
             raw or "", keyring.get, table="records", column="raw", row=row, subjects=subjects
