@@ -22,6 +22,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hub.errors import StoreError
+from hub.store import json_columns
 from hub.store.file_modes import (
     PRIVATE_FILE_MODE,
     PRIVATE_FOLDER_MODE,
@@ -147,6 +148,7 @@ def create_engine(url: str, *, create_folder: bool = False) -> AsyncEngine:
             full,
             pool_pre_ping=not full.startswith("sqlite"),
             hide_parameters=True,
+            json_serializer=json_columns.dumps,
             **_driver_options(full, file),
         )
     except (sa.exc.ArgumentError, ImportError) as exc:

@@ -12,7 +12,6 @@ back whole with its cursor and counters.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -20,6 +19,8 @@ import sqlalchemy as sa
 from psycopg import AsyncConnection as PgConnection
 from psycopg import sql
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.store.json_columns import dumps
 
 # Per database session, emptied at every commit (and by us after each use, for a caller that
 # writes twice in one transaction). Its name differs from every hub table: temporary tables
@@ -70,8 +71,8 @@ async def copy_rows(
 
 def _cell(column: str, values: dict[str, Any]) -> Any:
     value = values.get(column)
-    # SQLAlchemy's JSON type writes json.dumps of the value; COPY takes that same text.
-    return json.dumps(value) if column == "data" else value
+    # The text SQLAlchemy's JSON type writes (the engine's json_serializer); COPY takes it.
+    return dumps(value) if column == "data" else value
 
 
 async def insert_records(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
