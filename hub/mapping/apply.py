@@ -53,25 +53,26 @@ class _FieldRule:
     def evaluate(self, record: dict[str, Any]) -> Any:
         value = self.source(record)
         for transform in self.transforms:
-            value = self._run(transform, value)
+            try:
+                value = transform.fn(value)  # not through __call__: a frame less, per value
+            except Exception as exc:
+                raise _failure(transform, exc) from None
         if value is None and self.default is not None:
             return copy.deepcopy(self.default)
         return value
 
-    @staticmethod
-    def _run(transform: BoundTransform, value: Any) -> Any:
-        if transform.builtin:
-            try:
-                return transform(value)
-            except (ValueError, TypeError) as exc:
-                raise _FieldFailure(str(exc)) from None
-        try:
-            return transform(value)
-        except Exception as exc:
-            # A plugin's message may quote the value; report only which transform refused it.
-            raise _FieldFailure(
-                f"transform {transform.name!r} rejected the value ({type(exc).__name__})"
-            ) from None
+
+def _failure(transform: BoundTransform, exc: Exception) -> Exception:
+    """What a transform's error becomes: a built-in's ValueError or TypeError, whose message
+    names no value, as it is; any other error of a built-in is a bug, raised as it is; a
+    plugin's error by its type only (its message may quote the value)."""
+    if not transform.builtin:
+        return _FieldFailure(
+            f"transform {transform.name!r} rejected the value ({type(exc).__name__})"
+        )
+    if isinstance(exc, (ValueError, TypeError)):
+        return _FieldFailure(str(exc))
+    return exc
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,8 @@ class StreamMapping:
                 except _FieldFailure as exc:
                     reasons.append(f"{rule.name}: {exc}")
                     continue
-                self._report_drops(rule.name, drops[seen:], external_id)
+                if len(drops) > seen:
+                    self._report_drops(rule.name, drops[seen:], external_id)
                 # No value: leave the field out so the model's own default applies, and a
                 # required field is reported as missing.
                 if value is not None:
