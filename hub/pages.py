@@ -115,7 +115,7 @@ def prepare_page(
         try:
             mapped = mapping.apply(raw, system=system, connection=connection)
         except RecordInvalid as exc:
-            out.invalid.append((raw, exc))
+            out.invalid.append((raw, _detached(exc)))
             continue
         if isinstance(mapped, MappedTombstone):
             out.tombstones.append(
@@ -129,6 +129,14 @@ def prepare_page(
     out.records = list(latest.values())
     out.tombstones += [Tombstone(mapping.object_type, str(i), None) for i in deleted_ids]
     return out
+
+
+def _detached(exc: RecordInvalid) -> RecordInvalid:
+    """The error without its traceback and the error it replaced: kept in the page, those would
+    hold this frame, so the whole page, in a reference cycle that only the cyclic collector
+    frees, and a page per collection piles up in memory."""
+    exc.__context__ = None
+    return exc.with_traceback(None)
 
 
 def seal_page(
