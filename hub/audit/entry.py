@@ -8,8 +8,6 @@ through the log redactor, so an email or phone written into a purpose is masked.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +17,7 @@ from typing import Any, Literal
 from hub.log import redact
 from hub.vault import Keyring
 from hub.vault.cipher import length_prefixed
+from hub.vault.mac import hmac_sha256
 
 Outcome = Literal["success", "denied", "failure"]
 _PSEUDONYM_LABEL = "hub.audit.subject.v1"
@@ -55,9 +54,8 @@ def customer_pseudonym(
     through the trail, and only a holder of the hub's "subject" key can tell who it is. That
     key is never rotated (hub.vault.subjects), so index-key rotations leave pseudonyms as
     they were."""
-    key = keyring.primary("subject").material
     message = length_prefixed(_PSEUDONYM_LABEL, connection, object_type, external_id)
-    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+    return hmac_sha256(keyring.primary("subject"), message)[:32]
 
 
 def iso(at: datetime) -> str:

@@ -10,8 +10,6 @@ the source system's idempotency makes that the same case, and the hub records it
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +25,7 @@ from hub.store.case_pushes import record_push
 from hub.vault import Keyring
 from hub.vault.cipher import length_prefixed
 from hub.vault.keyring import Forgotten
+from hub.vault.mac import hmac_sha256
 from hub.vault.subjects import subject_identity, subject_keys_for
 
 _REVISION_LABEL = "hub/case-push/v1"
@@ -121,7 +120,7 @@ def _revision(keyring: Keyring, case: CaseWrite, notification: Notification | No
         }
     document = json.dumps(pushed, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     message = length_prefixed(_REVISION_LABEL, document)
-    return hmac.new(keyring.primary("index").material, message, hashlib.sha256).hexdigest()
+    return hmac_sha256(keyring.primary("index"), message)
 
 
 async def _refuse_if_forgotten(hub: Hub, connection: str, system: str, external_id: str) -> None:

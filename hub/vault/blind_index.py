@@ -10,8 +10,6 @@ up are normalised alike. Their errors never repeat the value.
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 from collections.abc import Iterable
 
 import phonenumbers
@@ -21,6 +19,7 @@ from hub.errors import VaultError
 from hub.models import BlindIndexKind
 from hub.vault.cipher import length_prefixed
 from hub.vault.data_key import DataKey
+from hub.vault.mac import hmac_sha256
 
 _LABEL = "hub.blind_index.v1"
 
@@ -100,7 +99,7 @@ def blind_index(kind: BlindIndexKind, value: str, key: DataKey) -> str:
     if key.purpose != "index":
         raise VaultError(f"key {key.id} is a {key.purpose} key; blind indexes need an index key")
     message = length_prefixed(_LABEL, kind, normalise(kind, value))
-    return hmac.digest(key.material, message, hashlib.sha256).hex()
+    return hmac_sha256(key, message)
 
 
 def lookup_digests(

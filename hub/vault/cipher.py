@@ -38,7 +38,6 @@ import functools
 import os
 import re
 import struct
-import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -47,6 +46,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hub.errors import VaultError
 from hub.vault.data_key import MAX_KEY_ID, DataKey, Erased, KeyRetired, SubjectKey
+from hub.vault.per_key import PerKey
 
 VERSION = 1
 PREFIX = "v1:"
@@ -92,16 +92,8 @@ def length_prefixed(*parts: str) -> bytes:
 _LENGTH = struct.Struct(">I")
 
 
-# One AESGCM object per live key: building one costs more than sealing a short value. Weak,
-# so a key the keyring drops (rotated out, erased) takes its cipher with it.
-_CIPHERS: weakref.WeakKeyDictionary[DataKey | SubjectKey, AESGCM] = weakref.WeakKeyDictionary()
-
-
-def _cipher(key: DataKey | SubjectKey) -> AESGCM:
-    cipher = _CIPHERS.get(key)
-    if cipher is None:
-        cipher = _CIPHERS[key] = AESGCM(key.material)
-    return cipher
+# One AESGCM object per live key: building one costs more than sealing a short value.
+_cipher: PerKey[DataKey | SubjectKey, AESGCM] = PerKey(lambda key: AESGCM(key.material))
 
 
 @functools.lru_cache(maxsize=256)

@@ -14,8 +14,6 @@ the primary data key (v1 tokens).
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +25,7 @@ from hub.vault.canonical import canonical_json
 from hub.vault.cipher import length_prefixed, open_token, seal
 from hub.vault.data_key import DataKey, SubjectKey
 from hub.vault.keyring import Keyring
+from hub.vault.mac import hmac_sha256
 
 _CONTENT_LABEL = "hub.content_hash.v1"
 
@@ -254,4 +253,4 @@ def _content_hash_of_json(kind: str, data_json: str, raw_json: str, key: DataKey
     """
     document = f'{{"data":{data_json},"kind":{canonical_json(kind)},"raw":{raw_json}}}'
     message = length_prefixed(_CONTENT_LABEL, document)
-    return hmac.digest(key.material, message, hashlib.sha256).hex()
+    return hmac_sha256(key, message)

@@ -24,8 +24,6 @@ Two kinds of callers:
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 import os
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -42,6 +40,7 @@ from hub.store.schema import subject_keys
 from hub.vault.cipher import header_subject_id, length_prefixed, open_token, seal
 from hub.vault.data_key import KEY_BYTES, SubjectKey
 from hub.vault.keyring import Forgotten, Keyring
+from hub.vault.mac import hmac_sha256
 from hub.vault.rotation import confirm_primaries
 
 SUBJECT_TABLE = "subject_keys"
@@ -83,8 +82,7 @@ def _names_customer(model: type[CanonicalRecord]) -> bool:
 def subject_hash(keyring: Keyring, identity: str) -> str:
     """The keyed hash that names a subject in ``subject_keys`` (and in audit pseudonyms'
     place): HMAC-SHA256 under the "subject" key, stable across data and index rotations."""
-    key = keyring.primary("subject").material
-    return hmac.digest(key, length_prefixed(_LABEL, identity), hashlib.sha256).hex()
+    return hmac_sha256(keyring.primary("subject"), length_prefixed(_LABEL, identity))
 
 
 async def subject_keys_for(
