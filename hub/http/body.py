@@ -42,6 +42,9 @@ async def send_bounded(
                 await _read_capped(response, call, settings.max_body_bytes)
             finally:
                 await response.aclose()
+                # httpx's stream wrapper and its response refer to each other (encode/httpx
+                # #3733): left so, every body waits for the cyclic collector. It is read.
+                response.stream = httpx.ByteStream(b"")
     except TimeoutError:
         raise DeadlinePassed(
             f"no complete answer within the {settings.request_deadline_seconds:g} s "

@@ -5,9 +5,11 @@ HTML page is not taken for JSON, and rate limits hold whatever path the base URL
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import time
 import tracemalloc
+import weakref
 import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -145,6 +147,22 @@ async def test_a_body_within_the_limit_is_read_whole() -> None:
         _, body = await get(vendor, settings)
 
     assert body == {"tickets": records}
+
+
+async def test_a_response_read_whole_is_freed_without_the_cyclic_collector() -> None:
+    # httpx's stream wrapper and its response refer to each other: left so, every page's
+    # body would wait in memory for the cyclic collector.
+    async with MisbehavingVendor(answer(lambda request: {"tickets": [{"id": 1}]})) as vendor:
+        gc.collect()
+        gc.disable()
+        try:
+            response, body = await get(vendor, QUICK)
+            assert response.json() == body == {"tickets": [{"id": 1}]}  # still readable
+            gone = weakref.ref(response)
+            del response
+            assert gone() is None
+        finally:
+            gc.enable()
 
 
 async def test_json_answered_as_text_html_is_an_error_saying_a_proxy_or_login_page_answered() -> (
