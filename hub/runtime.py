@@ -30,6 +30,7 @@ from hub.config import Settings
 from hub.connection_config import build_connector, open_personal_config
 from hub.connector import Connector, CredentialSaver
 from hub.errors import VaultError
+from hub.gc_tuning import tune_for_sync
 from hub.mapping import Mapping, find_mapping
 from hub.plugins import plugin_mapping_paths
 from hub.store.connections import get_connection
@@ -101,6 +102,7 @@ class Hub:
         data key is an error unless ``allow_damaged_keys`` (`hub check`, which reports it):
         then the keys that open are loaded, and no key is created.
         """
+        tune_for_sync()  # this process syncs, or serves what syncs
         engine = await open_engine(settings.resolved_database_url, create=create)
         try:
             found = master_key_of(settings)

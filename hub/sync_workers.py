@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hub.errors import HubError
+from hub.gc_tuning import tune_for_sync
 from hub.mapping import StreamMapping, find_mapping
 from hub.pages import MappedPage, PreparedPage, prepare_page, seal_page
 from hub.store.quarantine import QuarantineRow
@@ -243,6 +244,7 @@ class _Stand:
 def _started(hub_pid: int) -> None:
     # Ctrl-C reaches the whole process group: the parent decides what stops, not its workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    tune_for_sync()  # the worker maps and seals: the same allocations as a sync in process
     server = os.getppid()  # the forkserver, a child of the hub's process
     if _parent_of(server) == hub_pid:
         threading.Thread(target=_watch, args=(hub_pid, server), daemon=True).start()
