@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import sqlite3
@@ -66,6 +67,18 @@ def run_hub(
         timeout=timeout,
         check=False,
     )
+
+
+@contextlib.contextmanager
+def collector_off() -> Iterator[None]:
+    """The cyclic garbage collector off for the block: what is still alive after a ``del``
+    inside it is held by a reference cycle (or a real reference), not waiting for a run."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 @contextlib.contextmanager

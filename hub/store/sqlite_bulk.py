@@ -47,12 +47,14 @@ def _convert_column(process: Callable[[Any], Any], values: Sequence[Any]) -> lis
     memo: dict[Any, Any] = {}  # a page's rows share their timestamps (now): convert once
     out = []
     for value in values:
-        if value is None or isinstance(value, (dict, list)):
-            out.append(value if value is None else process(value))
-            continue
-        found = memo.get(value)
-        if found is None:
-            found = memo[value] = process(value)
+        if value is None:
+            found = None
+        elif isinstance(value, (dict, list)):  # unhashable, and rarely repeated
+            found = process(value)
+        else:
+            found = memo.get(value)
+            if found is None:
+                found = memo[value] = process(value)
         out.append(found)
     return out
 

@@ -1,4 +1,5 @@
-"""HMAC-SHA256 under a data key: the content hash, blind indexes and subject hashes.
+"""HMAC-SHA256 under a data key: content hashes, blind indexes, subject hashes, audit
+pseudonyms and case revisions.
 
 Each key's HMAC context is keyed once and copied per message. ``hmac.digest`` keys a new
 context every call, which through OpenSSL 3 cost about as much again as hashing a record's

@@ -5,7 +5,6 @@ HTML page is not taken for JSON, and rate limits hold whatever path the base URL
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import time
 import tracemalloc
@@ -27,6 +26,7 @@ from tests.misbehaving import (
     flood,
     trickle,
 )
+from tests.support import collector_off
 
 MiB = 1024 * 1024
 PATH = "/api/v2/incremental/tickets/cursor.json"
@@ -153,16 +153,12 @@ async def test_a_response_read_whole_is_freed_without_the_cyclic_collector() -> 
     # httpx's stream wrapper and its response refer to each other: left so, every page's
     # body would wait in memory for the cyclic collector.
     async with MisbehavingVendor(answer(lambda request: {"tickets": [{"id": 1}]})) as vendor:
-        gc.collect()
-        gc.disable()
-        try:
+        with collector_off():
             response, body = await get(vendor, QUICK)
             assert response.json() == body == {"tickets": [{"id": 1}]}  # still readable
             gone = weakref.ref(response)
             del response
             assert gone() is None
-        finally:
-            gc.enable()
 
 
 async def test_json_answered_as_text_html_is_an_error_saying_a_proxy_or_login_page_answered() -> (
