@@ -9,7 +9,7 @@ worker process loads no HTTP client and opens no database.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -28,6 +28,7 @@ __all__ = [
     "QUARANTINE_TABLE",
     "HasKeyring",
     "MappedPage",
+    "PagePreparer",
     "PreparedPage",
     "prepare_page",
     "quarantine_row_key",
@@ -109,26 +110,47 @@ def prepare_page(
 
     ``deleted_ids`` are records the vendor reports deleted by id alone: tombstones.
     """
-    out = PreparedPage(connection=connection, object_type=mapping.object_type)
-    latest: dict[tuple[str, str], PreparedRecord] = {}
-    for raw in records:
-        try:
-            mapped = mapping.apply(raw, system=system, connection=connection)
-        except RecordInvalid as exc:
-            out.invalid.append((raw, _detached(exc)))
-            continue
-        if isinstance(mapped, MappedTombstone):
-            out.tombstones.append(
-                Tombstone(mapped.object_type, mapped.external_id, mapped.source_updated_at)
-            )
-        else:
-            p = mapped.provenance
-            key = (p.object_type, p.external_id)
-            latest.pop(key, None)  # re-inserted: the last occurrence keeps its place
-            latest[key] = prepare_record(mapped, hub.keyring)
-    out.records = list(latest.values())
-    out.tombstones += [Tombstone(mapping.object_type, str(i), None) for i in deleted_ids]
-    return out
+    preparer = PagePreparer(hub, mapping, system=system, connection=connection)
+    preparer.add(records)
+    return preparer.finish(deleted_ids)
+
+
+class PagePreparer:
+    """:func:`prepare_page` a slice of the page at a time, so that the sync's event loop can
+    prepare the next page between the awaits of this one's transaction."""
+
+    def __init__(
+        self, hub: HasKeyring, mapping: StreamMapping, *, system: str, connection: str
+    ) -> None:
+        self._keyring = hub.keyring
+        self._mapping = mapping
+        self._system = system
+        self._out = PreparedPage(connection=connection, object_type=mapping.object_type)
+        self._latest: dict[tuple[str, str], PreparedRecord] = {}
+
+    def add(self, records: Iterable[dict[str, Any]]) -> None:
+        out, latest, mapping = self._out, self._latest, self._mapping
+        for raw in records:
+            try:
+                mapped = mapping.apply(raw, system=self._system, connection=out.connection)
+            except RecordInvalid as exc:
+                out.invalid.append((raw, _detached(exc)))
+                continue
+            if isinstance(mapped, MappedTombstone):
+                out.tombstones.append(
+                    Tombstone(mapped.object_type, mapped.external_id, mapped.source_updated_at)
+                )
+            else:
+                p = mapped.provenance
+                key = (p.object_type, p.external_id)
+                latest.pop(key, None)  # re-inserted: the last occurrence keeps its place
+                latest[key] = prepare_record(mapped, self._keyring)
+
+    def finish(self, deleted_ids: Sequence[str] = ()) -> PreparedPage:
+        out = self._out
+        out.records = list(self._latest.values())
+        out.tombstones += [Tombstone(out.object_type, str(i), None) for i in deleted_ids]
+        return out
 
 
 def _detached(exc: RecordInvalid) -> RecordInvalid:

@@ -47,6 +47,7 @@ from hub.mapping import StreamMapping
 from hub.pages import (
     QUARANTINE_TABLE,
     MappedPage,
+    PagePreparer,
     PreparedPage,
     prepare_page,
     quarantine_row_key,
@@ -114,6 +115,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# Records mapped ahead between two turns of the event loop: small enough that the page
+# committing meanwhile waits little for the loop, large enough that the turns cost little.
+PREPARE_STEP = 50
 
 ProgressCallback = Callable[[StreamResult], None]
 
@@ -287,6 +292,9 @@ class StreamSync:
         )
         self._ahead: dict[int, tuple[Page, asyncio.Future[tuple[int, Prepared]]]] = {}
         self._sealing: dict[int, tuple[Page, _Sealing]] = {}
+        # Pages mapped here, by id(page), as they are read: in steps, between the awaits of
+        # the page before's transaction.
+        self._preparing: dict[int, tuple[Page, _Preparing]] = {}
 
     async def run(
         self,
@@ -334,8 +342,10 @@ class StreamSync:
         with contextlib.ExitStack() as stack:
             if progress is not None:
                 stack.enter_context(retry_listener(_show_retries(run.result, progress)))
-            read = self._counted(self.connector.read(name, state))
-            pages = _read_ahead(self._sent_ahead(read) if self._workers else read)
+            read = self._sent_ahead(self._counted(self.connector.read(name, state)))
+            if self.hub.engine.dialect.name != "sqlite":
+                read = self._prepared_ahead(read)
+            pages = _read_ahead(read)
             bounded = self._within_deadline(pages, stop)
             # Stop the read-ahead now, not at GC.
             try:
@@ -400,6 +410,29 @@ class StreamSync:
                 self._ahead[id(page)] = (page, sent)
             yield page
 
+    async def _prepared_ahead(self, pages: AsyncIterator[Page]) -> AsyncIterator[Page]:
+        """``pages``, each one not sent to a worker mapped here as it is read, a few records
+        at a time: the event loop maps it while the page before it waits on the database
+        server. Not on SQLite, whose work in this process's own thread leaves the loop little
+        to fill: there it cost CPU and bought no time (docs/performance.md, "Mapping
+        ahead")."""
+        async for page in pages:
+            if id(page) not in self._ahead and page.records:
+                keyring = self.hub.keyring
+                task = asyncio.create_task(self._prepare_in_steps(page), name="prepare-ahead")
+                self._preparing[id(page)] = (page, _Preparing(keyring, task))
+            yield page
+
+    async def _prepare_in_steps(self, page: Page) -> PreparedPage:
+        preparer = PagePreparer(
+            self.hub, self.mapping, system=self.connector.name, connection=self.connection
+        )
+        records = page.records
+        for start in range(0, len(records), PREPARE_STEP):
+            await asyncio.sleep(0)  # first: the page's reader goes on at once
+            preparer.add(records[start : start + PREPARE_STEP])
+        return preparer.finish(page.deleted_ids)
+
     def _send(self, page: Page) -> asyncio.Future[tuple[int, Prepared]] | None:
         workers = self._workers
         if workers is None or self._full_refresh or not workers.wanted(len(page.records)):
@@ -424,6 +457,9 @@ class StreamSync:
         the seals of a page sealed ahead against the keyring all the same."""
         ahead, self._ahead = list(self._ahead.values()), {}
         sealing, self._sealing = list(self._sealing.values()), {}
+        preparing, self._preparing = list(self._preparing.values()), {}
+        for _, mapping in preparing:
+            mapping.drop()
         workers = self._workers
         for _, sent in ahead:
             if workers is not None:
@@ -440,11 +476,12 @@ class StreamSync:
         """
         ahead = self._ahead.pop(id(page), (None, None))[1]
         sealing = self._sealing.pop(id(page), (None, None))[1]
+        preparing = self._preparing.pop(id(page), (None, None))[1]
         try:
-            return await self._commit_page(run, page, ahead, sealing)
+            return await self._commit_page(run, page, ahead, sealing, preparing)
         except KeyringStale:
             await self.hub.reload_keyring()
-            return await self._commit_page(run, page, None, None)
+            return await self._commit_page(run, page, None, None, None)
 
     async def _commit_page(
         self,
@@ -452,11 +489,12 @@ class StreamSync:
         page: Page,
         ahead: asyncio.Future[tuple[int, Prepared]] | None,
         sealing: _Sealing | None,
+        preparing: _Preparing | None,
     ) -> RunCounters:
         # The next page goes to its worker to seal now, so that it is sealed while this one
         # is mapped here or commits (the worker's core would otherwise wait for those).
         await self._seal_next()
-        mapped, keyring, in_worker = await self._mapped(page, ahead, sealing)
+        mapped, keyring, in_worker = await self._mapped(page, ahead, sealing, preparing)
         now = utcnow()
         async with self.hub.engine.begin() as conn:
             await run.renew(conn)  # first, and it takes SQLite's write lock
@@ -517,6 +555,7 @@ class StreamSync:
         page: Page,
         ahead: asyncio.Future[tuple[int, Prepared]] | None,
         sealing: _Sealing | None,
+        preparing: _Preparing | None,
     ) -> tuple[MappedPage, Keyring, bool]:
         """The page mapped and sealed, the keyring it is sealed with, and whether a worker
         sealed it (sealed ahead, or sent ahead as it was read), else here."""
@@ -531,7 +570,12 @@ class StreamSync:
         if mapped is not None:
             return mapped, keyring, True
         # Here: no worker is up, the page is small, or its worker died or cannot map it.
-        prepared = self._prepare(page)
+        if preparing is not None and preparing.keyring is keyring:
+            prepared = await preparing.task
+        else:  # mapped ahead with keys since reloaded (or not at all)
+            if preparing is not None:
+                preparing.drop()
+            prepared = self._prepare(page)
         subjects, stored = await self._before_sealing(*prepared.subjects(), prepared.keys())
         return seal_page(self.hub, prepared, subjects, stored=stored), keyring, False
 
@@ -638,6 +682,20 @@ class StreamSync:
         if not keys or not self._stored_before:
             return None
         return await stored_hashes(conn, self.connection, set(keys))
+
+
+@dataclass(frozen=True)
+class _Preparing:
+    """A page being mapped here ahead of its commit, with the keyring whose hash keys it
+    uses."""
+
+    keyring: Keyring
+    task: asyncio.Task[PreparedPage]
+
+    def drop(self) -> None:
+        """Stop mapping the page; an error it already ended with is let go, not logged."""
+        self.task.cancel()
+        self.task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub import sync as sync_module
 from hub.errors import ConfigError, StoreError
+from hub.pages import PagePreparer
 from hub.plugins import hookimpl, register_plugin, unregister_plugin
 from hub.runtime import Hub
 from hub.store.schema import quarantine, records, stream_state, sync_runs
@@ -267,7 +268,55 @@ async def test_a_failed_page_commit_leaves_no_read_ahead_task_behind(
         pytest.fail("the sync hung after its page commit failed")
     results = run.result()
     assert results[0].status == "failed" and "disk full" in (results[0].error or "")
-    assert [t for t in asyncio.all_tasks() if t.get_name() == "read-ahead"] == []
+    left = {t.get_name() for t in asyncio.all_tasks()}
+    assert "read-ahead" not in left and "prepare-ahead" not in left
+
+
+async def test_the_next_page_is_mapped_while_this_one_waits_on_the_database_server(
+    hub: Hub, memory: MemorySource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    if hub.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite works in this process: nothing to map ahead in its waits")
+    mapping: list[object] = []  # the pages whose mapping has begun
+
+    class Watched(PagePreparer):
+        def add(self, records: Any) -> None:
+            if self not in mapping:
+                mapping.append(self)
+            super().add(records)
+
+    class SlowDatabase:
+        """The first page's transaction waits (as on a busy server) until the next page's
+        mapping has begun, or gives up after a few seconds."""
+
+        def __init__(self) -> None:
+            self.overlapped: list[bool] = []
+
+        @hookimpl
+        def hub_page_transaction(self, hub: Hub, conn: AsyncConnection, write: PageWrite) -> object:
+            async def wait() -> None:
+                if self.overlapped:
+                    return
+                for _ in range(500):
+                    if len(mapping) > 1:
+                        break
+                    await asyncio.sleep(0.01)
+                self.overlapped.append(len(mapping) > 1)
+
+            return wait()
+
+    monkeypatch.setattr(sync_module, "PagePreparer", Watched)
+    memory.page_delay_seconds = 0
+    database = SlowDatabase()
+    register_plugin(database)
+    try:
+        results = await sync_connection(hub, "mem", streams=["people"])
+    finally:
+        unregister_plugin(database)
+    assert database.overlapped == [True]
+    assert results[0].counters.records_written == 40 and len(mapping) == 2
 
 
 async def test_records_deleted_by_id_alone_become_tombstones(
