@@ -9,7 +9,8 @@ Mapping (:func:`prepare_page`), resolving the page's customer keys (:func:`resol
 one select) and sealing (:func:`seal_page`) happen before the page's transaction opens; the
 transaction (:func:`store_page`) only writes, and calls the ``hub_page_transaction`` hook so
 that other parts of the hub (identity links, audit entries) write in the same transaction as
-the records they concern.
+the records they concern. On PostgreSQL the page read ahead is mapped while the page
+before it waits on the server (:meth:`StreamSync._prepared_ahead`).
 """
 
 from __future__ import annotations
@@ -414,8 +415,8 @@ class StreamSync:
         """``pages``, each one not sent to a worker mapped here as it is read, a few records
         at a time: the event loop maps it while the page before it waits on the database
         server. Not on SQLite, whose work in this process's own thread leaves the loop little
-        to fill: there it cost CPU and bought no time (docs/performance.md, "Mapping
-        ahead")."""
+        to fill: there it cost CPU and bought no time (docs/performance.md, "Mapping ahead
+        on PostgreSQL")."""
         async for page in pages:
             if id(page) not in self._ahead and page.records:
                 keyring = self.hub.keyring
@@ -482,6 +483,9 @@ class StreamSync:
         except KeyringStale:
             await self.hub.reload_keyring()
             return await self._commit_page(run, page, None, None, None)
+        finally:
+            if preparing is not None:  # not left running when the commit failed before it
+                preparing.drop()
 
     async def _commit_page(
         self,
@@ -572,9 +576,7 @@ class StreamSync:
         # Here: no worker is up, the page is small, or its worker died or cannot map it.
         if preparing is not None and preparing.keyring is keyring:
             prepared = await preparing.task
-        else:  # mapped ahead with keys since reloaded (or not at all)
-            if preparing is not None:
-                preparing.drop()
+        else:  # mapped ahead with keys since reloaded (dropped by commit_page), or not at all
             prepared = self._prepare(page)
         subjects, stored = await self._before_sealing(*prepared.subjects(), prepared.keys())
         return seal_page(self.hub, prepared, subjects, stored=stored), keyring, False
@@ -693,7 +695,8 @@ class _Preparing:
     task: asyncio.Task[PreparedPage]
 
     def drop(self) -> None:
-        """Stop mapping the page; an error it already ended with is let go, not logged."""
+        """Stop mapping the page (if it still is); an error it ended with is let go, not
+        logged."""
         self.task.cancel()
         self.task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
