@@ -459,8 +459,8 @@ class StreamSync:
         ahead, self._ahead = list(self._ahead.values()), {}
         sealing, self._sealing = list(self._sealing.values()), {}
         preparing, self._preparing = list(self._preparing.values()), {}
-        for _, mapping in preparing:
-            mapping.drop()
+        for _, mapped_ahead in preparing:
+            mapped_ahead.drop()
         workers = self._workers
         for _, sent in ahead:
             if workers is not None:
